@@ -1,0 +1,298 @@
+"""Framework adapters: the array namespace and device of a loss call.
+
+Data flows one way: a loss asks :func:`get_namespace` for the namespace ``xp`` and device of its
+prediction, converts its other arguments with :func:`asarray_on`, computes with ``xp.*`` and
+returns the caller's own array type on the caller's device.
+
+Dispatch
+--------
+* NumPy, PyTorch, JAX, array-api-strict (and anything else array-api-compat knows: CuPy, Dask,
+  ndonnx, sparse) go through :func:`array_api_compat.array_namespace`.
+* TensorFlow goes through our own namespace, :mod:`lossbridge.backends._tensorflow`, because
+  array-api-compat has no TensorFlow support (data-apis/array-api-compat PR #441 is unmerged). The
+  seam is :data:`_TF_NAMESPACE_MODULE`: one line switches to upstream if it ever lands.
+* Framework types are detected through ``sys.modules`` and never imported here, so
+  ``import lossbridge`` imports no framework. ``tf.Variable`` is checked besides ``tf.Tensor``:
+  a Variable is not a Tensor subclass.
+* Look-ups are cached per Python type: a call costs a dict look-up, not a namespace search.
+
+The prediction decides the namespace and device. Python scalars, lists and NumPy arrays given as
+targets or weights are converted onto it; arrays of two frameworks raise :class:`TypeError`
+naming both, arrays on two devices raise :class:`ValueError` naming both.
+
+Extension
+---------
+The array API lacks a few operations that losses need to be fast or correct under autodiff. The
+functions below add them, delegating to the framework's native op where one exists (the
+array-api-extra pattern) and falling back to the standard:
+
+* :func:`stop_gradient` -- ``torch.Tensor.detach``, ``jax.lax.stop_gradient``,
+  ``tf.stop_gradient``; identity elsewhere.
+* :func:`take_along_axis` -- ``torch.gather`` (array-api-compat's version adds three ops to
+  handle negative indices), the TF namespace's ``gather_nd``, the standard function elsewhere.
+* :func:`is_concrete` -- whether array values may be read (False inside ``jax.jit``,
+  ``tf.function`` and ``torch.compile`` tracing, and for torch's ``meta`` tensors), so value
+  checks run only where they cannot break tracing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import array_api_compat
+
+__all__ = [
+    "asarray_on",
+    "framework_name",
+    "get_namespace",
+    "is_array",
+    "is_concrete",
+    "same_device",
+    "stop_gradient",
+    "take_along_axis",
+]
+
+# The one line to change if array-api-compat ever ships TensorFlow support.
+_TF_NAMESPACE_MODULE = "lossbridge.backends._tensorflow"
+
+_PY_SCALARS = (bool, int, float, complex)
+
+# type -> framework name ("numpy", "torch", "jax", "tensorflow", "array_api_strict", ...)
+_FRAMEWORK_BY_TYPE: dict[type, str] = {}
+# type -> namespace module
+_NAMESPACE_BY_TYPE: dict[type, Any] = {}
+
+
+def _is_tf_type(cls: type) -> bool:
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return False
+    return issubclass(cls, (tf.Tensor, tf.Variable))
+
+
+def _framework_of_type(cls: type) -> str | None:
+    """Name of the framework that owns arrays of type ``cls``; None if it is no array type."""
+    try:
+        return _FRAMEWORK_BY_TYPE[cls]
+    except KeyError:
+        pass
+    name: str | None
+    np = sys.modules.get("numpy")
+    if np is not None and issubclass(cls, (np.ndarray, np.generic)):
+        name = "numpy"
+    elif _is_tf_type(cls):
+        name = "tensorflow"
+    elif "torch" in sys.modules and issubclass(cls, sys.modules["torch"].Tensor):
+        name = "torch"
+    elif "jax" in sys.modules and issubclass(cls, sys.modules["jax"].Array):
+        name = "jax"
+    elif hasattr(cls, "__array_namespace__"):
+        name = cls.__module__.split(".")[0]
+    else:
+        return None  # not cached: an unknown type may become known once a framework loads
+    _FRAMEWORK_BY_TYPE[cls] = name
+    return name
+
+
+def framework_name(x: Any) -> str | None:
+    """Framework that owns ``x`` ("numpy", "torch", "jax", "tensorflow", ...), or None.
+
+    Python scalars, lists and tuples are not arrays of any framework and give None.
+    """
+    if isinstance(x, _PY_SCALARS) or isinstance(x, (list, tuple)) or x is None:
+        return None
+    name = _framework_of_type(type(x))
+    if name is None:
+        # Array types array-api-compat knows by instance (dask, cupy, sparse, ...).
+        if array_api_compat.is_array_api_obj(x):
+            name = type(x).__module__.split(".")[0]
+            _FRAMEWORK_BY_TYPE[type(x)] = name
+    return name
+
+
+def is_array(x: Any) -> bool:
+    """True for an array of any supported framework (NumPy included), False for host data."""
+    return framework_name(x) is not None
+
+
+def _namespace_of(x: Any, framework: str) -> Any:
+    cls = type(x)
+    try:
+        return _NAMESPACE_BY_TYPE[cls]
+    except KeyError:
+        pass
+    if framework == "tensorflow":
+        xp = importlib.import_module(_TF_NAMESPACE_MODULE)
+    else:
+        xp = array_api_compat.array_namespace(x)
+    _NAMESPACE_BY_TYPE[cls] = xp
+    return xp
+
+
+def _device_of(x: Any, framework: str) -> Any:
+    if framework == "tensorflow":
+        return importlib.import_module(_TF_NAMESPACE_MODULE).device(x)
+    return array_api_compat.device(x)
+
+
+def _describe(x: Any) -> str:
+    cls = type(x)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def get_namespace(*arrays: Any, names: tuple[str, ...] | None = None) -> tuple[Any, Any]:
+    """Return ``(xp, device)`` for a loss call.
+
+    Parameters
+    ----------
+    *arrays
+        The call's array arguments, prediction first. ``None``, Python scalars, lists, tuples and
+        NumPy arrays after the first framework array are host data: they will be converted onto
+        the prediction's framework and device by :func:`asarray_on`.
+    names
+        Argument names, parallel to ``arrays``, used in error messages.
+
+    Returns
+    -------
+    xp : module
+        The array namespace (array-api-compat's wrapper, ``jax.numpy``, array-api-strict, or
+        lossbridge's TensorFlow namespace).
+    device : object
+        The device of the prediction (``None`` where it is unknown, e.g. a JAX tracer).
+
+    Raises
+    ------
+    TypeError
+        If two arguments are arrays of different frameworks (NumPy arrays count as host data
+        unless the prediction itself is a NumPy array).
+    ValueError
+        If two arrays of the same framework live on different devices.
+    """
+    if names is None:
+        names = tuple(f"argument {i}" for i in range(len(arrays)))
+    lead = None  # (index, framework)
+    for i, a in enumerate(arrays):
+        fw = framework_name(a)
+        if fw is None:
+            continue
+        if lead is None:
+            lead = (i, fw)
+            continue
+        if fw == lead[1] or fw == "numpy":
+            continue
+        # Two frameworks (a NumPy prediction with a torch target included): refuse, naming both.
+        raise TypeError(
+            f"{names[i]} is a {fw} array ({_describe(a)}) but {names[lead[0]]} is a "
+            f"{lead[1]} array ({_describe(arrays[lead[0]])}); pass arrays of one framework "
+            f"(Python scalars, lists and NumPy arrays are converted for you)"
+        )
+    if lead is None:
+        # No array at all: compute with NumPy, like a plain formula would.
+        import numpy as np  # noqa: F401  (numpy is a hard dependency)
+
+        return array_api_compat.array_namespace(np.asarray(0.0)), "cpu"
+    i0, fw0 = lead
+    xp = _namespace_of(arrays[i0], fw0)
+    dev = _device_of(arrays[i0], fw0)
+    if dev is not None:
+        for i, a in enumerate(arrays):
+            if i == i0 or framework_name(a) != fw0:
+                continue
+            d = _device_of(a, fw0)
+            if d is not None and not same_device(d, dev):
+                raise ValueError(
+                    f"{names[i]} is on device {d!r} but {names[i0]} is on device {dev!r}; "
+                    "move them to one device"
+                )
+    return xp, dev
+
+
+def same_device(a: Any, b: Any) -> bool:
+    """Device equality that tolerates frameworks whose device objects compare loosely."""
+    if a is None or b is None:
+        return True
+    return a == b or str(a) == str(b)
+
+
+def asarray_on(
+    x: Any, xp: Any, device: Any, *, dtype: Any = None, float_dtype: Any = None
+) -> Any:
+    """Convert ``x`` onto namespace ``xp`` and ``device``.
+
+    Arrays already of ``xp``'s framework are returned as they are (cast to ``dtype`` if given).
+    Host data (Python scalars, lists, NumPy arrays) is converted; a floating result is cast to
+    ``float_dtype`` when given, so a NumPy float64 target does not silently promote a float32
+    prediction.
+    """
+    if x is None:
+        return None
+    fw = framework_name(x)
+    native = fw is not None and fw != "numpy" or (fw == "numpy" and _is_numpy_namespace(xp))
+    if native:
+        if dtype is not None and x.dtype != dtype:
+            return xp.astype(x, dtype)
+        return x
+    arr = xp.asarray(x, device=device) if device is not None else xp.asarray(x)
+    if dtype is not None:
+        if arr.dtype != dtype:
+            arr = xp.astype(arr, dtype)
+    elif float_dtype is not None and xp.isdtype(arr.dtype, "real floating"):
+        if arr.dtype != float_dtype:
+            arr = xp.astype(arr, float_dtype)
+    return arr
+
+
+def _is_numpy_namespace(xp: Any) -> bool:
+    return array_api_compat.is_numpy_namespace(xp)
+
+
+# --------------------------------------------------------------------------------------------
+# Extension: native fast paths the array API standard lacks.
+# --------------------------------------------------------------------------------------------
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x`` with its gradient stopped (identity for frameworks without autodiff)."""
+    fw = framework_name(x)
+    if fw == "torch":
+        return x.detach()
+    if fw == "jax":
+        return sys.modules["jax"].lax.stop_gradient(x)
+    if fw == "tensorflow":
+        return sys.modules["tensorflow"].stop_gradient(x)
+    return x
+
+
+def take_along_axis(xp: Any, x: Any, indices: Any, axis: int) -> Any:
+    """``xp.take_along_axis`` with native fast paths; indices must be non-negative."""
+    fw = framework_name(x)
+    if fw == "torch":
+        torch = sys.modules["torch"]
+        if indices.dtype != torch.int64:
+            indices = indices.to(torch.int64)
+        return torch.gather(x, axis, indices)
+    return xp.take_along_axis(x, indices, axis=axis)
+
+
+def is_concrete(x: Any) -> bool:
+    """Whether the values of ``x`` can be read without breaking tracing or compilation."""
+    fw = framework_name(x)
+    if fw == "jax":
+        return not isinstance(x, sys.modules["jax"].core.Tracer)
+    if fw == "tensorflow":
+        return importlib.import_module(_TF_NAMESPACE_MODULE).is_concrete(x)
+    if fw == "torch":
+        torch = sys.modules["torch"]
+        if torch.compiler.is_compiling():
+            return False
+        return x.device.type != "meta" and not _is_fake_torch(x)
+    if fw == "dask":
+        return False  # reading values would compute the whole graph
+    return fw is not None
+
+
+def _is_fake_torch(x: Any) -> bool:
+    sub = sys.modules.get("torch._subclasses.fake_tensor")
+    return sub is not None and isinstance(x, sub.FakeTensor)

@@ -1,0 +1,41 @@
+"""lossbridge: loss functions written once against the Python array API.
+
+Call a loss with NumPy, PyTorch, JAX or TensorFlow arrays (or array-api-strict, CuPy, Dask) and get
+the caller's own array type, dtype and device back, with gradients flowing through the caller's
+autodiff and tracing intact under ``jax.jit``, ``tf.function`` and ``torch.compile``.
+
+``import lossbridge`` imports no framework: the framework of each call's arrays is found in
+``sys.modules``.
+"""
+
+from lossbridge.classification import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    kl_div,
+    nll_loss,
+)
+from lossbridge.regression import (
+    gaussian_nll_loss,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "gaussian_nll_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+]

@@ -1,0 +1,37 @@
+"""Turning a loss call's arguments into arrays of one namespace, device and float dtype."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lossbridge._validation import check_floating
+from lossbridge.backends import asarray_on, get_namespace
+
+
+def setup(input: Any, /, **others: Any) -> tuple[Any, ...]:
+    """Namespace of ``input`` and every argument converted onto it.
+
+    Returns ``(xp, input, *others)`` in the order given. ``input`` must be floating. Host data
+    (scalars, lists, NumPy arrays when ``input`` is not NumPy) is moved onto ``input``'s framework
+    and device; floating host data takes ``input``'s dtype. ``None`` stays ``None``.
+    """
+    names = ("input", *others)
+    xp, device = get_namespace(input, *others.values(), names=names)
+    input = asarray_on(input, xp, device)
+    check_floating(xp, input, "input")
+    converted = [asarray_on(v, xp, device, float_dtype=input.dtype) for v in others.values()]
+    return (xp, input, *converted)
+
+
+def promote_floats(xp: Any, *arrays: Any) -> list[Any]:
+    """Cast arrays to one floating dtype (``None`` entries pass through).
+
+    Floating arrays promote by the array API rules (float32 with float64 gives float64, as in
+    torch); integer and bool arrays take that floating dtype explicitly, because TensorFlow and
+    array-api-strict refuse mixed-kind arithmetic.
+    """
+    floats = [a.dtype for a in arrays if a is not None and xp.isdtype(a.dtype, "real floating")]
+    dtype = xp.result_type(*floats) if floats else None
+    if dtype is None:  # pragma: no cover - the prediction is always floating
+        raise TypeError("no floating array to promote to")
+    return [a if a is None or a.dtype == dtype else xp.astype(a, dtype) for a in arrays]
