@@ -1,0 +1,111 @@
+"""One driver per backend: make arrays from NumPy float64 data, read them back.
+
+The conformance suite and the unit tests share these, so every backend sees identical numbers:
+inputs are generated once in NumPy float64 and converted (cast first, then moved) by
+:meth:`Driver.from_numpy`. Importing this module imports no framework; a driver imports its
+framework when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DRIVERS", "Driver", "available_drivers", "get_driver"]
+
+
+@dataclass
+class Driver:
+    """Conversion to and from one framework's arrays."""
+
+    name: str
+    module: str
+    autodiff: bool
+    _mod: Any = field(default=None, repr=False)
+
+    def available(self) -> bool:
+        return importlib.util.find_spec(self.module) is not None
+
+    @property
+    def mod(self) -> Any:
+        if self._mod is None:
+            self._mod = importlib.import_module(self.module)
+        return self._mod
+
+    def supports_float64(self) -> bool:
+        if self.name == "jax":
+            return bool(self.mod.config.jax_enable_x64)
+        return True
+
+    def from_numpy(self, a: Any, dtype: str | None = None, device: Any = None) -> Any:
+        """``a`` as this framework's array, floating data cast to ``dtype`` first."""
+        a = np.asarray(a)
+        if dtype is not None and a.dtype.kind == "f":
+            a = a.astype(dtype)
+        m = self.mod
+        if self.name == "numpy":
+            return a
+        if self.name == "torch":
+            t = m.from_numpy(np.ascontiguousarray(a))
+            return t.to(device) if device is not None else t
+        if self.name == "jax":
+            return m.numpy.asarray(a) if device is None else m.device_put(a, device)
+        if self.name == "tensorflow":
+            if device is None:
+                return m.constant(a)
+            with m.device(device):
+                return m.identity(m.constant(a))
+        if self.name == "array_api_strict":
+            return m.asarray(a, device=device) if device is not None else m.asarray(a)
+        raise AssertionError(self.name)
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """A NumPy copy of ``x`` (detached, on the host)."""
+        if self.name == "torch":
+            return x.detach().cpu().numpy()
+        if self.name == "tensorflow":
+            return np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+        if self.name == "array_api_strict":
+            m = self.mod
+            if x.device != m.Device("CPU_DEVICE"):
+                x = m.asarray(x, device=m.Device("CPU_DEVICE"))
+            return np.asarray(x)
+        return np.asarray(x)
+
+    def array_type(self) -> type:
+        m = self.mod
+        return {
+            "numpy": lambda: np.ndarray,
+            "torch": lambda: m.Tensor,
+            "jax": lambda: m.Array,
+            "tensorflow": lambda: m.Tensor,
+            "array_api_strict": lambda: type(m.asarray(0.0)),
+        }[self.name]()
+
+
+DRIVERS: dict[str, Driver] = {
+    d.name: d
+    for d in (
+        Driver("numpy", "numpy", autodiff=False),
+        Driver("torch", "torch", autodiff=True),
+        Driver("jax", "jax", autodiff=True),
+        Driver("tensorflow", "tensorflow", autodiff=True),
+        Driver("array_api_strict", "array_api_strict", autodiff=False),
+    )
+}
+
+
+def available_drivers() -> list[Driver]:
+    """Drivers whose framework is installed, in a fixed order (torch before tensorflow)."""
+    return [d for d in DRIVERS.values() if d.available()]
+
+
+def get_driver(name: str) -> Driver:
+    try:
+        return DRIVERS[name]
+    except KeyError:
+        raise ValueError(f"unknown backend {name!r}; expected one of {sorted(DRIVERS)}") from None
