@@ -10,7 +10,7 @@ Dispatch
   ndonnx, sparse) go through :func:`array_api_compat.array_namespace`.
 * TensorFlow goes through our own namespace, :mod:`lossbridge.backends._tensorflow`, because
   array-api-compat has no TensorFlow support (data-apis/array-api-compat PR #441 is unmerged). The
-  seam is :data:`_TF_NAMESPACE_MODULE`: one line switches to upstream if it ever lands.
+  seam is one import line in :func:`_load_namespace`, to switch to upstream if it ever lands.
 * Framework types are detected through ``sys.modules`` and never imported here, so
   ``import lossbridge`` imports no framework. ``tf.Variable`` is checked besides ``tf.Tensor``:
   a Variable is not a Tensor subclass.
@@ -37,7 +37,6 @@ array-api-extra pattern) and falling back to the standard:
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Any
 
@@ -48,14 +47,12 @@ __all__ = [
     "framework_name",
     "get_namespace",
     "is_array",
+    "eager_view",
     "is_concrete",
     "same_device",
     "stop_gradient",
     "take_along_axis",
 ]
-
-# The one line to change if array-api-compat ever ships TensorFlow support.
-_TF_NAMESPACE_MODULE = "lossbridge.backends._tensorflow"
 
 _PY_SCALARS = (bool, int, float, complex)
 
@@ -117,23 +114,48 @@ def is_array(x: Any) -> bool:
     return framework_name(x) is not None
 
 
+def _load_namespace(framework: str) -> Any:
+    """The namespace module of a known framework, or None for others.
+
+    Plain import statements, not importlib: torch.compile traces an import statement but not
+    ``importlib.import_module``, and this may run inside a compiled function.
+    """
+    if framework == "torch":
+        import array_api_compat.torch as xp
+    elif framework == "numpy":
+        import array_api_compat.numpy as xp
+    elif framework == "jax":
+        import jax.numpy as xp
+    elif framework == "tensorflow":
+        # The one line to change if array-api-compat ever ships TensorFlow support.
+        from lossbridge.backends import _tensorflow as xp
+    elif framework == "array_api_strict":
+        import array_api_strict as xp
+    else:
+        return None
+    return xp
+
+
 def _namespace_of(x: Any, framework: str) -> Any:
     cls = type(x)
     try:
         return _NAMESPACE_BY_TYPE[cls]
     except KeyError:
         pass
-    if framework == "tensorflow":
-        xp = importlib.import_module(_TF_NAMESPACE_MODULE)
-    else:
+    xp = _load_namespace(framework)
+    if xp is None:  # cupy, dask, ...: array-api-compat's search
         xp = array_api_compat.array_namespace(x)
     _NAMESPACE_BY_TYPE[cls] = xp
     return xp
 
 
 def _device_of(x: Any, framework: str) -> Any:
+    if framework == "torch" or framework == "array_api_strict":
+        return x.device
+    if framework == "numpy":
+        return "cpu"
     if framework == "tensorflow":
-        return importlib.import_module(_TF_NAMESPACE_MODULE).device(x)
+        return _load_namespace("tensorflow").device(x)
     return array_api_compat.device(x)
 
 
@@ -282,7 +304,7 @@ def is_concrete(x: Any) -> bool:
     if fw == "jax":
         return not isinstance(x, sys.modules["jax"].core.Tracer)
     if fw == "tensorflow":
-        return importlib.import_module(_TF_NAMESPACE_MODULE).is_concrete(x)
+        return _load_namespace("tensorflow").is_concrete(x)
     if fw == "torch":
         torch = sys.modules["torch"]
         if torch.compiler.is_compiling():
@@ -291,6 +313,23 @@ def is_concrete(x: Any) -> bool:
     if fw == "dask":
         return False  # reading values would compute the whole graph
     return fw is not None
+
+
+def eager_view(xp: Any, x: Any) -> tuple[Any, Any] | None:
+    """``(namespace, array)`` on which value checks can run eagerly, or None inside a trace.
+
+    JAX stages every operation inside ``jax.jit``, even on concrete closure constants, so its
+    checks run on a NumPy view of the concrete values instead (zero-copy on the CPU).
+    """
+    fw = framework_name(x)
+    if fw == "jax":
+        jax = sys.modules["jax"]
+        if isinstance(x, jax.core.Tracer):
+            return None
+        import numpy as np
+
+        return _load_namespace("numpy"), np.asarray(x)
+    return (xp, x) if is_concrete(x) else None
 
 
 def _is_fake_torch(x: Any) -> bool:

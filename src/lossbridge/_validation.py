@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from lossbridge.backends import is_concrete
+from lossbridge.backends import eager_view
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -69,8 +69,10 @@ def check_range(
     xp: Any, x: Any, name: str, low: float, high: float, *, what: str = "values"
 ) -> None:
     """Raise ``ValueError`` if a concrete ``x`` has values outside ``[low, high]`` (NaN passes)."""
-    if not is_concrete(x) or _size(x) == 0:
+    view = eager_view(xp, x)
+    if view is None or _size(x) == 0:
         return
+    xp, x = view
     bad = xp.any(xp.logical_or(x < low, x > high))
     if bool(bad):
         lo = float(xp.min(x))
@@ -84,8 +86,10 @@ def check_class_indices(
     xp: Any, target: Any, n_classes: int, ignore_index: int | None, name: str = "target"
 ) -> None:
     """Raise ``ValueError`` if a concrete index ``target`` has a class outside ``[0, C)``."""
-    if not is_concrete(target) or _size(target) == 0:
+    view = eager_view(xp, target)
+    if view is None or _size(target) == 0:
         return
+    xp, target = view
     bad = xp.logical_or(target < 0, target >= n_classes)
     if ignore_index is not None:
         bad = xp.logical_and(bad, target != ignore_index)
