@@ -253,6 +253,10 @@ def asarray_on(
     fw = framework_name(x)
     native = fw is not None and fw != "numpy" or (fw == "numpy" and _is_numpy_namespace(xp))
     if native:
+        if fw == "tensorflow" and not hasattr(x, "ndim"):
+            # a tf.Variable: read it into a Tensor (GradientTape differentiates through the
+            # read); Variables lack parts of the Tensor interface such as ``ndim``.
+            x = xp.asarray(x)
         if dtype is not None and x.dtype != dtype:
             return xp.astype(x, dtype)
         return x
