@@ -251,6 +251,13 @@ def asarray_on(
     if x is None:
         return None
     fw = framework_name(x)
+    if fw is None:
+        # Python scalars, lists, tuples: NumPy finds their kind (a Python float is float64), so
+        # they are not rounded through the framework's default float32 on the way to a float64
+        # prediction.
+        import numpy as np
+
+        x = np.asarray(x)
     native = fw is not None and fw != "numpy" or (fw == "numpy" and _is_numpy_namespace(xp))
     if native:
         if fw == "tensorflow" and not hasattr(x, "ndim"):
@@ -271,7 +278,9 @@ def asarray_on(
 
 
 def _is_numpy_namespace(xp: Any) -> bool:
-    return array_api_compat.is_numpy_namespace(xp)
+    # A name check rather than array_api_compat.is_numpy_namespace, whose lru_cache helpers
+    # torch.compile warns about.
+    return getattr(xp, "__name__", "") in ("array_api_compat.numpy", "numpy")
 
 
 # --------------------------------------------------------------------------------------------

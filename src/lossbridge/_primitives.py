@@ -34,12 +34,15 @@ def softplus(xp: Any, x: Any) -> Any:
 def xlogy(xp: Any, x: Any, y: Any) -> Any:
     r""":math:`x \log y` with the value 0 where ``x == 0`` (NaN in ``y`` still propagates).
 
-    Matches ``torch.xlogy`` / ``scipy.special.xlogy``; the gradient is finite where ``x == 0``.
+    Matches ``torch.xlogy`` / ``scipy.special.xlogy``, gradients included where torch's are
+    finite (``d/dx = log y``, also at ``x == 0``; ``d/dy = x / y``); the gradient is finite
+    where ``x == 0``.
     """
-    zero = x == 0
-    y_safe = xp.where(zero, xp.ones_like(y), y)
-    out = x * xp.log(y_safe)
-    return xp.where(xp.logical_and(zero, xp.logical_not(xp.isnan(y))), xp.zeros_like(out), out)
+    # Only where x == 0 and log(y) is not finite (y <= 0 or y == inf) would x * log(y) be nan:
+    # y = 1 there gives the value 0 and zero gradients. Elsewhere x * log(y) is exact (0 at
+    # x == 0) and a NaN y stays NaN.
+    fix = xp.logical_and(x == 0, xp.logical_or(y <= 0, xp.isinf(y)))
+    return x * xp.log(xp.where(fix, xp.ones_like(y), y))
 
 
 def max_shift(xp: Any, x: Any, axis: int) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from lossbridge.backends import eager_view
+from lossbridge.backends import eager_view, is_concrete
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -53,9 +53,27 @@ def check_same_shape(a: Any, b: Any, name_a: str, name_b: str) -> None:
         )
 
 
+def check_broadcastable(a: Any, b: Any, name_a: str, name_b: str) -> None:
+    """Raise ``ValueError`` unless the shapes of ``a`` and ``b`` broadcast together.
+
+    Every backend then fails the same way (NumPy, JAX and torch raise three different errors).
+    Unknown dimensions (``None`` while tracing) pass.
+    """
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    for da, db in zip(reversed(sa), reversed(sb), strict=False):  # trailing dims only
+        if da is not None and db is not None and da != db and da != 1 and db != 1:
+            raise ValueError(
+                f"{name_b} has shape {shape_str(sb)} but {name_a} has shape {shape_str(sa)}; "
+                "expected the same shape (or shapes that broadcast together)"
+            )
+
+
 def warn_if_broadcast(input: Any, target: Any, loss: str) -> None:
-    """torch's warning for a target whose shape differs from the input's (it broadcasts)."""
-    if tuple(input.shape) != tuple(target.shape):
+    """torch's warning for a target whose shape differs from the input's (it broadcasts).
+
+    Eager calls only: ``warnings.warn`` cannot be traced by ``torch.compile(fullgraph=True)``.
+    """
+    if tuple(input.shape) != tuple(target.shape) and is_concrete(input):
         warnings.warn(
             f"{loss}: target shape {shape_str(target.shape)} differs from input shape "
             f"{shape_str(input.shape)}; they are broadcast together, which is likely not what "

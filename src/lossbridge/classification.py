@@ -12,6 +12,7 @@ from lossbridge._inputs import promote_floats, setup
 from lossbridge._primitives import log_sigmoid, max_shift, xlogy
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
+    check_broadcastable,
     check_class_indices,
     check_floating,
     check_integer,
@@ -60,13 +61,13 @@ def _check_index_target(
     xp: Any, input: Any, target: Any, ca: int, ignore_index: int, loss: str
 ) -> None:
     expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
-    check_integer(xp, target, "target", f"class indices for {loss}")
     if tuple(target.shape) != tuple(expected):
         raise ValueError(
             f"{loss}: target has shape {shape_str(target.shape)} but input has shape "
             f"{shape_str(input.shape)}; expected class indices of shape {shape_str(expected)}"
             + (" or probabilities of the input's shape" if loss == "cross_entropy" else "")
         )
+    check_integer(xp, target, "target", f"class indices for {loss}")
     check_class_indices(xp, target, input.shape[ca], ignore_index)
 
 
@@ -461,6 +462,7 @@ def kl_div(
     """
     xp, input, target = setup(input, target=target)
     check_reduction(reduction, ("none", "batchmean", "mean", "sum"))
+    check_broadcastable(input, target, "input", "target")
     input, target = promote_floats(xp, input, target)
     if log_target:
         loss = xp.exp(target) * (target - input)

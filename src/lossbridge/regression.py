@@ -8,7 +8,13 @@ from typing import Any
 from lossbridge._inputs import promote_floats, setup
 from lossbridge._primitives import abs0
 from lossbridge._reduction import reduce
-from lossbridge._validation import check_range, check_reduction, shape_str, warn_if_broadcast
+from lossbridge._validation import (
+    check_broadcastable,
+    check_range,
+    check_reduction,
+    shape_str,
+    warn_if_broadcast,
+)
 from lossbridge.backends import stop_gradient
 
 __all__ = [
@@ -38,6 +44,7 @@ def _pointwise(
     """
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
+    check_broadcastable(input, target, "input", "target")
     warn_if_broadcast(input, target, name)
     input, target, weight = promote_floats(xp, input, target, weight)
     if tuple(input.shape) != tuple(target.shape):
@@ -241,6 +248,7 @@ def poisson_nll_loss(
     """
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
+    check_broadcastable(input, target, "input", "target")
     input, target = promote_floats(xp, input, target)
     if log_input:
         loss = xp.exp(input) - target * input
@@ -300,6 +308,7 @@ def gaussian_nll_loss(
     if isinstance(var, float) and var < 0:
         raise ValueError(f"gaussian_nll_loss: var must be non-negative; got {var!r}")
     xp, input, target, var = setup(input, target=target, var=var)
+    check_broadcastable(input, target, "input", "target")
     if var.ndim == 0:  # a float (torch) or a 0-d array (an extension): one variance for all
         var = xp.ones_like(input) * var
     check_range(xp, var, "var", 0.0, math.inf, what="variances")
