@@ -1,0 +1,50 @@
+"""Smoke test of the benchmark harness: it measures, checks and prints; timings are never asserted.
+
+The benchmarks themselves are ``python -m benchmarks`` (see ``docs/performance.md``).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:  # ``benchmarks`` is a top-level folder, not an installed package
+    sys.path.insert(0, str(_ROOT))
+
+from benchmarks.cases import Case  # noqa: E402
+from benchmarks.harness import Settings, format_summary, format_table, main, run_case  # noqa: E402
+
+TINY = Settings(rounds=3, batch_s=0.0005, max_case_s=0.05, min_rounds=3, warmup=1)
+
+
+def test_cli_numpy_one_case(capsys):
+    """``python -m benchmarks`` on one NumPy case prints a finite ratio in the table."""
+    code = main(
+        ["--quick", "--framework", "numpy", "--loss", "cross_entropy", "--shape", "8x4"]
+        + ["--rounds", "3", "--threads", "0"]  # 0: do not pin the test process to one CPU
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = [line for line in out.splitlines() if line.startswith("CE    8x4")]
+    assert len(rows) == 1, out
+    ratio = float(rows[0].split()[5])
+    assert math.isfinite(ratio) and ratio > 0
+    assert "median ratio" in out and "1 rows, 0 failed" in out
+
+
+def test_torch_eager_one_case(capsys):
+    """One torch eager case: finite ratio, outputs agree, table and summary print."""
+    pytest.importorskip("torch")
+    res = run_case(Case("cross_entropy", (8, 4), "torch", "eager", False), TINY)
+    assert res.error is None, res.traceback
+    assert res.rounds == 3 and len(res.ratios) == 3
+    assert math.isfinite(res.ratio_median) and res.ratio_median > 0
+    assert res.max_rel_diff <= 1e-4
+    print(format_table([res]))
+    print(format_summary([res]))
+    out = capsys.readouterr().out
+    assert f"{res.ratio_median:.2f}" in out and "torch/eager fwd" in out
