@@ -28,6 +28,7 @@ class Driver:
     _mod: Any = field(default=None, repr=False)
 
     def available(self) -> bool:
+        """Whether the framework is installed (nothing is imported)."""
         return importlib.util.find_spec(self.module) is not None
 
     @property
@@ -37,6 +38,7 @@ class Driver:
         return self._mod
 
     def supports_float64(self) -> bool:
+        """Whether float64 arrays stay float64 (JAX: only with ``jax_enable_x64``)."""
         if self.name == "jax":
             return bool(self.mod.config.jax_enable_x64)
         return True
@@ -50,7 +52,8 @@ class Driver:
         if self.name == "numpy":
             return a
         if self.name == "torch":
-            t = m.from_numpy(np.ascontiguousarray(a))
+            # np.ascontiguousarray would turn a 0-d array into shape (1,).
+            t = m.from_numpy(a if a.flags.c_contiguous else np.ascontiguousarray(a))
             return t.to(device) if device is not None else t
         if self.name == "jax":
             return m.numpy.asarray(a) if device is None else m.device_put(a, device)
@@ -68,6 +71,8 @@ class Driver:
         if self.name == "torch":
             return x.detach().cpu().numpy()
         if self.name == "tensorflow":
+            if isinstance(x, self.mod.IndexedSlices):  # the gradient of a gather
+                x = self.mod.convert_to_tensor(x)
             return np.asarray(x.numpy() if hasattr(x, "numpy") else x)
         if self.name == "array_api_strict":
             m = self.mod
@@ -76,7 +81,52 @@ class Driver:
             return np.asarray(x)
         return np.asarray(x)
 
+    def dtype_name(self, x: Any) -> str:
+        """The dtype of ``x`` as a NumPy-style name (``'float32'``, ``'int64'``, ...)."""
+        dt = x.dtype
+        if self.name == "torch":
+            return str(dt).removeprefix("torch.")
+        if self.name == "tensorflow":
+            return dt.name
+        if self.name == "array_api_strict":
+            return str(dt).rsplit(".", 1)[-1]
+        return np.dtype(dt).name
+
+    def device(self, x: Any) -> Any:
+        """A comparable description of the device of ``x``."""
+        if self.name == "numpy":
+            return "cpu"
+        if self.name == "jax":
+            return frozenset(x.devices())
+        if self.name == "tensorflow":
+            return self.mod.DeviceSpec.from_string(x.device).to_string()
+        return x.device
+
+    def extra_devices(self) -> list[tuple[str, Any, bool]]:
+        """Non-default devices to check placement on: ``(label, device, values_readable)``.
+
+        torch's ``meta`` device carries shapes and dtypes but no values; array-api-strict's
+        ``Device('device1')`` is a second device with values.
+        """
+        if self.name == "torch":
+            return [("meta", self.mod.device("meta"), False)]
+        if self.name == "array_api_strict":
+            return [("device1", self.mod.Device("device1"), True)]
+        return []
+
+    def is_own_array(self, x: Any) -> bool:
+        """Whether ``x`` is this framework's array type.
+
+        A 0-d NumPy result may be a NumPy scalar (``np.float32``): NumPy's own reductions return
+        scalars, and array-api-compat's NumPy namespace keeps that (a documented deviation from
+        the standard's 0-d arrays).
+        """
+        if self.name == "numpy" and isinstance(x, np.generic):
+            return True
+        return isinstance(x, self.array_type())
+
     def array_type(self) -> type:
+        """The framework's array type (what a loss must return)."""
         m = self.mod
         return {
             "numpy": lambda: np.ndarray,
@@ -105,6 +155,7 @@ def available_drivers() -> list[Driver]:
 
 
 def get_driver(name: str) -> Driver:
+    """The driver of backend ``name`` (``ValueError`` naming the known ones otherwise)."""
     try:
         return DRIVERS[name]
     except KeyError:

@@ -22,6 +22,7 @@ if importlib.util.find_spec("jax") is not None:
     jax.config.update("jax_enable_x64", True)
 
 import pytest  # noqa: E402
+
 from lossbridge.conformance.drivers import available_drivers  # noqa: E402
 
 BACKENDS = [d.name for d in available_drivers()]

@@ -9,6 +9,8 @@ import array_api_compat
 import numpy as np
 import pytest
 from _helpers import RTOL, assert_close, assert_result, backend_grad, dtype_name, make, to_numpy
+
+import lossbridge as lb
 from lossbridge.backends import (
     framework_name,
     get_namespace,
@@ -16,8 +18,6 @@ from lossbridge.backends import (
     stop_gradient,
     take_along_axis,
 )
-
-import lossbridge as lb
 
 torch = pytest.importorskip("torch")
 jax = pytest.importorskip("jax")

@@ -14,9 +14,9 @@ from _helpers import (
     rounded,
     to_numpy,
 )
-from lossbridge.backends import get_namespace
 
 from lossbridge import _primitives as P
+from lossbridge.backends import get_namespace
 
 torch = pytest.importorskip("torch")
 

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 from _helpers import RTOL, assert_close, ignore_fp_warnings, make, to_numpy, torch_f
-from lossbridge.backends import get_namespace
 
 import lossbridge as lb
 from lossbridge._reduction import reduce
+from lossbridge.backends import get_namespace
 
 RNG = np.random.default_rng(7)
 LOGITS = RNG.normal(size=(4, 3))

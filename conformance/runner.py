@@ -1,0 +1,875 @@
+"""Run the conformance registry over every installed backend and dtype.
+
+For each registry entry x case x backend x dtype the runner records :class:`Result` records:
+
+``value``
+    The backend's output against the float64 NumPy reference evaluated on the inputs rounded to
+    the case dtype (cast to the dtype and back), so input rounding is not counted as error.
+``cross``
+    The backend's output against the NumPy backend's output (same dtype).
+``oracle``
+    The backend's output against ``torch.nn.functional``'s on the same dtype's inputs.
+``type``
+    Output array type (the backend's own: a ``tf.Tensor`` for ``tf.Tensor`` input), dtype and
+    device equal to the input's.
+``grad_cross``, ``grad_oracle``, ``grad_fd``
+    For torch, JAX and TensorFlow: the gradient of ``sum(loss * cotangent)`` (a fixed random
+    cotangent for ``'none'`` reductions, 1 otherwise) with respect to the entry's gradient
+    arguments, against the first autodiff backend's (torch when installed), against torch's
+    autograd of ``torch.nn.functional``, and against a float64 central finite difference of the
+    NumPy reference on the rounded inputs.
+``tf_variable``, ``tf_variable_grad``, ``device``
+    On each loss's placement case: a ``tf.Variable`` input (output must be a ``tf.Tensor``,
+    values and gradient equal to the eager ``tf.Tensor`` run), array-api-strict on its second
+    device ``Device('device1')`` (output on that device, equal values), torch on the ``meta``
+    device (shape, dtype and device only).
+``jax_jit``, ``tf_function``, ``tf_xla``, ``torch_compile``, ``torch_inductor`` (+ ``_grad``)
+    The compiled modes, forward and gradient, against the eager result of the same backend:
+    ``jax.jit`` and ``jax.jit(jax.grad(...))``; ``tf.function`` and
+    ``tf.function(jit_compile=True)`` with the gradient taken by a ``GradientTape`` inside the
+    function; ``torch.compile(fullgraph=True)`` forward and backward (``fullgraph=True`` turns
+    every graph break into an error, which is what proves there are none).
+``call``, ``grad_call``
+    A loss that raises where it should not: recorded as a failure with the error's first line.
+
+torch.compile scheme
+--------------------
+Measured on the 2-core CI machine (shared, load about 3) over the full registry: a
+``torch.compile`` with the inductor backend costs 2.5-3.2 s per case (forward and backward
+graphs, C++ code generation and compilation; 6-8 s for the first one in a process),
+``backend="aot_eager"`` with ``fullgraph=True`` 0.45-0.6 s. Dynamo's tracing and
+AOTAutograd's joint forward/backward graph, which is where graph breaks and tracing failures
+live, are the same in both; inductor adds code generation. So each loss's one representative
+case (``Case.inductor``, its ``'mean'`` or ``'batchmean'`` case) uses inductor at both dtypes (22
+compiles, 55-70 s with a cold inductor cache) and its other compiled cases use ``aot_eager`` (48
+compiles, 20-28 s), all with ``fullgraph=True``; inductor everywhere would add 100-130 s to a
+run whose total is 3.5 minutes. Each compiled call gets a fresh code object, so dynamo's
+per-code recompilation limit is never hit and no global dynamo state (``torch._dynamo.reset()``,
+config) is touched.
+
+Compiled modes run only on cases flagged ``Case.compile`` (three to five per loss, covering its
+distinct code paths and the three reductions); every other check runs on every case.
+
+Nothing here changes global framework state: float64 on JAX runs only if the application
+enabled ``jax_enable_x64`` (otherwise those checks are reported as not run, with the reason).
+"""
+
+from __future__ import annotations
+
+import time
+import types
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lossbridge.conformance import tolerances as _tol
+from lossbridge.conformance.drivers import DRIVERS, Driver, get_driver
+from lossbridge.conformance.registry import REGISTRY, Case, Entry
+
+__all__ = [
+    "DTYPES",
+    "FD_MAX_ELEMENTS",
+    "Result",
+    "Suite",
+    "compare",
+    "relative_error",
+    "round_inputs",
+    "run",
+]
+
+DTYPES = ("float32", "float64")
+
+#: Cases whose gradient arguments hold more elements than this get no finite-difference check.
+FD_MAX_ELEMENTS = 256
+
+#: Relative step of the central finite difference, ``h = FD_STEP * max(1, |x|)``: about
+#: ``eps ** (1 / 3)`` for float64, which balances truncation (``h**2``) and cancellation
+#: (``eps / h``) errors.
+FD_STEP = 6e-6
+
+#: The compiled modes of each backend: (check name, what is compiled).
+COMPILED_MODES = {
+    "jax": ("jax_jit", "jax_jit_grad"),
+    "tensorflow": ("tf_function", "tf_function_grad", "tf_xla", "tf_xla_grad"),
+    "torch": ("torch_compile", "torch_compile_grad", "torch_inductor", "torch_inductor_grad"),
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One check of one loss, case, backend and dtype.
+
+    ``error`` and ``tolerance`` are None for checks that are not numeric (``type``, the ``meta``
+    device, ``call``) and for checks not run (``skipped``; ``message`` says why).
+    """
+
+    loss: str
+    case: str
+    backend: str
+    dtype: str
+    check: str
+    error: float | None
+    tolerance: float | None
+    passed: bool
+    message: str = ""
+    repro: str = ""
+    skipped: bool = False
+
+    @property
+    def status(self) -> str:
+        """``'pass'``, ``'fail'`` or ``'skip'`` (not run)."""
+        return "skip" if self.skipped else ("pass" if self.passed else "fail")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (non-finite errors as strings)."""
+        d = asdict(self)
+        if d["error"] is not None and not np.isfinite(d["error"]):
+            d["error"] = str(d["error"])
+        return d
+
+
+# ------------------------------------------------------------------------------------------
+# The one comparison function
+# ------------------------------------------------------------------------------------------
+
+
+def compare(actual: Any, expected: Any) -> tuple[float, str]:
+    """Norm-wise relative error of ``actual`` against ``expected``, with a note when infinite.
+
+    The error is ``max|a - b| / max(max|b|, tiny)`` over finite ``b``, where NaN equals NaN and
+    infinities equal infinities of the same sign. Shapes must match exactly; a shape mismatch or
+    a non-finite value on one side only gives ``inf``. Empty arrays of equal shapes give 0.
+
+    Returns
+    -------
+    error : float
+    note : str
+        Why the error is infinite (empty otherwise).
+    """
+    a = np.asarray(actual, dtype=np.float64)
+    b = np.asarray(expected, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf"), f"shape {a.shape} != expected {b.shape}"
+    if a.size == 0:
+        return 0.0, ""
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    odd = ~same & ~(np.isfinite(a) & np.isfinite(b))
+    if np.any(odd):
+        i = np.unravel_index(int(np.argmax(odd)), a.shape)
+        return float("inf"), f"got {a[i]!r} where {b[i]!r} was expected at index {i}"
+    finite_b = np.abs(b[np.isfinite(b)])
+    scale = max(float(finite_b.max()) if finite_b.size else 0.0, np.finfo(np.float64).tiny)
+    with np.errstate(invalid="ignore"):  # inf - inf where ``same`` already holds
+        diff = np.where(same, 0.0, np.abs(a - b))
+    return float(diff.max() / scale), ""
+
+
+def relative_error(actual: Any, expected: Any) -> float:
+    """The error of :func:`compare` alone."""
+    return compare(actual, expected)[0]
+
+
+def _compare_grads(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> tuple[float, str]:
+    """:func:`compare` per gradient argument; the worst, with the argument named."""
+    worst, note = 0.0, ""
+    for name, exp in expected.items():
+        err, why = compare(actual[name], exp)
+        if err > worst or (why and not note):
+            worst, note = err, f"d/d{name}" + (f": {why}" if why else "")
+    return worst, note
+
+
+def round_inputs(inputs: Mapping[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
+    """Floating arrays cast to ``dtype`` and back to float64 (what the backends see)."""
+    return {
+        k: v.astype(dtype).astype(np.float64) if v.dtype.kind == "f" else v
+        for k, v in inputs.items()
+    }
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".strip()
+
+
+def _quiet(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# Eager calls and gradients, per framework
+# ------------------------------------------------------------------------------------------
+
+
+def _arrays(d: Driver, inputs: Mapping[str, np.ndarray], dtype: str, device: Any = None) -> dict:
+    return {k: d.from_numpy(v, dtype, device) for k, v in inputs.items()}
+
+
+def _torch_grad(d, fn, arrays, gargs, kwargs, cot):
+    torch = d.mod
+    arrays = dict(arrays)
+    for g in gargs:
+        arrays[g] = arrays[g].detach().requires_grad_(True)
+    out = _quiet(fn, **arrays, **kwargs)
+    leaves = [arrays[g] for g in gargs]
+    cot_t = torch.as_tensor(cot, dtype=out.dtype, device=out.device)
+    grads = torch.autograd.grad(out, leaves, grad_outputs=cot_t, allow_unused=True)
+    grads = [torch.zeros_like(x) if gx is None else gx for x, gx in zip(leaves, grads, strict=True)]
+    return out, {g: d.to_numpy(gx) for g, gx in zip(gargs, grads, strict=True)}
+
+
+def _jax_grad(d, fn, arrays, gargs, kwargs, cot):
+    jax = d.mod
+
+    def f(*gvals):
+        return fn(**{**arrays, **dict(zip(gargs, gvals, strict=True))}, **kwargs)
+
+    out, vjp = _quiet(jax.vjp, f, *[arrays[g] for g in gargs])
+    grads = vjp(jax.numpy.asarray(cot, dtype=out.dtype))
+    return out, {g: d.to_numpy(gx) for g, gx in zip(gargs, grads, strict=True)}
+
+
+def _tf_grad(d, fn, arrays, gargs, kwargs, cot):
+    tf = d.mod
+    with tf.GradientTape() as tape:
+        for g in gargs:
+            tape.watch(arrays[g])
+        out = _quiet(fn, **arrays, **kwargs)
+    srcs = [arrays[g] for g in gargs]
+    grads = tape.gradient(out, srcs, output_gradients=tf.constant(cot, dtype=out.dtype))
+    grads = [tf.zeros_like(x) if gx is None else gx for x, gx in zip(srcs, grads, strict=True)]
+    return out, {g: d.to_numpy(gx) for g, gx in zip(gargs, grads, strict=True)}
+
+
+_EAGER_GRAD = {"torch": _torch_grad, "jax": _jax_grad, "tensorflow": _tf_grad}
+
+
+# ------------------------------------------------------------------------------------------
+# Compiled modes, per framework: each yields (check, output or grads as NumPy | exception)
+# ------------------------------------------------------------------------------------------
+
+
+def _fresh_function(fn: Callable[..., Any], tag: str) -> Callable[..., Any]:
+    """A copy of ``fn`` with its own code object (dynamo caches compiled code per code object)."""
+    code = fn.__code__.replace(co_name=f"{fn.__code__.co_name}_{tag}")
+    return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
+
+
+def _positional(fn, names, kwargs):
+    def loss_call(*vals):
+        return fn(**dict(zip(names, vals, strict=True)), **kwargs)
+
+    return loss_call
+
+
+def _run_jax_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, **_):
+    jax = d.mod
+    jnp = jax.numpy
+    names = list(arrays)
+    call = _positional(fn, names, kwargs)
+    vals = [arrays[n] for n in names]
+    try:
+        out = _quiet(jax.jit(call), *vals)
+        yield "jax_jit", d.to_numpy(out)
+    except Exception as exc:  # noqa: BLE001 - reported as a failure
+        yield "jax_jit", exc
+    if not want_grad:
+        return
+    gidx = [names.index(g) for g in gargs]
+
+    def objective(gvals, others, c):
+        full = list(others)
+        for i, gv in zip(gidx, gvals, strict=True):
+            full[i] = gv
+        return jnp.sum(call(*full) * c)
+
+    try:
+        gvals = tuple(vals[i] for i in gidx)
+        c = jnp.asarray(cot, dtype=vals[gidx[0]].dtype)
+        grads = _quiet(jax.jit(jax.grad(objective)), gvals, tuple(vals), c)
+        yield "jax_jit_grad", {g: d.to_numpy(gx) for g, gx in zip(gargs, grads, strict=True)}
+    except Exception as exc:  # noqa: BLE001
+        yield "jax_jit_grad", exc
+
+
+def _run_tf_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, **_):
+    tf = d.mod
+    names = list(arrays)
+    call = _positional(fn, names, kwargs)
+    vals = [arrays[n] for n in names]
+    gidx = [names.index(g) for g in gargs] if want_grad else []
+    c = tf.constant(cot, dtype=vals[0].dtype)
+
+    def both(*v):
+        with tf.GradientTape() as tape:
+            for i in gidx:
+                tape.watch(v[i])
+            out = call(*v)
+        srcs = [v[i] for i in gidx]
+        grads = tape.gradient(out, srcs, output_gradients=c) if gidx else []
+        return out, [tf.zeros_like(s) if g is None else g for s, g in zip(srcs, grads, strict=True)]
+
+    for jit, prefix in ((False, "tf_function"), (True, "tf_xla")):
+        try:
+            out, grads = _quiet(tf.function(both, jit_compile=jit), *vals)
+            yield prefix, d.to_numpy(out)
+            if want_grad:
+                yield (
+                    f"{prefix}_grad",
+                    {g: d.to_numpy(x) for g, x in zip(gargs, grads, strict=True)},
+                )
+        except Exception as exc:  # noqa: BLE001
+            # Forward and gradient were traced together; find out whether the forward works.
+            try:
+                fwd = _quiet(tf.function(call, jit_compile=jit), *vals)
+                yield prefix, d.to_numpy(fwd)
+            except Exception as fwd_exc:  # noqa: BLE001
+                yield prefix, fwd_exc
+            if want_grad:
+                yield f"{prefix}_grad", exc
+
+
+def _run_torch_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, inductor=False, tag=""):
+    torch = d.mod
+    names = list(arrays)
+    prefix = "torch_inductor" if inductor else "torch_compile"
+    call = _fresh_function(_positional(fn, names, kwargs), tag)
+    compiled = torch.compile(call, fullgraph=True, backend="inductor" if inductor else "aot_eager")
+    vals = [arrays[n].detach() for n in names]
+    gidx = [names.index(g) for g in gargs] if want_grad else []
+    for i in gidx:
+        vals[i] = vals[i].requires_grad_(True)
+    try:
+        out = _quiet(compiled, *vals)
+        yield prefix, d.to_numpy(out)
+    except Exception as exc:  # noqa: BLE001
+        yield prefix, exc
+        if want_grad:
+            yield f"{prefix}_grad", exc
+        return
+    if want_grad:
+        try:
+            c = torch.as_tensor(cot, dtype=out.dtype)
+            leaves = [vals[i] for i in gidx]
+            grads = torch.autograd.grad(out, leaves, grad_outputs=c, allow_unused=True)
+            grads = [
+                torch.zeros_like(x) if g is None else g for x, g in zip(leaves, grads, strict=True)
+            ]
+            yield f"{prefix}_grad", {g: d.to_numpy(x) for g, x in zip(gargs, grads, strict=True)}
+        except Exception as exc:  # noqa: BLE001
+            yield f"{prefix}_grad", exc
+
+
+_COMPILED_RUNNERS = {"jax": _run_jax_modes, "tensorflow": _run_tf_modes, "torch": _run_torch_modes}
+
+
+# ------------------------------------------------------------------------------------------
+# Per case and dtype: the baselines every backend is compared with (computed once)
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    """An output (and gradients), or the error that prevented it, or why it was not computed."""
+
+    out: np.ndarray | None = None
+    grads: dict[str, np.ndarray] | None = None
+    error: str = ""
+    skipped: str = ""
+    source: str = ""
+
+
+@dataclass
+class _Prepared:
+    entry: Entry
+    case: Case
+    dtype: str
+    inputs: dict[str, np.ndarray]
+    gargs: tuple[str, ...]
+    reference: np.ndarray
+    cot: np.ndarray
+    fd: _Outcome
+    baselines: dict[str, _Outcome] = field(default_factory=dict)
+
+
+def _cotangent(case: Case, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    if shape == ():
+        return np.asarray(1.0)
+    rng = np.random.default_rng(case.seed + 1)
+    return rng.standard_normal(shape).astype(dtype).astype(np.float64)
+
+
+def _finite_difference(entry, case, rounded, gargs, cot) -> _Outcome:
+    why = case.skipped("grad_fd")
+    if why:
+        return _Outcome(skipped=why)
+    n = sum(rounded[g].size for g in gargs)
+    if n > FD_MAX_ELEMENTS:
+        return _Outcome(skipped=f"{n} gradient elements > FD_MAX_ELEMENTS = {FD_MAX_ELEMENTS}")
+
+    def output(arrays):
+        return np.asarray(_quiet(entry.reference, **arrays, **case.kwargs), dtype=np.float64)
+
+    grads = {}
+    for g in gargs:
+        x = rounded[g]
+        grad = np.empty_like(x)
+        for i in np.ndindex(x.shape):
+            h = FD_STEP * max(1.0, abs(float(x[i])))
+            up, down = x.copy(), x.copy()
+            up[i] += h
+            down[i] -= h
+            # Difference the outputs before weighting and summing them, so that the elements
+            # the step does not touch cancel exactly (they can be 1e4 times larger).
+            diff = output({**rounded, g: up}) - output({**rounded, g: down})
+            grad[i] = np.sum(diff * cot) / (up[i] - down[i])
+        grads[g] = grad
+    return _Outcome(grads=grads)
+
+
+# ------------------------------------------------------------------------------------------
+# The suite
+# ------------------------------------------------------------------------------------------
+
+
+class Suite:
+    """Runs checks and remembers the per-case baselines, so repeated runs share them.
+
+    Parameters
+    ----------
+    registry : mapping of str to Entry, optional
+        The entries that :meth:`run` looks losses up in (default: :data:`REGISTRY`).
+
+    Attributes
+    ----------
+    timings : dict of str to float
+        Seconds spent per check family (``eager``, ``baselines``, ``jax_jit``, ...).
+    """
+
+    def __init__(self, registry: Mapping[str, Entry] | None = None) -> None:
+        self.registry = dict(REGISTRY if registry is None else registry)
+        self.timings: dict[str, float] = {}
+        self._prepared: dict[tuple[int, str, str], _Prepared] = {}
+        self._compile_serial = 0
+
+    # -- public ------------------------------------------------------------------------------
+
+    def run(
+        self,
+        entries: Iterable[Entry] | None = None,
+        *,
+        losses: Sequence[str] | None = None,
+        backends: Sequence[str] | None = None,
+        dtypes: Sequence[str] = DTYPES,
+        cases: Sequence[str] | None = None,
+        compile: bool = True,
+        progress: Callable[[str], None] | None = None,
+    ) -> list[Result]:
+        """Run every check of the selected entries, cases, backends and dtypes.
+
+        Parameters
+        ----------
+        entries : iterable of Entry, optional
+            Entries to run (default: the registry's, filtered by ``losses``).
+        losses : sequence of str, optional
+            Loss names to select from the registry.
+        backends : sequence of str, optional
+            Backend names (default: every installed one). Uninstalled ones are reported as not
+            run. The NumPy backend, torch's oracle and the first autodiff backend are computed
+            as baselines whichever backends are selected.
+        dtypes : sequence of {'float32', 'float64'}
+        cases : sequence of str, optional
+            Case labels to select.
+        compile : bool
+            Run the compiled modes on the cases flagged for them.
+        progress : callable, optional
+            Called with a line of text after each loss.
+
+        Returns
+        -------
+        list of Result
+        """
+        if entries is None:
+            names = list(self.registry) if losses is None else list(losses)
+            entries = [self._entry(n) for n in names]
+        if backends is None:
+            drivers = [d for d in DRIVERS.values() if d.available()]
+            missing: list[str] = []
+        else:
+            drivers = [get_driver(b) for b in backends]
+            missing = [d.name for d in drivers if not d.available()]
+            drivers = [d for d in drivers if d.available()]
+        for dt in dtypes:
+            if dt not in DTYPES:
+                raise ValueError(f"unknown dtype {dt!r}; expected one of {DTYPES}")
+        results: list[Result] = []
+        for entry in entries:
+            selected = [c for c in entry.cases if cases is None or c.label in cases]
+            for case in selected:
+                for dtype in dtypes:
+                    for name in missing:
+                        results.append(
+                            self._skip(entry, case, name, dtype, f"{name} not installed")
+                        )
+                    prep = None
+                    for d in drivers:
+                        if dtype == "float64" and not d.supports_float64():
+                            results.append(self._skip(entry, case, d.name, dtype, _NO_X64))
+                            continue
+                        if prep is None:
+                            prep = self._prepare(entry, case, dtype)
+                        results.extend(self._run_backend(prep, d, compile))
+            if progress is not None:
+                bad = sum(1 for r in results if r.loss == entry.name and r.status == "fail")
+                progress(f"{entry.name}: {len(selected)} cases, {bad} failures")
+        return results
+
+    # -- baselines -------------------------------------------------------------------------
+
+    def _entry(self, name: str) -> Entry:
+        try:
+            return self.registry[name]
+        except KeyError:
+            raise ValueError(
+                f"unknown loss {name!r}; expected one of {sorted(self.registry)}"
+            ) from None
+
+    def _prepare(self, entry: Entry, case: Case, dtype: str) -> _Prepared:
+        key = (id(entry), case.label, dtype)
+        prep = self._prepared.get(key)
+        if prep is not None and prep.entry is entry:
+            return prep
+        t0 = time.perf_counter()
+        inputs = case.inputs()
+        rounded = round_inputs(inputs, dtype)
+        ref = np.asarray(_quiet(entry.reference, **rounded, **case.kwargs), dtype=np.float64)
+        gargs = entry.grad_args_of(case, inputs)
+        cot = _cotangent(case, ref.shape, dtype)
+        fd = _Outcome(skipped="no gradient checks for this case")
+        if gargs and not case.skipped("grad"):
+            fd = _finite_difference(entry, case, rounded, gargs, cot)
+        prep = _Prepared(entry, case, dtype, inputs, gargs, ref, cot, fd)
+        self._prepared[key] = prep
+        self._time("baselines", t0)
+        return prep
+
+    def _baseline(self, prep: _Prepared, which: str) -> _Outcome:
+        """``'numpy'`` (NumPy backend output), ``'oracle'`` (torch F) or ``'ad'`` (gradients)."""
+        if which not in prep.baselines:
+            t0 = time.perf_counter()
+            prep.baselines[which] = self._compute_baseline(prep, which)
+            self._time("baselines", t0)
+        return prep.baselines[which]
+
+    def _compute_baseline(self, prep: _Prepared, which: str) -> _Outcome:
+        entry, case, dtype = prep.entry, prep.case, prep.dtype
+        try:
+            if which == "numpy":
+                d = DRIVERS["numpy"]
+                out = _quiet(entry.fn, **_arrays(d, prep.inputs, dtype), **case.kwargs)
+                return _Outcome(out=d.to_numpy(out))
+            if which == "oracle":
+                why = case.skipped("oracle")
+                if why:
+                    return _Outcome(skipped=why)
+                if not DRIVERS["torch"].available():
+                    return _Outcome(skipped="torch is not installed: no oracle")
+                oracle = entry.oracle_fn()
+                if oracle is None:
+                    return _Outcome(skipped=f"{entry.name} has no oracle")
+                d = DRIVERS["torch"]
+                arrays = _arrays(d, prep.inputs, dtype)
+                want = prep.gargs and not case.skipped("grad_oracle")
+                if not want:
+                    return _Outcome(out=d.to_numpy(_quiet(oracle, **arrays, **case.kwargs)))
+                out, grads = _torch_grad(d, oracle, arrays, prep.gargs, case.kwargs, prep.cot)
+                return _Outcome(out=d.to_numpy(out), grads=grads)
+            if which == "ad":
+                for d in DRIVERS.values():
+                    if (
+                        d.autodiff
+                        and d.available()
+                        and (dtype != "float64" or d.supports_float64())
+                    ):
+                        arrays = _arrays(d, prep.inputs, dtype)
+                        _, grads = _EAGER_GRAD[d.name](
+                            d, entry.fn, arrays, prep.gargs, case.kwargs, prep.cot
+                        )
+                        return _Outcome(grads=grads, source=d.name)
+                return _Outcome(error="no autodiff backend installed")
+        except Exception as exc:  # noqa: BLE001 - the baseline's failure is reported, not raised
+            return _Outcome(error=_first_line(exc))
+        raise AssertionError(which)
+
+    # -- one backend -----------------------------------------------------------------------
+
+    def _run_backend(self, prep: _Prepared, d: Driver, compile: bool) -> list[Result]:
+        entry, case, dtype = prep.entry, prep.case, prep.dtype
+        rec = _Recorder(entry, case, d.name, dtype)
+        t0 = time.perf_counter()
+        try:
+            arrays = _arrays(d, prep.inputs, dtype)
+            out = _quiet(entry.fn, **arrays, **case.kwargs)
+            out_np = d.to_numpy(out)
+        except Exception as exc:  # noqa: BLE001
+            rec.fail("call", f"{entry.name} raised {_first_line(exc)}")
+            self._time("eager", t0)
+            return rec.results
+        rec.numeric("value", out_np, prep.reference, "the float64 reference")
+        if d.name != "numpy":
+            base = self._baseline(prep, "numpy")
+            rec.against("cross", out_np, base, "the NumPy backend")
+        rec.against("oracle", out_np, self._baseline(prep, "oracle"), "torch.nn.functional")
+        rec.check_type(d, out, arrays["input"], dtype)
+
+        want_grad = d.autodiff and bool(prep.gargs) and not case.skipped("grad")
+        grads = None
+        if d.autodiff and not want_grad:
+            reason = case.skipped("grad") or "no floating array argument to differentiate"
+            rec.skip("grad_cross", reason)
+        if want_grad:
+            try:
+                _, grads = _EAGER_GRAD[d.name](
+                    d, entry.fn, _arrays(d, prep.inputs, dtype), prep.gargs, case.kwargs, prep.cot
+                )
+            except Exception as exc:  # noqa: BLE001
+                rec.fail("grad_call", f"gradient of {entry.name} raised {_first_line(exc)}")
+        if grads is not None:
+            base = self._baseline(prep, "ad")
+            if base.source != d.name:  # the baseline backend is not compared with itself
+                rec.against(
+                    "grad_cross", grads, base, f"{base.source or 'the baseline'}'s gradient"
+                )
+            why = case.skipped("grad_oracle")
+            oracle = self._baseline(prep, "oracle")
+            if why:
+                rec.skip("grad_oracle", why)
+            else:
+                rec.against("grad_oracle", grads, oracle, "torch.nn.functional's gradient")
+            rec.against("grad_fd", grads, prep.fd, "finite differences of the reference")
+        self._time("eager", t0)
+
+        if case.placement:
+            t0 = time.perf_counter()
+            self._placement(prep, d, rec, out_np, grads)
+            self._time("placement", t0)
+        if compile and case.compile and d.name in _COMPILED_RUNNERS:
+            self._compiled(prep, d, rec, out_np, grads, want_grad)
+        return rec.results
+
+    def _placement(self, prep, d, rec, out_np, grads) -> None:
+        entry, case, dtype = prep.entry, prep.case, prep.dtype
+        if d.name == "tensorflow":
+            tf = d.mod
+            try:
+                arrays = _arrays(d, prep.inputs, dtype)
+                arrays["input"] = tf.Variable(arrays["input"])
+                with tf.GradientTape() as tape:
+                    out = _quiet(entry.fn, **arrays, **case.kwargs)
+                ok = isinstance(out, tf.Tensor) and not isinstance(out, tf.Variable)
+                if not ok:
+                    rec.fail("tf_variable", f"tf.Variable input gave a {type(out).__qualname__}")
+                else:
+                    rec.numeric("tf_variable", d.to_numpy(out), out_np, "the tf.Tensor input run")
+                if grads is not None and "input" in grads:
+                    c = tf.constant(prep.cot, dtype=out.dtype)
+                    g = tape.gradient(out, arrays["input"], output_gradients=c)
+                    rec.numeric(
+                        "tf_variable_grad", d.to_numpy(g), grads["input"], "the tf.Tensor run"
+                    )
+            except Exception as exc:  # noqa: BLE001
+                rec.fail("tf_variable", f"tf.Variable input raised {_first_line(exc)}")
+        for label, device, readable in d.extra_devices():
+            try:
+                arrays = _arrays(d, prep.inputs, dtype, device)
+                out = _quiet(entry.fn, **arrays, **case.kwargs)
+                where = d.device(out)
+                problems = []
+                if not d.is_own_array(out):
+                    problems.append(f"type {type(out).__qualname__}")
+                if d.dtype_name(out) != dtype:
+                    problems.append(f"dtype {d.dtype_name(out)}")
+                if str(where) != str(d.device(arrays["input"])):
+                    problems.append(f"device {where}")
+                if tuple(out.shape) != out_np.shape:
+                    problems.append(f"shape {tuple(out.shape)} (expected {out_np.shape})")
+                if problems:
+                    rec.fail("device", f"on {label}: " + ", ".join(problems))
+                elif readable:
+                    rec.numeric("device", d.to_numpy(out), out_np, f"the default device ({label})")
+                else:
+                    rec.ok("device", f"on {label}: shape, dtype and device only")
+            except Exception as exc:  # noqa: BLE001
+                rec.fail("device", f"on {label} raised {_first_line(exc)}")
+
+    def _compiled(self, prep, d, rec, out_np, grads, want_grad) -> None:
+        entry, case, dtype = prep.entry, prep.case, prep.dtype
+        self._compile_serial += 1
+        arrays = _arrays(d, prep.inputs, dtype)
+        runner = _COMPILED_RUNNERS[d.name](
+            d,
+            entry.fn,
+            arrays,
+            prep.gargs,
+            case.kwargs,
+            prep.cot,
+            want_grad and grads is not None,
+            inductor=case.inductor,
+            tag=str(self._compile_serial),
+        )
+        t0 = time.perf_counter()
+        for check, got in runner:
+            family = check.removesuffix("_grad")
+            self._time(family, t0)
+            t0 = time.perf_counter()
+            if isinstance(got, Exception):
+                rec.fail(check, f"compiled mode failed: {_first_line(got)}")
+            elif check.endswith("_grad"):
+                rec.numeric(check, got, grads, "the eager gradient")
+            else:
+                rec.numeric(check, got, out_np, "the eager output")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _skip(self, entry: Entry, case: Case, backend: str, dtype: str, why: str) -> Result:
+        return _Recorder(entry, case, backend, dtype).skip("all", why)
+
+    def _time(self, family: str, t0: float) -> None:
+        self.timings[family] = self.timings.get(family, 0.0) + time.perf_counter() - t0
+
+
+_NO_X64 = (
+    "jax_enable_x64 is off, so JAX would compute in float32; enable it before using JAX "
+    "(python -m lossbridge.conformance does)"
+)
+
+
+class _Recorder:
+    """Builds the :class:`Result` records of one loss, case, backend and dtype."""
+
+    def __init__(self, entry: Entry, case: Case, backend: str, dtype: str) -> None:
+        self.entry, self.case, self.backend, self.dtype = entry, case, backend, dtype
+        self.results: list[Result] = []
+
+    def _where(self) -> str:
+        kw = ", ".join(f"{k}={v!r}" for k, v in self.case.kwargs.items())
+        return f"{self.entry.name}[{self.case.label}]({kw}) on {self.backend} {self.dtype}"
+
+    def _add(self, check, error, tol, passed, message, skipped=False) -> Result:
+        repro = (
+            ""
+            if passed or skipped
+            else build_repro(self.entry, self.case, self.backend, self.dtype, check)
+        )
+        r = Result(
+            loss=self.entry.name,
+            case=self.case.label,
+            backend=self.backend,
+            dtype=self.dtype,
+            check=check,
+            error=error,
+            tolerance=tol,
+            passed=passed,
+            message=message,
+            repro=repro,
+            skipped=skipped,
+        )
+        self.results.append(r)
+        return r
+
+    def tolerance(self, check: str) -> float:
+        return _tol.tolerance(self.entry.name, self.case.label, check, self.backend, self.dtype)
+
+    def record(self, check: str, err: float, note: str, against: str) -> Result:
+        tol = self.tolerance(check)
+        passed = bool(err <= tol)
+        msg = (
+            ""
+            if passed
+            else (
+                f"{check}: {self._where()}: relative error {err:.3g} against {against} exceeds "
+                f"{tol:.0e}" + (f" ({note})" if note else "")
+            )
+        )
+        return self._add(check, err, tol, passed, msg)
+
+    def numeric(self, check: str, actual: Any, expected: Any, against: str) -> Result:
+        """Compare values (or, for dicts, gradients per argument) and record the result."""
+        try:
+            if isinstance(actual, dict):
+                err, note = _compare_grads(actual, expected)
+            else:
+                err, note = compare(actual, expected)
+        except Exception as exc:  # noqa: BLE001 - e.g. an output that is not an array
+            return self.fail(check, f"cannot compare with {against}: {_first_line(exc)}")
+        return self.record(check, err, note, against)
+
+    def against(self, check: str, actual: Any, base: _Outcome, against: str) -> Result | None:
+        """Compare with a baseline outcome (values, or gradients if ``actual`` is a dict)."""
+        grad = isinstance(actual, dict)
+        if base.error:
+            # An oracle that raises means the case is wrong for torch: a failure everywhere. A
+            # failing NumPy or autodiff baseline is reported by that backend's own checks.
+            msg = f"{against} could not be computed: {base.error}"
+            if check.endswith("oracle"):
+                return self.fail(check, msg)
+            return self.skip(check, msg)
+        expected = base.grads if grad else base.out
+        if expected is None:
+            return self.skip(check, base.skipped or f"{against} not available")
+        return self.numeric(check, actual, expected, against)
+
+    def ok(self, check: str, message: str = "") -> Result:
+        return self._add(check, None, None, True, message)
+
+    def fail(self, check: str, message: str) -> Result:
+        return self._add(check, None, None, False, f"{check}: {self._where()}: {message}")
+
+    def skip(self, check: str, why: str) -> Result:
+        return self._add(check, None, None, False, why, skipped=True)
+
+    def check_type(self, d: Driver, out: Any, x: Any, dtype: str) -> Result:
+        problems = []
+        if not d.is_own_array(out):
+            problems.append(
+                f"returned a {type(out).__module__}.{type(out).__qualname__}, "
+                f"not a {d.array_type().__qualname__}"
+            )
+        else:
+            if d.dtype_name(out) != dtype:
+                problems.append(f"dtype {d.dtype_name(out)} for {dtype} input")
+            if str(d.device(out)) != str(d.device(x)):
+                problems.append(f"device {d.device(out)} for input on {d.device(x)}")
+        if problems:
+            return self.fail("type", "; ".join(problems))
+        return self.ok("type")
+
+
+def build_repro(entry: Entry, case: Case, backend: str, dtype: str, check: str) -> str:
+    """A copy-pasteable Python snippet that recomputes one failing check's inputs and output."""
+    lines = [f"# {entry.name} / {case.label} / {backend} / {dtype} / check {check!r}"]
+    if backend == "jax" and dtype == "float64":
+        lines += ["import jax", 'jax.config.update("jax_enable_x64", True)']
+    lines += [
+        "from lossbridge.conformance import get_driver, get_entry, round_inputs",
+        f"entry = get_entry({entry.name!r})",
+        f"case = entry.case({case.label!r})",
+        f"d = get_driver({backend!r})",
+        f"args = {{k: d.from_numpy(v, {dtype!r}) for k, v in case.inputs().items()}}",
+        "out = entry.fn(**args, **case.kwargs)",
+        "print(d.to_numpy(out))",
+        f"print(entry.reference(**round_inputs(case.inputs(), {dtype!r}), **case.kwargs))",
+        f"# rerun the checks: python -m lossbridge.conformance --loss {entry.name} "
+        f"--case {case.label} --backend {backend} --dtype {dtype}",
+    ]
+    return "\n".join(lines)
+
+
+def run(entries: Iterable[Entry] | None = None, **kwargs: Any) -> list[Result]:
+    """Run the suite once with a fresh :class:`Suite`; see :meth:`Suite.run` for the options."""
+    return Suite().run(entries, **kwargs)

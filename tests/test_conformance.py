@@ -1,0 +1,321 @@
+"""The conformance suite under pytest, and tests that prove the runner can fail.
+
+``test_conformance`` runs every registry entry through the runner, one test per loss and backend
+(eager checks), ``test_compiled`` the compiled modes of the cases flagged for them (marked
+``slow``). Both assert that every check passed; a failure prints each failing record's message
+and repro. The baselines (reference, oracle, NumPy backend, finite differences) are computed once
+per session by a shared :class:`~lossbridge.conformance.Suite`.
+
+The remaining tests check the runner itself: a deliberately wrong loss must be reported as
+failing, naming the backend and dtype; a compiled-mode failure must be a record, not a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lossbridge
+from lossbridge.backends import framework_name
+from lossbridge.conformance import (
+    REGISTRY,
+    Entry,
+    Suite,
+    compare,
+    get_driver,
+    references,
+    relative_error,
+    run,
+)
+from lossbridge.conformance import tolerances as tol
+from lossbridge.conformance.drivers import available_drivers
+from lossbridge.conformance.runner import COMPILED_MODES
+
+BACKENDS = [d.name for d in available_drivers()]
+COMPILED_BACKENDS = [b for b in BACKENDS if b in COMPILED_MODES]
+LOSSES = list(REGISTRY)
+
+
+@pytest.fixture(scope="session")
+def suite() -> Suite:
+    """One suite for the session: baselines are computed once per case and dtype."""
+    return Suite()
+
+
+def _explain(results) -> str:
+    failures = [r for r in results if r.status == "fail"]
+    text = "\n\n".join(f"{r.message}\n{r.repro}" for r in failures[:15])
+    more = len(failures) - 15
+    return text + (f"\n\n... and {more} more failures" if more > 0 else "")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_conformance(suite: Suite, loss: str, backend: str) -> None:
+    """Every eager check of one loss on one backend passes (both dtypes)."""
+    results = suite.run(losses=[loss], backends=[backend], compile=False)
+    ran = [r for r in results if not r.skipped]
+    assert ran, f"no check ran for {loss} on {backend}"
+    assert all(r.passed for r in ran), _explain(results)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", COMPILED_BACKENDS)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_compiled(suite: Suite, loss: str, backend: str) -> None:
+    """The compiled modes (jax.jit, tf.function +/- XLA, torch.compile) match eager."""
+    labels = [c.label for c in REGISTRY[loss].cases if c.compile]
+    results = suite.run(losses=[loss], backends=[backend], cases=labels)
+    compiled = [r for r in results if r.check in COMPILED_MODES[backend] and not r.skipped]
+    assert compiled, f"no compiled check ran for {loss} on {backend}"
+    assert all(r.passed for r in results if not r.skipped), _explain(results)
+
+
+# ------------------------------------------------------------------------------------------
+# The registry is complete and consistent
+# ------------------------------------------------------------------------------------------
+
+
+TORCH_LOSSES = {
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "gaussian_nll_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+}
+
+
+def test_registry_covers_the_torch_losses() -> None:
+    assert TORCH_LOSSES <= set(REGISTRY)
+    for name, entry in REGISTRY.items():
+        assert name in lossbridge.__all__ and entry.fn is getattr(lossbridge, name)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_registry_entry_shape(loss: str) -> None:
+    entry = REGISTRY[loss]
+    reductions = {c.kwargs["reduction"] for c in entry.cases}
+    expected = {"none", "mean", "sum"} | ({"batchmean"} if loss == "kl_div" else set())
+    assert reductions == expected
+    assert sum(c.placement for c in entry.cases) == 1
+    assert sum(c.inductor for c in entry.cases) == 1
+    assert all(c.compile for c in entry.cases if c.inductor)
+    assert sum(c.compile for c in entry.cases) >= 2
+    for case in entry.cases:  # deterministic inputs
+        a, b = case.inputs(), case.inputs()
+        assert a.keys() == b.keys()
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_import_imports_no_framework() -> None:
+    code = (
+        "import sys, lossbridge.conformance\n"
+        "bad = {'torch', 'jax', 'tensorflow', 'array_api_strict'} & set(sys.modules)\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------------------------------
+# The comparison and the tolerances
+# ------------------------------------------------------------------------------------------
+
+
+def test_compare_counts_nan_and_inf_as_equal() -> None:
+    assert relative_error([np.nan, np.inf, -np.inf, 1.0], [np.nan, np.inf, -np.inf, 1.0]) == 0.0
+    assert relative_error(np.float64(np.nan), np.nan) == 0.0
+
+
+def test_compare_rejects_one_sided_non_finite_and_shapes() -> None:
+    assert relative_error([np.nan, 1.0], [0.0, 1.0]) == math.inf
+    assert relative_error([np.inf], [-np.inf]) == math.inf
+    err, note = compare(np.zeros((3,)), np.zeros((3, 1)))
+    assert err == math.inf and "shape" in note
+    assert relative_error(np.zeros((0, 5)), np.zeros((0, 5))) == 0.0
+
+
+def test_compare_is_normwise_relative() -> None:
+    assert relative_error([1.0, 102.0], [1.0, 100.0]) == pytest.approx(0.02)
+    assert relative_error([1e-300], [0.0]) > 1.0  # scaled by tiny, not by zero
+
+
+def test_tolerance_exceptions_only_loosen() -> None:
+    for dtype, base in tol.TOLERANCES.items():
+        for check, kind in tol.KINDS.items():
+            got = tol.tolerance("cross_entropy", "index_mean", check, "torch", dtype)
+            assert got >= getattr(base, kind)
+
+
+# ------------------------------------------------------------------------------------------
+# The runner can fail
+# ------------------------------------------------------------------------------------------
+
+
+def _mse_off_on_torch(input, target, reduction="mean", weight=None):
+    """mse_loss with an extra 1e-3 on torch arrays only."""
+    out = lossbridge.mse_loss(input, target, reduction=reduction, weight=weight)
+    return out + 1e-3 if framework_name(input) == "torch" else out
+
+
+def _entry(name: str, fn, labels: list[str], **kw) -> Entry:
+    base = REGISTRY[name]
+    return Entry(
+        name=name,
+        fn=fn,
+        reference=getattr(references, name),
+        cases=tuple(base.case(label) for label in labels),
+        oracle=name,
+        grad_args=base.grad_args,
+        **kw,
+    )
+
+
+@pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch")
+def test_wrong_loss_on_one_backend_fails_there() -> None:
+    entry = _entry("mse_loss", _mse_off_on_torch, ["basic_mean", "basic_none"])
+    results = run([entry], backends=["numpy", "torch"], compile=False)
+    failures = [r for r in results if r.status == "fail"]
+    assert failures
+    assert {r.backend for r in failures} == {"torch"}
+    assert {r.dtype for r in failures} == {"float32", "float64"}
+    assert {"value", "cross", "oracle"} <= {r.check for r in failures}
+    for r in failures:
+        assert "torch" in r.message and r.dtype in r.message and r.case in r.message
+        assert "get_driver('torch')" in r.repro and repr(r.dtype) in r.repro
+        assert r.error is not None and r.error > r.tolerance
+    assert all(r.passed for r in results if r.backend == "numpy" and not r.skipped)
+
+
+def _gaussian_wrong_eps(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """gaussian_nll_loss that ignores ``eps`` and clamps at 1e-3 instead."""
+    return lossbridge.gaussian_nll_loss(
+        input, target, var, full=full, eps=1e-3, reduction=reduction
+    )
+
+
+def test_wrong_epsilon_fails_everywhere() -> None:
+    entry = _entry("gaussian_nll_loss", _gaussian_wrong_eps, ["var_below_eps_sum"])
+    results = run([entry], backends=["numpy", "array_api_strict"], dtypes=["float64"])
+    failed = {(r.backend, r.check) for r in results if r.status == "fail"}
+    assert ("numpy", "value") in failed
+    if "array_api_strict" in BACKENDS:
+        assert ("array_api_strict", "value") in failed
+
+
+def _raises(input, target, reduction="mean", weight=None):
+    raise RuntimeError("deliberately broken\nsecond line")
+
+
+def test_exception_is_a_failure_not_a_crash() -> None:
+    entry = _entry("mse_loss", _raises, ["basic_mean"])
+    results = run([entry], backends=["numpy"], dtypes=["float32"])
+    (r,) = [r for r in results if r.status == "fail"]
+    assert r.check == "call" and "RuntimeError: deliberately broken" in r.message
+    assert "second line" not in r.message
+
+
+def _untraceable_mse(input, target, reduction="mean", weight=None):
+    """Reads an array value with float(): fine eagerly, breaks jax.jit and torch.compile."""
+    out = lossbridge.mse_loss(input, target, reduction=reduction, weight=weight)
+    return out * (1.0 if float(out) >= 0 else 2.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", [b for b in ("jax", "torch") if b in BACKENDS])
+def test_compiled_failure_is_reported(backend: str) -> None:
+    entry = _entry("mse_loss", _untraceable_mse, ["basic_mean"])
+    results = run([entry], backends=[backend], dtypes=["float32"])
+    eager = [r for r in results if r.check in ("value", "oracle", "grad_fd")]
+    assert eager and all(r.passed for r in eager)
+    forward = [c for c in COMPILED_MODES[backend] if not c.endswith("_grad")]
+    (r,) = [r for r in results if r.check in forward]
+    assert not r.passed and "compiled mode failed" in r.message
+    assert backend in r.message and "float32" in r.message
+    assert "\n" not in r.message
+
+
+_FIRST_CALL_COMPILED = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np
+import lossbridge as lb
+x = np.random.default_rng(0).standard_normal((8, 5)).astype("float32")
+y = np.arange(8) % 5
+expected = lb.cross_entropy(x.astype("float64"), y)  # NumPy only: the others stay cold
+backends = sys.argv[1:]
+if "torch" in backends:
+    import torch
+    f = torch.compile(lambda a, b: lb.cross_entropy(a, b), fullgraph=True, backend="aot_eager")
+    xt = torch.from_numpy(x).requires_grad_(True)
+    out = f(xt, torch.from_numpy(y))
+    out.backward()
+    assert abs(out.item() - expected) < 1e-5
+if "jax" in backends:
+    import jax
+    g = jax.jit(jax.value_and_grad(lambda a, b: lb.cross_entropy(a, b)))
+    assert abs(float(g(jax.numpy.asarray(x), jax.numpy.asarray(y))[0]) - expected) < 1e-5
+if "tensorflow" in backends:
+    import tensorflow as tf
+    for jit in (False, True):
+        fn = tf.function(lambda a, b: lb.cross_entropy(a, b), jit_compile=jit)
+        assert abs(float(fn(tf.constant(x), tf.constant(y))) - expected) < 1e-5
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not COMPILED_BACKENDS, reason="needs torch, jax or tensorflow")
+def test_first_call_inside_compiled_modes() -> None:
+    """A process whose first lossbridge call on a framework is inside its compiler works.
+
+    The suite's own compiled checks run after eager calls of the same array types, when the
+    dispatch caches are warm; this covers the cold path (fresh process, no eager call first).
+    """
+    subprocess.run([sys.executable, "-c", _FIRST_CALL_COMPILED, *COMPILED_BACKENDS], check=True)
+
+
+def test_cli_json_and_exit_status(tmp_path, monkeypatch, capsys) -> None:
+    from lossbridge.conformance.__main__ import main
+
+    path = tmp_path / "out.json"
+    argv = [
+        "--loss",
+        "mse_loss",
+        "--backend",
+        "numpy",
+        "--dtype",
+        "float32",
+        "-q",
+        "--case",
+        "basic_mean",
+        "--json",
+        str(path),
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "mse_loss" in out and "checks run" in out and "tolerances" in out
+    doc = json.loads(path.read_text())
+    assert doc["summary"]["failed"] == 0 and doc["summary"]["checks_run"] > 0
+    monkeypatch.setitem(REGISTRY, "mse_loss", _entry("mse_loss", _raises, ["basic_mean"]))
+    assert main(argv) == 1
+    assert "FAILURES" in capsys.readouterr().out
+
+
+def test_float64_jax_reported_as_not_run_when_x64_is_off(monkeypatch) -> None:
+    if "jax" not in BACKENDS:
+        pytest.skip("needs jax")
+    jax = get_driver("jax")
+    monkeypatch.setattr(type(jax), "supports_float64", lambda self: self.name != "jax")
+    results = run(losses=["mse_loss"], backends=["jax"], dtypes=["float64"], cases=["basic_sum"])
+    (r,) = results
+    assert r.skipped and "jax_enable_x64" in r.message
