@@ -2093,13 +2093,12 @@ def stop_gradient(x):
 def is_concrete(x):
     """Whether ``x`` holds concrete values (eager tensor / Variable outside tracing).
 
-    False for symbolic tensors inside ``tf.function`` and for Variables while tracing.
-    NumPy arrays and Python scalars are concrete.
+    False for symbolic tensors inside ``tf.function``, and for eager tensors and Variables
+    while tracing: an eager tensor captured by a ``tf.function`` is concrete, but every op on it
+    there is symbolic, so its values cannot be read. NumPy arrays and Python scalars are concrete.
     """
-    if isinstance(x, tf.Variable):
-        return tf.executing_eagerly()
-    if isinstance(x, tf.Tensor):
-        return not tf.is_symbolic_tensor(x)
+    if isinstance(x, (tf.Variable, tf.Tensor)):
+        return tf.executing_eagerly() and not tf.is_symbolic_tensor(x)
     return True
 
 

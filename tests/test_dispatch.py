@@ -326,3 +326,26 @@ def test_is_concrete_torch_compile():
 def test_is_concrete_host_data_is_false():
     assert not is_concrete([1.0, 2.0])
     assert not is_concrete(None)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_tf_function_with_captured_constant_target(jit_compile):
+    # An eager tensor captured by tf.function is concrete, but ops on it are symbolic there:
+    # the value checks must skip instead of reading it (OperatorNotAllowedInGraphError).
+    tf = pytest.importorskip("tensorflow")
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    x = np.random.default_rng(0).normal(size=(6, 4))
+    t = np.arange(6) % 4
+    X, T = tf.constant(x), tf.constant(t)
+    got = tf.function(lambda: lb.cross_entropy(X, T), jit_compile=jit_compile)()
+    want = F.cross_entropy(torch.tensor(x), torch.tensor(t))
+    assert_close(got.numpy(), want.numpy(), 1e-12)
+
+
+def test_losses_are_autograph_artifacts():
+    # AutoGraph calls functions carrying autograph_info__ unconverted; converting the losses
+    # cost seconds on the first tf.function trace and converts nothing.
+    for name in lb.__all__:
+        assert hasattr(getattr(lb, name), "autograph_info__"), name

@@ -26,6 +26,19 @@ from lossbridge.regression import (
 
 __version__ = "0.1.0"
 
+
+def _skip_autograph(names: list[str]) -> None:
+    """Mark the public losses so TensorFlow's AutoGraph calls them as they are.
+
+    Inside ``tf.function``, AutoGraph re-parses and converts every Python function it meets,
+    which took seconds per loss on the first trace; the losses have no control flow on tensor
+    values to convert. AutoGraph calls any function carrying ``autograph_info__`` unconverted
+    (``is_autograph_artifact`` in ``tensorflow/python/autograph/impl/api.py``), and an attribute
+    needs no TensorFlow import.
+    """
+    for name in names:
+        globals()[name].autograph_info__ = {}
+
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -39,3 +52,5 @@ __all__ = [
     "poisson_nll_loss",
     "smooth_l1_loss",
 ]
+
+_skip_autograph(__all__)
