@@ -1,0 +1,419 @@
+"""Detection losses, matching ``torchvision.ops`` name for name.
+
+``sigmoid_focal_loss`` (RetinaNet's focal loss) and the three box-regression losses
+``generalized_box_iou_loss``, ``distance_box_iou_loss`` and ``complete_box_iou_loss``, with
+torchvision's names, parameter names, defaults and numbers, written once against the array API.
+
+Boxes are ``(x1, y1, x2, y2)`` on the last axis, compared elementwise (box ``i`` of ``boxes1``
+with box ``i`` of ``boxes2``), not as pairwise matrices.
+
+Where torchvision uses ``torch.max``/``torch.min`` of two tensors, these losses use
+:func:`_maximum`/:func:`_minimum`, whose value is the exact maximum/minimum and whose gradient is
+torch's on every backend: at a tie each argument gets half the gradient (torch and JAX do this;
+TensorFlow's ``tf.maximum``/``tf.minimum`` give all of it to the first argument).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from lossbridge._inputs import promote_floats
+from lossbridge._primitives import log_sigmoid
+from lossbridge._reduction import reduce
+from lossbridge._validation import check_floating, check_same_shape, shape_str
+from lossbridge.backends import asarray_on, get_namespace, stop_gradient
+
+__all__ = [
+    "complete_box_iou_loss",
+    "distance_box_iou_loss",
+    "generalized_box_iou_loss",
+    "sigmoid_focal_loss",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+# torchvision's _diou_iou_loss default: complete_box_iou_loss calls it without passing eps.
+_DIOU_EPS = 1e-7
+
+
+# ------------------------------------------------------------------------------------------
+# Shared helpers
+# ------------------------------------------------------------------------------------------
+
+
+def _check_reduction(reduction: Any) -> str:
+    """torchvision's ValueError for a reduction other than 'none', 'mean' or 'sum'."""
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"Invalid Value for arg 'reduction': '{reduction}' \n Supported reduction modes: "
+            "'none', 'mean', 'sum'"
+        )
+    return reduction
+
+
+def _check_real_number(value: Any, name: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number ({what}); got {value!r}")
+    return float(value)
+
+
+def _maximum(xp: Any, a: Any, b: Any) -> Any:
+    """``torch.maximum(a, b)``: exact value, NaN propagated, gradient split 1/2 at ties."""
+    return xp.where(a > b, a, xp.where(b > a, b, (a + b) * 0.5))
+
+
+def _minimum(xp: Any, a: Any, b: Any) -> Any:
+    """``torch.minimum(a, b)``: exact value, NaN propagated, gradient split 1/2 at ties."""
+    return xp.where(a < b, a, xp.where(b < a, b, (a + b) * 0.5))
+
+
+def _upcast_non_float(xp: Any, boxes: Any, name: str) -> Any:
+    """torchvision's ``_upcast_non_float``: dtypes other than float32/float64 become float32.
+
+    Integer boxes (and float16/bfloat16 where a framework has them) are computed in float32,
+    as ``Tensor.float()`` does. Bool and complex boxes are refused.
+    """
+    dt = boxes.dtype
+    if dt == xp.float32 or dt == xp.float64:
+        return boxes
+    if xp.isdtype(dt, "bool") or not xp.isdtype(dt, ("integral", "real floating")):
+        raise TypeError(
+            f"{name} must have a real floating or integer dtype (box coordinates); got {dt}"
+        )
+    return xp.astype(boxes, xp.float32)
+
+
+def _check_boxes(boxes: Any, name: str) -> None:
+    if boxes.ndim == 0 or boxes.shape[-1] != 4:
+        raise ValueError(
+            f"{name} has shape {shape_str(boxes.shape)}; expected (..., 4): boxes as "
+            "(x1, y1, x2, y2) on the last axis, e.g. (N, 4) or (4,)"
+        )
+
+
+def _box_setup(boxes1: Any, boxes2: Any, reduction: Any) -> tuple[Any, Any, Any]:
+    """Namespace and the two box arrays, validated, upcast and promoted to one float dtype."""
+    _check_reduction(reduction)
+    xp, device = get_namespace(boxes1, boxes2, names=("boxes1", "boxes2"))
+    boxes1 = _upcast_non_float(xp, asarray_on(boxes1, xp, device), "boxes1")
+    boxes2 = asarray_on(boxes2, xp, device, float_dtype=boxes1.dtype)
+    boxes2 = _upcast_non_float(xp, boxes2, "boxes2")
+    _check_boxes(boxes1, "boxes1")
+    _check_boxes(boxes2, "boxes2")
+    check_same_shape(boxes1, boxes2, "boxes1", "boxes2")
+    boxes1, boxes2 = promote_floats(xp, boxes1, boxes2)
+    return xp, boxes1, boxes2
+
+
+def _unbind(boxes: Any) -> tuple[Any, Any, Any, Any]:
+    return boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3]
+
+
+def _inter_union(xp: Any, b1: tuple[Any, ...], b2: tuple[Any, ...]) -> tuple[Any, Any]:
+    """torchvision's ``_loss_inter_union``: intersection and union areas, elementwise.
+
+    The intersection is 0 unless both overlaps are strictly positive (torchvision writes it
+    through a boolean mask; here ``where``, with the same values and gradients).
+    """
+    x1, y1, x2, y2 = b1
+    x1g, y1g, x2g, y2g = b2
+    xkis1 = _maximum(xp, x1, x1g)
+    ykis1 = _maximum(xp, y1, y1g)
+    xkis2 = _minimum(xp, x2, x2g)
+    ykis2 = _minimum(xp, y2, y2g)
+    mask = xp.logical_and(ykis2 > ykis1, xkis2 > xkis1)
+    intsct = xp.where(mask, (xkis2 - xkis1) * (ykis2 - ykis1), xp.zeros_like(x1))
+    union = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - intsct
+    return intsct, union
+
+
+def _enclosing(xp: Any, b1: tuple[Any, ...], b2: tuple[Any, ...]) -> tuple[Any, Any]:
+    """Width and height of the smallest box enclosing both."""
+    x1, y1, x2, y2 = b1
+    x1g, y1g, x2g, y2g = b2
+    w = _maximum(xp, x2, x2g) - _minimum(xp, x1, x1g)
+    h = _maximum(xp, y2, y2g) - _minimum(xp, y1, y1g)
+    return w, h
+
+
+def _diou_iou_loss(
+    xp: Any, b1: tuple[Any, ...], b2: tuple[Any, ...], eps: float
+) -> tuple[Any, Any]:
+    """torchvision's ``_diou_iou_loss``: the DIoU loss and the IoU."""
+    intsct, union = _inter_union(xp, b1, b2)
+    iou = intsct / (union + eps)
+    cw, ch = _enclosing(xp, b1, b2)
+    diagonal_distance_squared = cw**2 + ch**2 + eps
+    x1, y1, x2, y2 = b1
+    x1g, y1g, x2g, y2g = b2
+    x_p = (x2 + x1) / 2
+    y_p = (y2 + y1) / 2
+    x_g = (x1g + x2g) / 2
+    y_g = (y1g + y2g) / 2
+    centers_distance_squared = (x_p - x_g) ** 2 + (y_p - y_g) ** 2
+    return 1 - iou + centers_distance_squared / diagonal_distance_squared, iou
+
+
+def _static_size(x: Any) -> int | None:
+    n = 1
+    for d in tuple(x.shape):
+        if d is None:
+            return None
+        n *= d
+    return n
+
+
+def _reduce_boxes(xp: Any, loss: Any, reduction: str) -> Any:
+    """torchvision's box-loss reductions: ``'mean'`` of no boxes is 0 (``0.0 * loss.sum()``)."""
+    if reduction != "mean":
+        return reduce(xp, loss, reduction)
+    n = _static_size(loss)
+    if n is None:
+        # A shape unknown while tracing (tf.function with a None dimension): count at run time.
+        count = xp.sum(xp.ones_like(loss))
+        return xp.sum(loss) / xp.where(count > 0, count, xp.ones_like(count))
+    if n == 0:
+        return 0.0 * xp.sum(loss)
+    return xp.mean(loss)
+
+
+# ------------------------------------------------------------------------------------------
+# Focal loss
+# ------------------------------------------------------------------------------------------
+
+
+def sigmoid_focal_loss(
+    inputs: Any,
+    targets: Any,
+    alpha: float = 0.25,
+    gamma: float = 2,
+    reduction: str = "none",
+) -> Any:
+    r"""Sigmoid focal loss of RetinaNet, as ``torchvision.ops.sigmoid_focal_loss``.
+
+    With :math:`p = \sigma(x)` and :math:`p_t = p\,y + (1 - p)(1 - y)`:
+
+    .. math::
+
+        \ell = \alpha_t \,(1 - p_t)^{\gamma}\,
+               \mathrm{BCE}(x, y),
+        \qquad
+        \mathrm{BCE}(x, y) = -y \log\sigma(x) - (1 - y)\log(1 - \sigma(x)),
+        \qquad
+        \alpha_t = \alpha\,y + (1 - \alpha)(1 - y)
+
+    and :math:`\alpha_t = 1` when ``alpha < 0``. Same names, defaults (note: default reduction
+    ``'none'``) and numbers as torchvision. :math:`\alpha = -1` gives optax's
+    ``sigmoid_focal_loss`` with its default ``alpha=None``.
+
+    Parameters
+    ----------
+    inputs : array, any shape
+        Logits, floating.
+    targets : array, the shape of ``inputs``
+        Binary labels (0 negative, 1 positive) or soft labels in [0, 1]. Integer and bool
+        targets are cast to the logits' dtype.
+    alpha : float, default 0.25
+        Weight of the positive class, :math:`1 - \alpha` that of the negative class; a negative
+        value disables the weighting. A Python number (torchvision branches on it).
+    gamma : float, default 2
+        Exponent of the modulating factor :math:`(1 - p_t)`. A Python number.
+    reduction : {'none', 'mean', 'sum'}, default 'none'
+        ``'mean'`` of an empty input is NaN, as in torchvision (``loss.mean()``).
+
+    Returns
+    -------
+    array
+        The elementwise loss (shape of ``inputs``), or its mean or sum.
+
+    Notes
+    -----
+    The cross-entropy is computed stably from the logits (``(1 - y) x - \log\sigma(x)``) and
+    :math:`p` as ``exp(log_sigmoid(x))``, so logits of any magnitude give torchvision's finite
+    numbers (e.g. :math:`x = 100, y = 0` gives :math:`100 (1 - \alpha)`). The modulating factor
+    follows torchvision's formula, :math:`1 - p_t` computed from :math:`p` (optax computes it
+    in log space, which differs where :math:`1 - p_t` underflows: there both are ~0).
+
+    References
+    ----------
+    Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, arXiv:1708.02002.
+    torchvision ``torchvision/ops/focal_loss.py`` (from fvcore ``fvcore/nn/focal_loss.py``).
+    """
+    _check_reduction(reduction)
+    alpha = _check_real_number(alpha, "alpha", "a negative alpha disables the weighting")
+    gamma = _check_real_number(gamma, "gamma", "the exponent of the modulating factor")
+    xp, device = get_namespace(inputs, targets, names=("inputs", "targets"))
+    inputs = asarray_on(inputs, xp, device)
+    check_floating(xp, inputs, "inputs")
+    targets = asarray_on(targets, xp, device, float_dtype=inputs.dtype)
+    check_same_shape(inputs, targets, "inputs", "targets")
+    inputs, targets = promote_floats(xp, inputs, targets)
+
+    log_p = log_sigmoid(xp, inputs)
+    p = xp.exp(log_p)
+    ce_loss = (1 - targets) * inputs - log_p  # binary_cross_entropy_with_logits, stable
+    p_t = p * targets + (1 - p) * (1 - targets)
+    # gamma == 0: (1 - p_t) ** 0 == 1 with gradient 0 in torch, but NaN at 1 - p_t == 0 in
+    # JAX and TensorFlow; skipping the factor gives torch's value and gradient everywhere.
+    loss = ce_loss if gamma == 0 else ce_loss * (1 - p_t) ** gamma
+    if alpha >= 0:
+        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+        loss = alpha_t * loss
+    return reduce(xp, loss, reduction)
+
+
+# ------------------------------------------------------------------------------------------
+# Box losses
+# ------------------------------------------------------------------------------------------
+
+
+def generalized_box_iou_loss(
+    boxes1: Any, boxes2: Any, reduction: str = "none", eps: float = 1e-7
+) -> Any:
+    r"""Generalized IoU loss, as ``torchvision.ops.generalized_box_iou_loss``.
+
+    With :math:`I` and :math:`U` the intersection and union areas and :math:`C` the area of the
+    smallest box enclosing both:
+
+    .. math::
+
+        \ell = 1 - \left(\frac{I}{U + \epsilon} - \frac{C - U}{C + \epsilon}\right)
+
+    in [0, 2): 0 for identical boxes, above 1 for disjoint boxes (the enclosing-box penalty
+    grows as they move apart). Symmetric in ``boxes1``/``boxes2``.
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array, shape (..., 4)
+        Boxes as ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``, the same shape;
+        box ``i`` of one is compared with box ``i`` of the other. Integer boxes are computed
+        in float32 (torchvision's ``_upcast_non_float``); float32 with float64 gives float64.
+        Python lists and NumPy arrays are moved onto the other argument's framework.
+    reduction : {'none', 'mean', 'sum'}, default 'none'
+        ``'mean'`` of no boxes is 0 (torchvision: ``0.0 * loss.sum()``), not NaN.
+    eps : float, default 1e-7
+        Keeps the divisions finite for degenerate (zero-area) boxes.
+
+    Returns
+    -------
+    array
+        The loss of each pair, shape ``boxes1.shape[:-1]``, or its mean or sum.
+
+    References
+    ----------
+    Rezatofighi et al., "Generalized Intersection over Union: A Metric and A Loss for Bounding
+    Box Regression", CVPR 2019, arXiv:1902.09630. torchvision
+    ``torchvision/ops/giou_loss.py`` and ``_utils.py`` (``_loss_inter_union``, from fvcore).
+    """
+    xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    b1, b2 = _unbind(boxes1), _unbind(boxes2)
+    intsctk, unionk = _inter_union(xp, b1, b2)
+    iouk = intsctk / (unionk + eps)
+    cw, ch = _enclosing(xp, b1, b2)
+    area_c = cw * ch
+    miouk = iouk - (area_c - unionk) / (area_c + eps)
+    return _reduce_boxes(xp, 1 - miouk, reduction)
+
+
+def distance_box_iou_loss(
+    boxes1: Any, boxes2: Any, reduction: str = "none", eps: float = 1e-7
+) -> Any:
+    r"""Distance IoU loss, as ``torchvision.ops.distance_box_iou_loss``.
+
+    With :math:`I`, :math:`U` the intersection and union areas, :math:`\rho` the distance
+    between the boxes' centres and :math:`c` the diagonal of the smallest enclosing box:
+
+    .. math::
+
+        \ell = 1 - \frac{I}{U + \epsilon} + \frac{\rho^2}{c^2 + \epsilon}
+
+    Equal to the IoU loss for boxes with the same centre. Symmetric in ``boxes1``/``boxes2``.
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array, shape (..., 4)
+        Boxes as ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``, the same shape;
+        box ``i`` of one is compared with box ``i`` of the other. Integer boxes are computed
+        in float32 (torchvision's ``_upcast_non_float``); float32 with float64 gives float64.
+        Python lists and NumPy arrays are moved onto the other argument's framework.
+    reduction : {'none', 'mean', 'sum'}, default 'none'
+        ``'mean'`` of no boxes is 0 (torchvision: ``0.0 * loss.sum()``), not NaN.
+    eps : float, default 1e-7
+        Keeps the divisions finite for degenerate (zero-area) boxes.
+
+    Returns
+    -------
+    array
+        The loss of each pair, shape ``boxes1.shape[:-1]``, or its mean or sum.
+
+    References
+    ----------
+    Zheng et al., "Distance-IoU Loss: Faster and Better Learning for Bounding Box Regression",
+    AAAI 2020, arXiv:1911.08287. torchvision ``torchvision/ops/diou_loss.py`` (from
+    detectron2).
+    """
+    xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    loss, _ = _diou_iou_loss(xp, _unbind(boxes1), _unbind(boxes2), eps)
+    return _reduce_boxes(xp, loss, reduction)
+
+
+def complete_box_iou_loss(
+    boxes1: Any, boxes2: Any, reduction: str = "none", eps: float = 1e-7
+) -> Any:
+    r"""Complete IoU loss, as ``torchvision.ops.complete_box_iou_loss``.
+
+    The DIoU loss plus an aspect-ratio term, with ``boxes2`` the ground truth
+    (:math:`w^{gt}, h^{gt}`) and ``boxes1`` the prediction (:math:`w, h`):
+
+    .. math::
+
+        \ell = \ell_{\mathrm{DIoU}} + \alpha v,
+        \qquad
+        v = \frac{4}{\pi^2}\left(\arctan\frac{w^{gt}}{h^{gt}} - \arctan\frac{w}{h}\right)^2,
+        \qquad
+        \alpha = \frac{v}{1 - \mathrm{IoU} + v + \epsilon}
+
+    with :math:`\alpha` treated as a constant (no gradient flows through it: torchvision
+    computes it under ``torch.no_grad()``).
+
+    As in torchvision, ``eps`` enters only :math:`\alpha`: the DIoU part and its IoU use the
+    fixed 1e-7 (torchvision calls ``_diou_iou_loss(boxes1, boxes2)`` without ``eps``). A box of
+    zero width and height gives NaN (:math:`0/0` in the aspect ratio), as in torchvision; a box
+    of zero height and nonzero width is finite (:math:`\arctan \infty = \pi / 2`).
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array, shape (..., 4)
+        Boxes as ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``, the same shape;
+        box ``i`` of one is compared with box ``i`` of the other. Integer boxes are computed
+        in float32 (torchvision's ``_upcast_non_float``); float32 with float64 gives float64.
+        Python lists and NumPy arrays are moved onto the other argument's framework.
+    reduction : {'none', 'mean', 'sum'}, default 'none'
+        ``'mean'`` of no boxes is 0 (torchvision: ``0.0 * loss.sum()``), not NaN.
+    eps : float, default 1e-7
+        Keeps the divisions finite for degenerate (zero-area) boxes.
+
+    Returns
+    -------
+    array
+        The loss of each pair, shape ``boxes1.shape[:-1]``, or its mean or sum.
+
+    References
+    ----------
+    Zheng et al., "Distance-IoU Loss: Faster and Better Learning for Bounding Box Regression",
+    AAAI 2020, arXiv:1911.08287 (CIoU, section 3.2). torchvision
+    ``torchvision/ops/ciou_loss.py`` (from detectron2).
+    """
+    xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    b1, b2 = _unbind(boxes1), _unbind(boxes2)
+    diou_loss, iou = _diou_iou_loss(xp, b1, b2, _DIOU_EPS)
+    x1, y1, x2, y2 = b1
+    x1g, y1g, x2g, y2g = b2
+    w_pred = x2 - x1
+    h_pred = y2 - y1
+    w_gt = x2g - x1g
+    h_gt = y2g - y1g
+    v = (4 / math.pi**2) * (xp.atan(w_gt / h_gt) - xp.atan(w_pred / h_pred)) ** 2
+    alpha = stop_gradient(v / (1 - iou + v + eps))
+    return _reduce_boxes(xp, diou_loss + alpha * v, reduction)
