@@ -15,6 +15,24 @@ from lossbridge.classification import (
     kl_div,
     nll_loss,
 )
+from lossbridge.detection import (
+    complete_box_iou_loss,
+    distance_box_iou_loss,
+    generalized_box_iou_loss,
+    sigmoid_focal_loss,
+)
+from lossbridge.margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
 from lossbridge.regression import (
     gaussian_nll_loss,
     huber_loss,
@@ -42,15 +60,29 @@ def _skip_autograph(names: list[str]) -> None:
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "complete_box_iou_loss",
+    "cosine_embedding_loss",
     "cross_entropy",
+    "distance_box_iou_loss",
     "gaussian_nll_loss",
+    "generalized_box_iou_loss",
+    "hinge_embedding_loss",
     "huber_loss",
     "kl_div",
     "l1_loss",
+    "margin_ranking_loss",
     "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
+    "pairwise_distance",
     "poisson_nll_loss",
+    "sigmoid_focal_loss",
     "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 _skip_autograph(__all__)
