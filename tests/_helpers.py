@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import pytest
 
 DTYPES = ("float32", "float64")
 # Relative tolerances per dtype (float32: a few ulp after a reduction of a few dozen terms).
@@ -122,7 +123,11 @@ def _to_torch(v: Any, requires_grad: bool = False) -> Any:
 
 
 def torch_f(name: str, *args: Any, **kwargs: Any) -> np.ndarray:
-    """``torch.nn.functional.<name>`` on float64 tensors made from NumPy arguments."""
+    """``torch.nn.functional.<name>`` on float64 tensors made from NumPy arguments.
+
+    Skips the calling test where torch is not installed (nox's one-framework sessions).
+    """
+    pytest.importorskip("torch")
     import torch.nn.functional as F
 
     conv = [_to_torch(np.asarray(a, np.float64) if _is_float(a) else a) for a in args]

@@ -70,7 +70,7 @@ NP = SimpleNamespace(
 
 
 def torch_ops():
-    import torch
+    torch = pytest.importorskip("torch")
     import torch.nn.functional as F
 
     return SimpleNamespace(
@@ -198,7 +198,7 @@ BOX_LOSSES = {
 
 def tv_torch_grad(ref, args, wrt, **kwargs):
     """Gradient of sum(ref(torch ops, *args)) w.r.t. args[wrt], through torch's autograd."""
-    import torch
+    torch = pytest.importorskip("torch")
 
     ts = [torch.tensor(a, dtype=torch.float64) for a in args]
     ts[wrt].requires_grad_(True)
@@ -276,7 +276,7 @@ def on(backend, dtype, *arrays):
 
 def test_numpy_transcription_matches_torch_transcription():
     """The two runs of the transcription agree (guards the ops table)."""
-    import torch
+    torch = pytest.importorskip("torch")
 
     t = [torch.tensor(a) for a in (B1, B2, LOGITS, TARGETS)]
     for name, (_, ref) in BOX_LOSSES.items():
@@ -519,7 +519,7 @@ def test_integer_boxes_are_float32(backend):
 
 
 def test_mixed_dtypes_promote():
-    import torch
+    torch = pytest.importorskip("torch")
 
     b1 = torch.tensor(B1, dtype=torch.float32)
     out = generalized_box_iou_loss(b1, torch.tensor(B2))  # float32 with float64: float64
@@ -584,7 +584,7 @@ def test_errors(backend):
 
 
 def test_two_frameworks_refused():
-    import torch
+    torch = pytest.importorskip("torch")
 
     with pytest.raises(TypeError, match="boxes2 is a torch array"):
         generalized_box_iou_loss(np.asarray(B1), torch.tensor(B2))

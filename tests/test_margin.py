@@ -289,7 +289,7 @@ def test_soft_margin_is_exact_where_torch_float32_overflows(backend, dtype):
     torch float32 computes log1p(exp(100)) = inf (gradient NaN); we return 100, gradient -1.
     Also: y x = 100 gives log1p(e^-100) = 3.72e-44 (a float32 subnormal: 1.4e-45 steps).
     """
-    import torch
+    torch = pytest.importorskip("torch")
 
     x = np.array([-100.0, 100.0, 0.0])
     y = np.array([1.0, 1.0, -1.0])
@@ -331,7 +331,7 @@ def test_zero_d_and_single_class_inputs(cheap_backend):
 )
 def test_mixed_dtypes_follow_torch(cheap_backend, name, args):
     """float32 first input, float64 others (arrays, not host data): torch's result dtype."""
-    import torch
+    torch = pytest.importorskip("torch")
 
     t_args = [torch.tensor(a, dtype=torch.float32 if i == 0 else torch.float64)
               for i, a in enumerate(args)]
@@ -516,7 +516,7 @@ def _compile(framework, fn):
         # autograph=False: AutoGraph would convert every lossbridge function it reaches
         # (seconds per loss, nothing to convert); test_tf_function_autograph keeps one with it.
         return tf.function(fn, jit_compile=True, autograph=False)
-    import torch
+    torch = pytest.importorskip("torch")
 
     torch._dynamo.reset()  # a fresh cache: no recompile limit from earlier tests
     return torch.compile(fn, backend="eager", fullgraph=True)
