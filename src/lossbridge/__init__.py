@@ -15,6 +15,7 @@ from lossbridge.classification import (
     kl_div,
     nll_loss,
 )
+from lossbridge.ctc import ctc_loss
 from lossbridge.detection import (
     complete_box_iou_loss,
     distance_box_iou_loss,
@@ -63,6 +64,7 @@ __all__ = [
     "complete_box_iou_loss",
     "cosine_embedding_loss",
     "cross_entropy",
+    "ctc_loss",
     "distance_box_iou_loss",
     "gaussian_nll_loss",
     "generalized_box_iou_loss",
