@@ -18,7 +18,15 @@ command line enables ``jax_enable_x64`` and imports torch before tensorflow).
 """
 
 from lossbridge.conformance.drivers import DRIVERS, Driver, available_drivers, get_driver
-from lossbridge.conformance.registry import REGISTRY, Case, Entry, get_case, get_entry
+from lossbridge.conformance.registry import (
+    ORACLES,
+    REGISTRY,
+    Case,
+    Entry,
+    Oracle,
+    get_case,
+    get_entry,
+)
 from lossbridge.conformance.runner import (
     DTYPES,
     Result,
@@ -35,12 +43,14 @@ __all__ = [
     "DRIVERS",
     "DTYPES",
     "EXCEPTIONS",
+    "ORACLES",
     "REGISTRY",
     "TOLERANCES",
     "Case",
     "Driver",
     "Entry",
     "Loosened",
+    "Oracle",
     "Result",
     "Suite",
     "Tolerance",

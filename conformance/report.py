@@ -1,8 +1,9 @@
 """Text and JSON reports of conformance results.
 
 :func:`format_report` gives the matrix (loss x backend x dtype: worst forward, gradient and
-finite-difference errors, pass/fail, compiled modes), a summary line with the counts and the
-tolerances, the reasons for checks not run, and the details of every failure with its repro.
+finite-difference errors, pass/fail, forward checks run against each oracle, compiled modes), a
+summary line with the counts and the tolerances, the reasons for checks not run, and the details
+of every failure with its repro.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from lossbridge.conformance import tolerances as _tol
 from lossbridge.conformance.drivers import DRIVERS
+from lossbridge.conformance.registry import ORACLES
 from lossbridge.conformance.runner import COMPILED_MODES, DTYPES, Result
 
 __all__ = ["format_matrix", "format_report", "summarize", "to_json"]
@@ -27,6 +29,8 @@ MODE_LABELS = {
     "torch_inductor": "inductor",
 }
 _COMPILED = {c for modes in COMPILED_MODES.values() for c in modes}
+#: Short names of the forward oracle checks in the matrix's ``oracles`` column.
+ORACLE_LABELS = {"oracle": "F", **{name: o.label for name, o in ORACLES.items()}}
 
 
 def _family(check: str) -> str:
@@ -73,7 +77,7 @@ def format_matrix(results: Sequence[Result]) -> str:
         groups[(r.loss, r.backend, r.dtype)].append(r)
     header = (
         f"{'loss':<33} {'backend':<17} {'dtype':<8} {'cases':>5} {'checks':>6}  "
-        f"{'fwd err':>8} {'grad err':>8} {'fd err':>8}  {'result':<8} compiled"
+        f"{'fwd err':>8} {'grad err':>8} {'fd err':>8}  {'result':<8} {'oracles':<30} compiled"
     )
     lines = [header, "-" * len(header)]
     for key in _ordered_keys(results):
@@ -89,16 +93,32 @@ def format_matrix(results: Sequence[Result]) -> str:
         if not ran:
             reason = next((r.message for r in rs if r.skipped), "")
             result = "not run"
+            oracles = "-"
             compiled = f"({reason[:60]})" if reason else ""
         else:
             result = "pass" if not failed else f"FAIL {failed}"
+            oracles = _oracle_cell(ran)
             compiled = _compiled_cell(ran)
         lines.append(
             f"{loss:<33} {backend:<17} {dtype:<8} {cases:>5} {len(ran):>6}  "
             f"{_fmt_err(errs['value']):>8} {_fmt_err(errs['grad']):>8} "
-            f"{_fmt_err(errs['fd']):>8}  {result:<8} {compiled}"
+            f"{_fmt_err(errs['fd']):>8}  {result:<8} {oracles:<30} {compiled}"
         )
     return "\n".join(lines)
+
+
+def _oracle_cell(ran: Iterable[Result]) -> str:
+    """Forward checks run against each oracle: ``F`` (torch.nn.functional) and the extra ones."""
+    counts: dict[str, list[bool]] = defaultdict(list)
+    for r in ran:
+        label = ORACLE_LABELS.get(r.check)
+        if label is not None:
+            counts[label].append(r.passed)
+    if not counts:
+        return "-"
+    return ", ".join(
+        f"{label} {sum(ok)}/{len(ok)}{'' if all(ok) else ' FAIL'}" for label, ok in counts.items()
+    )
 
 
 def _compiled_cell(ran: Iterable[Result]) -> str:

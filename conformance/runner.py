@@ -9,15 +9,21 @@ For each registry entry x case x backend x dtype the runner records :class:`Resu
     The backend's output against the NumPy backend's output (same dtype).
 ``oracle``
     The backend's output against ``torch.nn.functional``'s on the same dtype's inputs.
+``tf_ctc_loss``, ``optax_ctc_loss``, ``optax_sigmoid_focal_loss``
+    The entry's further oracles (:attr:`Entry.extra_oracles`), each a check named after it: the
+    backend's output against that library's on the same dtype's inputs.
 ``type``
     Output array type (the backend's own: a ``tf.Tensor`` for ``tf.Tensor`` input), dtype and
-    device equal to the input's.
+    device equal to those of the loss's primary array (:attr:`Entry.primary`: ``input``,
+    ``log_probs``, ``boxes1``, ...).
 ``grad_cross``, ``grad_oracle``, ``grad_fd``
     For torch, JAX and TensorFlow: the gradient of ``sum(loss * cotangent)`` (a fixed random
     cotangent for ``'none'`` reductions, 1 otherwise) with respect to the entry's gradient
     arguments, against the first autodiff backend's (torch when installed), against torch's
-    autograd of ``torch.nn.functional``, and against a float64 central finite difference of the
-    NumPy reference on the rounded inputs.
+    autograd of ``torch.nn.functional`` (both projected first where the entry says so:
+    ``ctc_loss``, see :attr:`Entry.oracle_grad_projection`), and against a float64 central
+    finite difference of the NumPy reference on the rounded inputs (of
+    :attr:`Entry.fd_reference` where the gradient is by design not the value's derivative).
 ``tf_variable``, ``tf_variable_grad``, ``device``
     On each loss's placement case: a ``tf.Variable`` input (output must be a ``tf.Tensor``,
     values and gradient equal to the eager ``tf.Tensor`` run), array-api-strict on its second
@@ -39,16 +45,20 @@ Measured on the 2-core CI machine (shared, load about 3) over the full registry:
 graphs, C++ code generation and compilation; 6-8 s for the first one in a process),
 ``backend="aot_eager"`` with ``fullgraph=True`` 0.45-0.6 s. Dynamo's tracing and
 AOTAutograd's joint forward/backward graph, which is where graph breaks and tracing failures
-live, are the same in both; inductor adds code generation. So each loss's one representative
-case (``Case.inductor``, its ``'mean'`` or ``'batchmean'`` case) uses inductor at both dtypes (22
-compiles, 55-70 s with a cold inductor cache) and its other compiled cases use ``aot_eager`` (48
-compiles, 20-28 s), all with ``fullgraph=True``; inductor everywhere would add 100-130 s to a
-run whose total is 3.5 minutes. Each compiled call gets a fresh code object, so dynamo's
-per-code recompilation limit is never hit and no global dynamo state (``torch._dynamo.reset()``,
-config) is touched.
+live, are the same in both; inductor adds code generation. So one representative case
+(``Case.inductor``, a ``'mean'`` or ``'batchmean'`` case) of each of the first eleven losses, of
+``ctc_loss`` (its recursion runs as a custom operator under ``torch.compile``) and of
+``triplet_margin_loss`` (norms, ``where`` chains) uses inductor at both dtypes (26 compiles,
+60-80 s with a cold inductor cache) and the other compiled cases use ``aot_eager`` (74
+compiles), all with ``fullgraph=True``. Each compiled call gets a fresh code object, so
+dynamo's per-code recompilation limit is never hit and no global dynamo state
+(``torch._dynamo.reset()``, config) is touched.
 
-Compiled modes run only on cases flagged ``Case.compile`` (three to five per loss, covering its
-distinct code paths and the three reductions); every other check runs on every case.
+Compiled modes run only on cases flagged ``Case.compile``: three to five per loss for the first
+eleven losses (their distinct code paths and the three reductions), one for each later one (its
+``'mean'`` case; two for ``triplet_margin_with_distance_loss``, whose second runs a
+``distance_function`` written against the array API under every compiler), since every compiled
+case costs 1.5-3 s per framework; every other check runs on every case.
 
 Nothing here changes global framework state: float64 on JAX runs only if the application
 enabled ``jax_enable_x64`` (otherwise those checks are reported as not run, with the reason).
@@ -303,7 +313,7 @@ def _run_tf_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, **_):
     call = _positional(fn, names, kwargs)
     vals = [arrays[n] for n in names]
     gidx = [names.index(g) for g in gargs] if want_grad else []
-    c = tf.constant(cot, dtype=vals[0].dtype)
+    c = tf.constant(cot, dtype=vals[gidx[0]].dtype) if gidx else None
 
     def both(*v):
         with tf.GradientTape() as tape:
@@ -413,7 +423,11 @@ def _finite_difference(entry, case, rounded, gargs, cot) -> _Outcome:
         return _Outcome(skipped=f"{n} gradient elements > FD_MAX_ELEMENTS = {FD_MAX_ELEMENTS}")
 
     def output(arrays):
-        return np.asarray(_quiet(entry.reference, **arrays, **case.kwargs), dtype=np.float64)
+        if entry.fd_reference is not None:
+            out = _quiet(entry.fd_reference, rounded, **arrays, **case.kwargs)
+        else:
+            out = _quiet(entry.reference, **arrays, **case.kwargs)
+        return np.asarray(out, dtype=np.float64)
 
     grads = {}
     for g in gargs:
@@ -559,7 +573,8 @@ class Suite:
         return prep
 
     def _baseline(self, prep: _Prepared, which: str) -> _Outcome:
-        """``'numpy'`` (NumPy backend output), ``'oracle'`` (torch F) or ``'ad'`` (gradients)."""
+        """``'numpy'`` (NumPy backend output), ``'oracle'`` (torch F), ``'ad'`` (gradients) or
+        an extra oracle's name (its output)."""
         if which not in prep.baselines:
             t0 = time.perf_counter()
             prep.baselines[which] = self._compute_baseline(prep, which)
@@ -581,13 +596,15 @@ class Suite:
                     return _Outcome(skipped="torch is not installed: no oracle")
                 oracle = entry.oracle_fn()
                 if oracle is None:
-                    return _Outcome(skipped=f"{entry.name} has no oracle")
+                    why = f"{entry.name} has no torch.nn.functional oracle"
+                    return _Outcome(skipped=why)
                 d = DRIVERS["torch"]
                 arrays = _arrays(d, prep.inputs, dtype)
+                kwargs = {**case.kwargs, **case.oracle_kwargs}
                 want = prep.gargs and not case.skipped("grad_oracle")
                 if not want:
-                    return _Outcome(out=d.to_numpy(_quiet(oracle, **arrays, **case.kwargs)))
-                out, grads = _torch_grad(d, oracle, arrays, prep.gargs, case.kwargs, prep.cot)
+                    return _Outcome(out=d.to_numpy(_quiet(oracle, **arrays, **kwargs)))
+                out, grads = _torch_grad(d, oracle, arrays, prep.gargs, kwargs, prep.cot)
                 return _Outcome(out=d.to_numpy(out), grads=grads)
             if which == "ad":
                 for d in DRIVERS.values():
@@ -602,6 +619,13 @@ class Suite:
                         )
                         return _Outcome(grads=grads, source=d.name)
                 return _Outcome(error="no autodiff backend installed")
+            for extra in entry.extra_oracles:
+                if which == extra.name:
+                    why = case.skipped(extra.name) or extra.unavailable(dtype)
+                    if why:
+                        return _Outcome(skipped=why)
+                    out = _quiet(extra.fn, prep.inputs, case.kwargs, dtype)
+                    return _Outcome(out=np.asarray(out, dtype=np.float64))
         except Exception as exc:  # noqa: BLE001 - the baseline's failure is reported, not raised
             return _Outcome(error=_first_line(exc))
         raise AssertionError(which)
@@ -625,7 +649,9 @@ class Suite:
             base = self._baseline(prep, "numpy")
             rec.against("cross", out_np, base, "the NumPy backend")
         rec.against("oracle", out_np, self._baseline(prep, "oracle"), "torch.nn.functional")
-        rec.check_type(d, out, arrays["input"], dtype)
+        for extra in entry.extra_oracles:
+            rec.against(extra.name, out_np, self._baseline(prep, extra.name), extra.name)
+        rec.check_type(d, out, arrays[entry.primary], dtype)
 
         want_grad = d.autodiff and bool(prep.gargs) and not case.skipped("grad")
         grads = None
@@ -649,6 +675,15 @@ class Suite:
             oracle = self._baseline(prep, "oracle")
             if why:
                 rec.skip("grad_oracle", why)
+            elif entry.oracle_grad_projection is not None and oracle.grads is not None:
+                project = entry.oracle_grad_projection
+                rounded = round_inputs(prep.inputs, dtype)
+                rec.against(
+                    "grad_oracle",
+                    project(rounded, grads),
+                    _Outcome(grads=project(rounded, oracle.grads)),
+                    "torch.nn.functional's gradient (both projected)",
+                )
             else:
                 rec.against("grad_oracle", grads, oracle, "torch.nn.functional's gradient")
             rec.against("grad_fd", grads, prep.fd, "finite differences of the reference")
@@ -668,7 +703,8 @@ class Suite:
             tf = d.mod
             try:
                 arrays = _arrays(d, prep.inputs, dtype)
-                arrays["input"] = tf.Variable(arrays["input"])
+                first = entry.primary
+                arrays[first] = tf.Variable(arrays[first])
                 with tf.GradientTape() as tape:
                     out = _quiet(entry.fn, **arrays, **case.kwargs)
                 ok = isinstance(out, tf.Tensor) and not isinstance(out, tf.Variable)
@@ -676,11 +712,11 @@ class Suite:
                     rec.fail("tf_variable", f"tf.Variable input gave a {type(out).__qualname__}")
                 else:
                     rec.numeric("tf_variable", d.to_numpy(out), out_np, "the tf.Tensor input run")
-                if grads is not None and "input" in grads:
+                if grads is not None and first in grads:
                     c = tf.constant(prep.cot, dtype=out.dtype)
-                    g = tape.gradient(out, arrays["input"], output_gradients=c)
+                    g = tape.gradient(out, arrays[first], output_gradients=c)
                     rec.numeric(
-                        "tf_variable_grad", d.to_numpy(g), grads["input"], "the tf.Tensor run"
+                        "tf_variable_grad", d.to_numpy(g), grads[first], "the tf.Tensor run"
                     )
             except Exception as exc:  # noqa: BLE001
                 rec.fail("tf_variable", f"tf.Variable input raised {_first_line(exc)}")
@@ -694,7 +730,7 @@ class Suite:
                     problems.append(f"type {type(out).__qualname__}")
                 if d.dtype_name(out) != dtype:
                     problems.append(f"dtype {d.dtype_name(out)}")
-                if str(where) != str(d.device(arrays["input"])):
+                if str(where) != str(d.device(arrays[entry.primary])):
                     problems.append(f"device {where}")
                 if tuple(out.shape) != out_np.shape:
                     problems.append(f"shape {tuple(out.shape)} (expected {out_np.shape})")
@@ -813,10 +849,11 @@ class _Recorder:
         """Compare with a baseline outcome (values, or gradients if ``actual`` is a dict)."""
         grad = isinstance(actual, dict)
         if base.error:
-            # An oracle that raises means the case is wrong for torch: a failure everywhere. A
+            # An oracle that raises means the case is wrong for it: a failure everywhere. A
             # failing NumPy or autodiff baseline is reported by that backend's own checks.
             msg = f"{against} could not be computed: {base.error}"
-            if check.endswith("oracle"):
+            extra = {o.name for o in self.entry.extra_oracles}
+            if check.endswith("oracle") or check in extra:
                 return self.fail(check, msg)
             return self.skip(check, msg)
         expected = base.grads if grad else base.out

@@ -8,8 +8,9 @@ Kinds of check
 ``value``
     Forward values: against the float64 reference evaluated on the inputs rounded to the case
     dtype (so input rounding is not counted), backend against the NumPy backend, against the
-    torch oracle, compiled against eager, ``tf.Variable`` input and non-default devices against
-    the default.
+    torch oracle and the extra oracles (``tf_ctc_loss``, ``optax_ctc_loss``,
+    ``optax_sigmoid_focal_loss``), compiled against eager, ``tf.Variable`` input and non-default
+    devices against the default.
 ``grad``
     Gradients computed by autodiff: across backends, against torch's autograd of
     ``torch.nn.functional``, compiled against eager.
@@ -23,21 +24,24 @@ float64: values 1e-12, gradients 1e-12, finite differences 1e-6.
 float32: values 1e-6, gradients 1e-6, finite differences 1e-5 (the float32 gradient itself is
 accurate to a few ulp, 1e-7; the bound leaves a margin for sums over up to ~100 elements).
 
-Worst errors measured over the whole registry (all backends): float64 values 1.9e-15,
-gradients 1.2e-15, finite differences 8.1e-8; float32 values 3.7e-7, gradients 4.3e-7, finite
-differences 3.3e-7.
+Worst errors measured over the whole registry (all backends, 25 losses): float64 values 1.9e-15,
+gradients 1.6e-15, finite differences 8.1e-8; float32 values 3.7e-7, gradients 4.3e-7 (1.1e-6
+for ``ctc_loss`` against torch's gradient, the one exception below), finite differences 3.3e-7.
 
 Exceptions
 ----------
 A loss or case that needs a looser bound gets a :class:`Loosened` entry in :data:`EXCEPTIONS`,
 with the error measured when it was added and the reason. Exceptions only ever loosen a bound.
-None is needed at present.
+One is needed at present: ``ctc_loss``'s float32 gradient against torch's, where the error is
+torch's (its float32 CTC backward is accurate to about 1.3e-6; lossbridge's to 1.6e-7).
 
 Checks that cannot be compared at all are not loosened here but switched off per case in the
 registry (``Case.skip``, with the reason, reported as "not run"): torch's oracle gradient of
 ``binary_cross_entropy`` at probabilities within 1e-12 of 0 or 1 (torch's hand-written backward
 ``(x - y) / max(x (1 - x), 1e-12)`` is not the derivative of the clamped loss, which lossbridge
-returns), and finite differences across a clamp, a domain boundary or a NaN loss.
+returns), oracles that return garbage or a different convention on some inputs (torch's empty
+multi-margin reductions, float32 ``soft_margin_loss`` overflow, infinite CTC losses), and finite
+differences across a clamp, a kink, a domain boundary or a NaN or infinite loss.
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ KINDS: dict[str, str] = {
     "value": "value",
     "cross": "value",
     "oracle": "value",
+    "tf_ctc_loss": "value",
+    "optax_ctc_loss": "value",
+    "optax_sigmoid_focal_loss": "value",
     "tf_variable": "value",
     "tf_variable_grad": "grad",
     "device": "value",
@@ -119,7 +126,22 @@ class Loosened:
 
 
 #: Per-loss / per-case exceptions, each with the measured error and the reason.
-EXCEPTIONS: tuple[Loosened, ...] = ()
+EXCEPTIONS: tuple[Loosened, ...] = (
+    Loosened(
+        loss="ctc_loss",
+        case="*",
+        check="grad_oracle",
+        dtype="float32",
+        bound=3e-6,
+        measured=1.08e-6,
+        reason=(
+            "torch's float32 CTC backward is itself accurate to only about 1.3e-6 (its float32 "
+            "gradient against its float64 gradient on the same rounded inputs, measured 1.0e-6 "
+            "to 1.3e-6 on the unbatched and zero_infinity cases); lossbridge's float32 gradient "
+            "is within 1.6e-7 of the float64 one"
+        ),
+    ),
+)
 
 
 def kind_of(check: str) -> str:

@@ -1,8 +1,10 @@
 """Detection losses (torchvision.ops) vs torchvision's source, transcribed, and the papers.
 
-torchvision is not installed, so its four loss functions are transcribed below formula by formula
-from the source (``torchvision/ops/focal_loss.py``, ``giou_loss.py``, ``diou_loss.py``,
-``ciou_loss.py``, ``_utils.py``), once, over a small table of ops, and run two ways:
+torchvision is not installed, so its four loss functions are transcribed formula by formula from
+the source (``torchvision/ops/focal_loss.py``, ``giou_loss.py``, ``diou_loss.py``,
+``ciou_loss.py``, ``_utils.py``), once, over a small table of ops, in
+:mod:`lossbridge.conformance.references` (the conformance suite's reference for these losses),
+and run two ways:
 
 * on NumPy float64 arrays: the expected values;
 * on torch float64 tensors with autograd: the expected gradients, with torch's own rules
@@ -31,6 +33,14 @@ from _helpers import (
     to_numpy,
 )
 
+from lossbridge.conformance.references import (
+    NUMPY_OPS,
+    tv_ciou,
+    tv_diou,
+    tv_diou_iou_loss,
+    tv_focal,
+    tv_giou,
+)
 from lossbridge.detection import (
     complete_box_iou_loss,
     distance_box_iou_loss,
@@ -44,33 +54,16 @@ REDUCTIONS = ("none", "mean", "sum")
 TOL = {"float32": (2e-5, 2e-6), "float64": (1e-12, 1e-14)}
 
 # ------------------------------------------------------------------------------------------
-# torchvision, transcribed (ops table: NumPy for values, torch for autograd)
+# torchvision, transcribed (ops table: NumPy for values, torch for autograd). The transcription
+# lives in lossbridge.conformance.references, which the conformance suite uses as these losses'
+# reference; here it also runs on torch tensors, through torch_ops().
 # ------------------------------------------------------------------------------------------
 
-
-def _np_sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _np_bce_with_logits(x, y):
-    # torch's formula: (1 - y) x + max(-x, 0) + log(1 + exp(-|x|))
-    return (1 - y) * x + np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
-NP = SimpleNamespace(
-    max=np.maximum,
-    min=np.minimum,
-    atan=np.arctan,
-    zeros_like=np.zeros_like,
-    no_grad=lambda a: a,
-    sigmoid=_np_sigmoid,
-    bce_with_logits=_np_bce_with_logits,
-)
+NP = NUMPY_OPS
 
 
 def torch_ops():
-    torch = pytest.importorskip("torch")
+    import torch
     import torch.nn.functional as F
 
     return SimpleNamespace(
@@ -82,111 +75,6 @@ def torch_ops():
         sigmoid=torch.sigmoid,
         bce_with_logits=lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"),
     )
-
-
-def tv_focal(m, inputs, targets, alpha=0.25, gamma=2, reduction="none"):
-    """torchvision/ops/focal_loss.py: sigmoid_focal_loss."""
-    p = m.sigmoid(inputs)
-    ce_loss = m.bce_with_logits(inputs, targets)
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    if reduction == "mean":
-        with np.errstate(invalid="ignore"):
-            loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
-    return loss
-
-
-def _unbind(b):
-    return b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-
-
-def tv_loss_inter_union(m, boxes1, boxes2):
-    """torchvision/ops/_utils.py: _loss_inter_union."""
-    x1, y1, x2, y2 = _unbind(boxes1)
-    x1g, y1g, x2g, y2g = _unbind(boxes2)
-    xkis1 = m.max(x1, x1g)
-    ykis1 = m.max(y1, y1g)
-    xkis2 = m.min(x2, x2g)
-    ykis2 = m.min(y2, y2g)
-    intsctk = m.zeros_like(x1)
-    mask = (ykis2 > ykis1) & (xkis2 > xkis1)
-    intsctk[mask] = (xkis2[mask] - xkis1[mask]) * (ykis2[mask] - ykis1[mask])
-    unionk = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - intsctk
-    return intsctk, unionk
-
-
-def tv_reduce_boxes(loss, reduction):
-    if reduction == "mean":
-        n = loss.size if isinstance(loss, np.ndarray) else loss.numel()
-        return loss.mean() if n > 0 else 0.0 * loss.sum()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
-
-
-def tv_giou(m, boxes1, boxes2, reduction="none", eps=1e-7):
-    """torchvision/ops/giou_loss.py: generalized_box_iou_loss."""
-    intsctk, unionk = tv_loss_inter_union(m, boxes1, boxes2)
-    iouk = intsctk / (unionk + eps)
-    x1, y1, x2, y2 = _unbind(boxes1)
-    x1g, y1g, x2g, y2g = _unbind(boxes2)
-    xc1 = m.min(x1, x1g)
-    yc1 = m.min(y1, y1g)
-    xc2 = m.max(x2, x2g)
-    yc2 = m.max(y2, y2g)
-    area_c = (xc2 - xc1) * (yc2 - yc1)
-    miouk = iouk - ((area_c - unionk) / (area_c + eps))
-    return tv_reduce_boxes(1 - miouk, reduction)
-
-
-def tv_diou_iou_loss(m, boxes1, boxes2, eps=1e-7):
-    """torchvision/ops/diou_loss.py: _diou_iou_loss."""
-    intsct, union = tv_loss_inter_union(m, boxes1, boxes2)
-    iou = intsct / (union + eps)
-    x1, y1, x2, y2 = _unbind(boxes1)
-    x1g, y1g, x2g, y2g = _unbind(boxes2)
-    xc1 = m.min(x1, x1g)
-    yc1 = m.min(y1, y1g)
-    xc2 = m.max(x2, x2g)
-    yc2 = m.max(y2, y2g)
-    diagonal_distance_squared = ((xc2 - xc1) ** 2) + ((yc2 - yc1) ** 2) + eps
-    x_p = (x2 + x1) / 2
-    y_p = (y2 + y1) / 2
-    x_g = (x1g + x2g) / 2
-    y_g = (y1g + y2g) / 2
-    centers_distance_squared = ((x_p - x_g) ** 2) + ((y_p - y_g) ** 2)
-    loss = 1 - iou + (centers_distance_squared / diagonal_distance_squared)
-    return loss, iou
-
-
-def tv_diou(m, boxes1, boxes2, reduction="none", eps=1e-7):
-    """torchvision/ops/diou_loss.py: distance_box_iou_loss."""
-    loss, _ = tv_diou_iou_loss(m, boxes1, boxes2, eps)
-    return tv_reduce_boxes(loss, reduction)
-
-
-def tv_ciou(m, boxes1, boxes2, reduction="none", eps=1e-7, frozen_alpha=None):
-    """torchvision/ops/ciou_loss.py: complete_box_iou_loss.
-
-    ``frozen_alpha``: use this alpha instead (the finite difference of a function whose alpha is
-    a constant, as torchvision's no_grad makes it for autograd).
-    """
-    diou_loss, iou = tv_diou_iou_loss(m, boxes1, boxes2)  # sic: torchvision passes no eps
-    x1, y1, x2, y2 = _unbind(boxes1)
-    x1g, y1g, x2g, y2g = _unbind(boxes2)
-    w_pred = x2 - x1
-    h_pred = y2 - y1
-    w_gt = x2g - x1g
-    h_gt = y2g - y1g
-    v = (4 / (math.pi**2)) * ((m.atan(w_gt / h_gt) - m.atan(w_pred / h_pred)) ** 2)
-    alpha = m.no_grad(v / (1 - iou + v + eps)) if frozen_alpha is None else frozen_alpha
-    loss = diou_loss + alpha * v
-    return tv_reduce_boxes(loss, reduction)
 
 
 BOX_LOSSES = {
