@@ -45,7 +45,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.harness import Settings, measure  # noqa: E402
+from benchmarks.harness import Settings, measure, ratio_summary  # noqa: E402
 
 T, N, C, S = 200, 32, 30, 50
 # Ours vs native, loss and gradient (max |a - b| / max |b|). float32 gradients of the natives
@@ -284,14 +284,10 @@ def run(
         row.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         traceback.print_exc(file=sys.stderr)
         return row
-    r = np.asarray(timing.ratios)
-    row.ratios = [float(v) for v in r]
-    row.ratio_median = float(np.median(r))
-    row.ratio_q25, row.ratio_q75 = (float(v) for v in np.percentile(r, [25, 75]))
-    row.ratio_min, row.ratio_max = float(r.min()), float(r.max())
+    for name, value in ratio_summary(timing).items():
+        setattr(row, name, value)
     row.ours_ms = float(np.median(timing.ours_s)) * 1e3
     row.native_ms = float(np.median(timing.native_s)) * 1e3
-    row.rounds = len(r)
     return row
 
 

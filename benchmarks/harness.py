@@ -238,6 +238,21 @@ def measure(ours: Callable[[], Any], native: Callable[[], Any], settings: Settin
     return Timing(n_o, n_n, ours_s, native_s, ratios)
 
 
+def ratio_summary(timing: Timing) -> dict[str, Any]:
+    """The per-round ratios of ``timing`` and their median, quartiles, range and count."""
+    r = np.asarray(timing.ratios)
+    q25, q75 = np.percentile(r, [25, 75])
+    return {
+        "ratios": [float(v) for v in r],
+        "ratio_median": float(np.median(r)),
+        "ratio_q25": float(q25),
+        "ratio_q75": float(q75),
+        "ratio_min": float(r.min()),
+        "ratio_max": float(r.max()),
+        "rounds": len(r),
+    }
+
+
 def _max_rel_diff(ours: Sequence[np.ndarray], native: Sequence[np.ndarray]) -> float:
     """Largest ``max|a - b| / max|b|`` over the outputs (loss, gradient)."""
     if len(ours) != len(native):
@@ -294,14 +309,10 @@ def run_case(case: Case, settings: Settings) -> Result:
         res.traceback = traceback.format_exc()
         res.case_wall_s = time.perf_counter() - t_case
         return res
-    r = np.asarray(timing.ratios)
-    res.ratios = [float(v) for v in r]
-    res.ratio_median = float(np.median(r))
-    res.ratio_q25, res.ratio_q75 = (float(v) for v in np.percentile(r, [25, 75]))
-    res.ratio_min, res.ratio_max = float(r.min()), float(r.max())
+    for name, value in ratio_summary(timing).items():
+        setattr(res, name, value)
     res.ours_us = float(np.median(timing.ours_s)) * 1e6
     res.native_us = float(np.median(timing.native_s)) * 1e6
-    res.rounds = len(r)
     res.number_ours = timing.number_ours
     res.number_native = timing.number_native
     res.ratio_of_best = min(timing.ours_s) / min(timing.native_s)
