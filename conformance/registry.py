@@ -39,6 +39,7 @@ import numpy as np
 import lossbridge
 from lossbridge.backends import get_namespace
 from lossbridge.conformance import references
+from lossbridge.conformance import tolerances as _tolerances
 from lossbridge.ctc import ctc_loss
 
 __all__ = ["ORACLES", "REGISTRY", "Case", "Entry", "Oracle", "get_case", "get_entry"]
@@ -81,6 +82,10 @@ class Oracle:
     label: str
     fn: Callable[[Mapping[str, np.ndarray], Mapping[str, Any], str], np.ndarray] = field(repr=False)
     unavailable: Callable[[str], str | None] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # An oracle's check is a forward-value check: it takes the dtype's value bound.
+        _tolerances.KINDS.setdefault(self.name, "value")
 
 
 @dataclass(frozen=True)
@@ -289,15 +294,19 @@ def _entry(
     *,
     grad_args: tuple[str, ...] = ("input",),
     fn: Callable[..., Any] | None = None,
+    reference: Callable[..., Any] | None = None,
     oracle: str | None = "",
     **options: Any,
 ) -> Entry:
-    """An entry; the oracle is ``torch.nn.functional.<name>`` unless ``oracle`` says otherwise."""
+    """An entry; the oracle is ``torch.nn.functional.<name>`` unless ``oracle`` says otherwise.
+
+    ``fn`` defaults to ``lossbridge.<name>``, ``reference`` to ``references.<name>``.
+    """
     cases = [c for base in bases for c in _cases(name, **base)]
     return Entry(
         name=name,
         fn=getattr(lossbridge, name) if fn is None else fn,
-        reference=getattr(references, name),
+        reference=getattr(references, name) if reference is None else reference,
         cases=tuple(cases),
         oracle=name if oracle == "" else oracle,
         grad_args=grad_args,
@@ -1429,6 +1438,39 @@ REGISTRY: dict[str, Entry] = {
         _CIOU,
     )
 }
+
+# The losses beyond the frameworks (issue 4) live in one module per family; each defines
+# ``ENTRIES`` with the helpers above, so it is imported only now that they exist, and may define
+# ``EXCEPTIONS`` (:class:`~lossbridge.conformance.tolerances.Loosened` bounds, each with its
+# measured error and reason), added to :data:`~lossbridge.conformance.tolerances.EXCEPTIONS`.
+from lossbridge.conformance import (  # noqa: E402
+    extra_angular,
+    extra_boxes,
+    extra_classification,
+    extra_embedding,
+    extra_lovasz,
+    extra_regression,
+    extra_regularization,
+    extra_segmentation,
+)
+
+#: The registry's families beyond the frameworks, by module.
+EXTRA_MODULES = (
+    extra_regression,
+    extra_regularization,
+    extra_classification,
+    extra_segmentation,
+    extra_lovasz,
+    extra_boxes,
+    extra_embedding,
+    extra_angular,
+)
+for _module in EXTRA_MODULES:
+    for _e in _module.ENTRIES:
+        if _e.name in REGISTRY:
+            raise ValueError(f"{_module.__name__} registers {_e.name!r} twice")
+        REGISTRY[_e.name] = _e
+    _tolerances.EXCEPTIONS += tuple(getattr(_module, "EXCEPTIONS", ()))
 
 
 def get_entry(name: str, registry: Mapping[str, Entry] | None = None) -> Entry:
