@@ -238,9 +238,7 @@ def same_device(a: Any, b: Any) -> bool:
     return a == b or str(a) == str(b)
 
 
-def asarray_on(
-    x: Any, xp: Any, device: Any, *, dtype: Any = None, float_dtype: Any = None
-) -> Any:
+def asarray_on(x: Any, xp: Any, device: Any, *, dtype: Any = None, float_dtype: Any = None) -> Any:
     """Convert ``x`` onto namespace ``xp`` and ``device``.
 
     Arrays already of ``xp``'s framework are returned as they are (cast to ``dtype`` if given).

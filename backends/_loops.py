@@ -183,12 +183,10 @@ def _loop(
     if fw == "jax":
         lax = sys.modules["jax"].lax
         if cacheable:
-            # The same step object every call, consts carried: JAX's trace cache then hits,
-            # and an eager (un-jitted) call stops re-tracing and re-compiling the loop.
-            (carry, _), ys = lax.scan(
-                _jax_body(f, folding), (init, consts), xs, length=length, unroll=unroll
-            )
-            return carry, ys
+            # One cached ``jax.jit`` per body: an eager call (and ``jax.vjp`` through it) then
+            # compiles the loop once per input shape instead of on every call; inside an outer
+            # ``jax.jit`` the inner one is inlined.
+            return _jax_loop(f, folding, length, unroll)(init, consts, xs)
         return lax.scan(_Step(f, consts, folding), init, xs, length=length, unroll=unroll)
     if fw == "tensorflow":
         if cacheable and sys.modules["tensorflow"].executing_eagerly():
@@ -209,6 +207,25 @@ def _loop(
 
 
 _JAX_BODIES: dict[Any, Any] = {}
+_JAX_LOOPS: dict[Any, Any] = {}
+
+
+def _jax_loop(f: Callable[..., Any], folding: bool, length: int | None, unroll: int) -> Any:
+    """``jax.jit(init, consts, xs -> (carry, ys))`` for body ``f``, cached per static argument."""
+    key = (f, folding, length, unroll)
+    try:
+        return _JAX_LOOPS[key]
+    except KeyError:
+        pass
+    jax = sys.modules["jax"]
+    body = _jax_body(f, folding)
+
+    def loop(init: Any, consts: Any, xs: Any) -> Any:
+        (carry, _), ys = jax.lax.scan(body, (init, consts), xs, length=length, unroll=unroll)
+        return carry, ys
+
+    _JAX_LOOPS[key] = jitted = jax.jit(loop)
+    return jitted
 
 
 def _jax_body(f: Callable[..., Any], folding: bool) -> Callable[..., Any]:
