@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from typing import Any
 
 from lossbridge._inputs import promote_floats, setup
-from lossbridge._primitives import abs0
+from lossbridge._primitives import abs0, softplus
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
     check_broadcastable,
+    check_floating,
     check_range,
     check_reduction,
     shape_str,
     warn_if_broadcast,
 )
-from lossbridge.backends import stop_gradient
+from lossbridge.backends import eager_view, is_array, is_concrete, stop_gradient
 
 __all__ = [
     "gaussian_nll_loss",
     "huber_loss",
     "l1_loss",
+    "log_cosh_loss",
+    "mape_loss",
     "mse_loss",
+    "msle_loss",
     "poisson_nll_loss",
+    "quantile_loss",
+    "rmse_loss",
     "smooth_l1_loss",
 ]
 
@@ -334,3 +342,427 @@ def gaussian_nll_loss(
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return reduce(xp, loss, reduction)
+
+
+# ------------------------------------------------------------------------------------------
+# Regression losses beyond torch.nn.functional (issue 4): RMSE, log-cosh, quantile, MAPE, MSLE
+# ------------------------------------------------------------------------------------------
+
+
+def _real(value: Any, name: str, loss: str, expected: str, ok: Any) -> float:
+    """``value`` as a float if it is a real number (not a bool) with ``ok(value)``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{loss}: {name} must be a real number ({expected}); got {value!r}")
+    v = float(value)
+    if not ok(v):
+        raise ValueError(f"{loss}: {name} must be {expected}; got {value!r}")
+    return v
+
+
+def _broadcast_shape(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The broadcast shape of two known shapes (None if a dimension is unknown)."""
+    if None in a or None in b:
+        return None
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    return tuple(x if y == 1 else y for x, y in zip(a, b, strict=True))
+
+
+def _pair(name: str, input: Any, target: Any, reduction: str) -> tuple[Any, Any, Any]:
+    """Namespace, ``input`` and ``target`` validated, promoted and broadcast together.
+
+    A target that broadcasts against the input is allowed (a row of targets, a scalar); where
+    broadcasting makes the loss larger than the input (input ``(N,)`` with target ``(N, 1)``
+    gives ``(N, N)``), an eager call warns, since that is rarely meant.
+    """
+    check_reduction(reduction)
+    xp, input, target = setup(input, target=target)
+    check_broadcastable(input, target, "input", "target")
+    input, target = promote_floats(xp, input, target)
+    in_shape, t_shape = tuple(input.shape), tuple(target.shape)
+    if in_shape != t_shape:
+        out = _broadcast_shape(in_shape, t_shape)
+        if out is not None and out != in_shape and is_concrete(input):
+            warnings.warn(
+                f"{name}: target shape {shape_str(t_shape)} and input shape "
+                f"{shape_str(in_shape)} broadcast to {shape_str(out)}, larger than the input; "
+                "this is likely not what you want",
+                UserWarning,
+                stacklevel=3,
+            )
+        input, target = xp.broadcast_arrays(input, target)
+    return xp, input, target
+
+
+def _axes(axis: Any, ndim: int, loss: str) -> tuple[int, ...] | None:
+    """``axis`` (None, an int or a tuple of ints) as a tuple of distinct non-negative axes."""
+    if axis is None:
+        return None
+    items = axis if isinstance(axis, tuple) else (axis,)
+    if not items:
+        raise ValueError(f"{loss}: axis=() reduces nothing; expected None, an int or a tuple")
+    out = []
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"{loss}: axis must be None, an int or a tuple of ints; got {axis!r}")
+        if not -ndim <= int(a) < ndim:
+            raise ValueError(
+                f"{loss}: axis {int(a)} is out of range for the {ndim}-d error (after "
+                f"broadcasting input and target); expected values in [{-ndim}, {ndim - 1}]"
+            )
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{loss}: axis {axis!r} repeats an axis; expected distinct axes")
+    return tuple(out)
+
+
+def rmse_loss(
+    input: Any, target: Any, *, axis: Any = None, eps: float = 0.0, reduction: str = "mean"
+) -> Any:
+    r"""Root mean squared error, :math:`r = \sqrt{\operatorname{mean}_{\text{axis}} (x - y)^2
+    + \epsilon}`.
+
+    With ``axis=None`` the mean runs over every element and the result is one 0-d value (the
+    RMSE of the whole batch; ``reduction`` then has nothing left to reduce and only needs to be
+    valid). With an int or a tuple of axes, the remaining axes index per-sample RMSEs (``axis=-1``
+    on ``(N, D)``: one RMSE per row), which ``reduction`` reduces: ``'mean'`` is
+    :math:`\frac1N \sum_n r_n`, not the overall RMSE.
+
+    Parameters
+    ----------
+    input : array, shape (*)
+        Predictions, floating.
+    target : array, broadcastable with ``input``
+    axis : None, int or tuple of int, default None
+        Axes of the broadcast error to average before the square root.
+    eps : float, default 0.0
+        Non-negative, added under the root (a smooth RMSE for ``eps > 0``).
+    reduction : {'mean', 'sum', 'none'}
+
+    Returns
+    -------
+    array
+        0-d for ``axis=None`` or a reduced ``reduction``; otherwise the error's shape without
+        ``axis``.
+
+    Notes
+    -----
+    Keras has RMSE only as a metric, ``keras.metrics.RootMeanSquaredError``:
+    :math:`\sqrt{\operatorname{mean}(x - y)^2}` over every element, which is ``axis=None``,
+    ``eps=0``. torch, optax and ``tf.nn`` have no RMSE.
+
+    Gradient at zero error: where the mean square of a slice is exactly 0 and ``eps == 0``
+    (every error in the slice is 0, or its squares underflow), :math:`\sqrt{\cdot}` has an
+    infinite derivative and :math:`r` is not differentiable (its directional derivatives are
+    :math:`\lVert v \rVert / \sqrt{n}`, a cone like :math:`|x|` at 0). The gradient returned
+    there is 0 on every backend, the minimum-norm subgradient (``l1_loss`` makes the same choice
+    with :math:`\operatorname{sign}(0) = 0`); ``torch.sqrt(F.mse_loss(x, y))`` gives NaN there
+    (:math:`0 \cdot \infty`). Elsewhere the gradient w.r.t. ``input`` is
+    :math:`(x - y) / (n r)`, finite. With ``eps > 0`` the loss is smooth everywhere.
+
+    References
+    ----------
+    Hyndman and Koehler, "Another look at measures of forecast accuracy", International Journal
+    of Forecasting 22(4), 2006; Keras documentation, ``keras.metrics.RootMeanSquaredError``.
+    """
+    eps = _real(eps, "eps", "rmse_loss", "a finite number >= 0", lambda v: 0 <= v < math.inf)
+    xp, input, target = _pair("rmse_loss", input, target, reduction)
+    axes = _axes(axis, input.ndim, "rmse_loss")
+    d = input - target
+    ms = xp.mean(d * d, axis=axes)
+    if eps:
+        ms = ms + eps
+    # sqrt(ms) with the value 0 and the gradient 0 where ms == 0 (the double where keeps the
+    # masked branch's gradient finite); NaN still propagates.
+    zero = ms == 0
+    r = xp.where(zero, xp.zeros_like(ms), xp.sqrt(xp.where(zero, xp.ones_like(ms), ms)))
+    if axes is None:
+        return r
+    return reduce(xp, r, reduction)
+
+
+def log_cosh_loss(input: Any, target: Any, *, reduction: str = "mean") -> Any:
+    r"""Log-cosh loss, :math:`\ell = \log \cosh(x - y)`, elementwise.
+
+    Computed without overflow or cancellation: with :math:`d = x - y`,
+
+    .. math::
+
+        \log \cosh d = \begin{cases}
+        \operatorname{log1p}(2 \sinh^2(d / 2)) & |d| < 1 \\
+        |d| + \operatorname{softplus}(-2 |d|) - \log 2 & \text{otherwise}
+        \end{cases}
+
+    (:math:`\cosh d - 1 = 2 \sinh^2(d/2)`). The second form is the one Keras and optax use
+    everywhere; near 0 it loses all relative precision (at :math:`d = 10^{-4}` in float32 it
+    gives 0 instead of 5e-9, the difference of numbers near :math:`\log 2`), the first keeps
+    it. Both are exact where they are used, and the gradient
+    is :math:`\tanh d` on every backend (0 at :math:`d = 0`).
+
+    Parameters
+    ----------
+    input : array, shape (*)
+        Predictions, floating.
+    target : array, broadcastable with ``input``
+    reduction : {'mean', 'sum', 'none'}
+
+    Returns
+    -------
+    array
+        The broadcast shape for ``'none'``, else 0-d.
+
+    Notes
+    -----
+    optax's ``log_cosh(predictions, targets)`` is this loss with ``reduction='none'``.
+    Keras's ``log_cosh(y_true, y_pred)`` (and ``LogCosh``) averages over the last axis first
+    (per-sample values); its default ``'sum_over_batch_size'`` reduction equals ``'mean'`` here.
+    Behaves like :math:`d^2 / 2` for small errors and like :math:`|d| - \log 2` for large ones.
+
+    References
+    ----------
+    Saleh and Saleh, "Statistical Properties of the log-cosh Loss Function Used in Machine
+    Learning", arXiv:2208.04564, 2022; Keras documentation, ``keras.losses.LogCosh``; optax
+    documentation, ``optax.losses.log_cosh``.
+    """
+    xp, input, target = _pair("log_cosh_loss", input, target, reduction)
+    d = input - target
+    a = abs0(xp, d)
+    small = a < 1.0
+    s = xp.sinh(0.5 * xp.where(small, d, xp.zeros_like(d)))
+    near = xp.log1p(2.0 * (s * s))
+    far = a + softplus(xp, -2.0 * a) - math.log(2.0)
+    return reduce(xp, xp.where(small, near, far), reduction)
+
+
+def _quantile_values(xp: Any, q: Any) -> None:
+    """Raise ``ValueError`` if a concrete quantile array has a value outside (0, 1)."""
+    view = eager_view(xp, q)
+    if view is None:
+        return
+    vxp, v = view
+    bad = vxp.logical_not(vxp.logical_and(v > 0, v < 1))
+    if bool(vxp.any(bad)):
+        lo, hi = float(vxp.min(v)), float(vxp.max(v))
+        raise ValueError(
+            f"quantile_loss: quantile must have values in the open interval (0, 1); got "
+            f"values in [{lo}, {hi}]"
+        )
+
+
+def _parse_quantile(quantile: Any) -> tuple[Any, bool]:
+    """``(quantile, is_vector)``: Python numbers validated now, arrays left for later."""
+    if isinstance(quantile, (list, tuple)):
+        if not quantile:
+            raise ValueError("quantile_loss: quantile is empty; expected a float or 1-D values")
+        vals = [
+            _real(q, "quantile", "quantile_loss", "in the open interval (0, 1)", _in_unit)
+            for q in quantile
+        ]
+        return vals, True
+    if is_array(quantile):
+        ndim = len(tuple(quantile.shape))
+        if ndim > 1:
+            raise ValueError(
+                f"quantile_loss: quantile has shape {shape_str(quantile.shape)}; expected a "
+                "float, a 0-d array or a 1-D array of quantiles"
+            )
+        return quantile, ndim == 1
+    q = _real(quantile, "quantile", "quantile_loss", "in the open interval (0, 1)", _in_unit)
+    return q, False
+
+
+def _in_unit(v: float) -> bool:
+    return 0.0 < v < 1.0
+
+
+def _tie_max(xp: Any, a: Any, b: Any) -> Any:
+    """``maximum(a, b)`` with the gradient split 1/2 at ties on every backend (as torch)."""
+    return xp.where(a > b, a, xp.where(b > a, b, 0.5 * (a + b)))
+
+
+def quantile_loss(input: Any, target: Any, *, quantile: Any = 0.5, reduction: str = "mean") -> Any:
+    r"""Quantile (pinball) loss, :math:`\ell = \max(q d, (q - 1) d)` with :math:`d = y - x`.
+
+    Under-prediction (:math:`x < y`) costs :math:`q` per unit, over-prediction :math:`1 - q`;
+    its minimiser is the :math:`q`-quantile of the target. ``quantile=0.5`` is half the L1 loss.
+
+    Parameters
+    ----------
+    input : array
+        Predictions, floating. With one quantile: any shape. With ``Q`` quantiles: shape
+        ``(*, Q)``, prediction ``[..., k]`` for quantile ``k``.
+    target : array
+        With one quantile: broadcastable with ``input``. With ``Q`` quantiles: shape ``(*)``
+        (the input's without its last axis) or ``(*, 1)``; every quantile's prediction is
+        compared with the same target.
+    quantile : float, sequence of floats or array, default 0.5
+        In the open interval (0, 1). A float (or 0-d array) is one quantile; a list, tuple or
+        1-D array holds ``Q`` quantiles, cast to the input's dtype (a parameter: it never
+        changes the output's dtype). Python values are always checked; arrays where their
+        values can be read (not while ``jax.jit``, ``tf.function`` or ``torch.compile``
+        trace).
+    reduction : {'mean', 'sum', 'none'}
+        Over every element (all quantiles together).
+
+    Returns
+    -------
+    array
+        For ``'none'`` the broadcast shape (``(*, Q)`` with ``Q`` quantiles); else 0-d.
+
+    Notes
+    -----
+    Gradient at :math:`d = 0` (the kink): split evenly between the two sides, so the gradient
+    w.r.t. ``input`` is :math:`\tfrac12 - q` there, the midpoint of the one-sided slopes
+    :math:`-q` and :math:`1 - q`, on every backend. That is what ``torch.maximum(q * d, (q - 1)
+    * d)`` gives (pytorch-forecasting's ``QuantileLoss``), it equals the central finite
+    difference, and for :math:`q = \tfrac12` it is 0, matching ``l1_loss``'s
+    :math:`\operatorname{sign}(0) = 0`. TensorFlow Addons' ``pinball_loss`` used
+    ``tf.maximum``, whose gradient at a tie goes to the first argument: :math:`-q` w.r.t. the
+    prediction. Keras 3, torch and optax have no quantile loss (TF Addons, deprecated, had
+    ``PinballLoss(tau=0.5)``, averaged over the last axis).
+
+    References
+    ----------
+    Koenker and Bassett, "Regression Quantiles", Econometrica 46(1), 1978.
+    """
+    check_reduction(reduction)
+    q, vector = _parse_quantile(quantile)
+    if not vector:
+        xp, input, target = _pair("quantile_loss", input, target, reduction)
+        if is_array(q):
+            q = setup(input, quantile=q)[2]
+            check_floating(xp, q, "quantile")
+            _quantile_values(xp, q)
+            q = q if q.dtype == input.dtype else xp.astype(q, input.dtype)
+        d = target - input
+        return reduce(xp, _tie_max(xp, q * d, (q - 1.0) * d), reduction)
+
+    xp, input, target, q = setup(input, target=target, quantile=q)
+    check_floating(xp, q, "quantile")
+    n_q = tuple(q.shape)[0]
+    in_shape, t_shape = tuple(input.shape), tuple(target.shape)
+    if not in_shape or (n_q is not None and in_shape[-1] is not None and in_shape[-1] != n_q):
+        raise ValueError(
+            f"quantile_loss: input has shape {shape_str(in_shape)}; with {n_q} quantiles "
+            f"expected a last axis of size {n_q}, (*, {n_q})"
+        )
+    lead = in_shape[:-1]
+    if t_shape == lead:
+        target = xp.expand_dims(target, axis=-1)
+    elif t_shape != (*lead, 1):
+        raise ValueError(
+            f"quantile_loss: target has shape {shape_str(t_shape)}; with input "
+            f"{shape_str(in_shape)} ({n_q} quantiles on the last axis) expected "
+            f"{shape_str(lead)} or {shape_str((*lead, 1))}"
+        )
+    _quantile_values(xp, q)
+    input, target = promote_floats(xp, input, target)
+    q = q if q.dtype == input.dtype else xp.astype(q, input.dtype)
+    d = target - input
+    return reduce(xp, _tie_max(xp, q * d, (q - 1.0) * d), reduction)
+
+
+def mape_loss(input: Any, target: Any, *, eps: float = 1e-7, reduction: str = "mean") -> Any:
+    r"""Mean absolute percentage error, :math:`\ell = 100 \, |y - x| / \max(|y|, \epsilon)`.
+
+    Parameters
+    ----------
+    input : array, shape (*)
+        Predictions, floating.
+    target : array, broadcastable with ``input``
+    eps : float, default 1e-7
+        Positive; the denominator's floor, so a zero target gives :math:`100 |x| / \epsilon`
+        (large, finite) rather than a division by zero.
+    reduction : {'mean', 'sum', 'none'}
+
+    Returns
+    -------
+    array
+        The broadcast shape for ``'none'``, else 0-d.
+
+    Notes
+    -----
+    Keras's ``mean_absolute_percentage_error`` (``MeanAbsolutePercentageError``) computes the
+    same elementwise value with ``epsilon = 1e-7`` and averages over the last axis; its
+    default reduction then equals ``'mean'`` here. A percentage: 100 means an error as large
+    as the target. Gradients: 0 w.r.t. both arguments where :math:`x = y` (as ``l1_loss``); none
+    flows through the denominator where :math:`|y| \le \epsilon`.
+
+    References
+    ----------
+    de Myttenaere, Golden, Le Grand and Rossi, "Mean Absolute Percentage Error for regression
+    models", Neurocomputing 192, 2016 (arXiv:1605.02541); Keras documentation,
+    ``keras.losses.MeanAbsolutePercentageError``.
+    """
+    eps = _real(eps, "eps", "mape_loss", "a finite number > 0", lambda v: 0 < v < math.inf)
+    xp, input, target = _pair("mape_loss", input, target, reduction)
+    at = abs0(xp, target)
+    denom = xp.where(at > eps, at, xp.full_like(at, eps))
+    return reduce(xp, 100.0 * abs0(xp, target - input) / denom, reduction)
+
+
+def _check_log1p_domain(xp: Any, x: Any, name: str) -> None:
+    """Raise ``ValueError`` if a concrete ``x`` has a value <= -1 (NaN passes)."""
+    view = eager_view(xp, x)
+    if view is None:
+        return
+    vxp, v = view
+    if bool(vxp.any(v <= -1)):
+        raise ValueError(
+            f"msle_loss: {name} must have values > -1 (log1p is -inf or NaN below); got a "
+            f"minimum of {float(vxp.min(v))} (pass eps=1e-7 for Keras's clipping)"
+        )
+
+
+def msle_loss(input: Any, target: Any, *, eps: float | None = None, reduction: str = "mean") -> Any:
+    r"""Mean squared logarithmic error, :math:`\ell = (\log(1 + x) - \log(1 + y))^2`.
+
+    Parameters
+    ----------
+    input : array, shape (*)
+        Predictions, floating, > -1.
+    target : array, broadcastable with ``input``, > -1
+    eps : float, optional
+        None (default): the exact :math:`\operatorname{log1p}`; values <= -1 raise
+        ``ValueError`` where they can be read (eager calls). A float > -1: Keras's convention,
+        both arrays clipped below at ``eps`` first, :math:`\ell = (\log(1 + \max(x, \epsilon))
+        - \log(1 + \max(y, \epsilon)))^2`; pass ``eps=1e-7`` for Keras's numbers. Below the
+        clip the gradient is 0.
+    reduction : {'mean', 'sum', 'none'}
+
+    Returns
+    -------
+    array
+        The broadcast shape for ``'none'``, else 0-d.
+
+    Notes
+    -----
+    Keras's ``mean_squared_logarithmic_error`` clips both arrays at ``epsilon = 1e-7`` and
+    averages over the last axis. On positive data the two conventions agree (within a rounding
+    of :math:`\log(x + 1)` against :math:`\operatorname{log1p}(x)`); they differ where a value
+    is below ``1e-7``: :math:`x = -0.5`, :math:`y = 0` gives :math:`\log^2 0.5 = 0.480453` here
+    and 0 in Keras (both clipped to 1e-7); :math:`x = 0`, :math:`y = 1` gives
+    :math:`\log^2 2 = 0.480453` here and :math:`(10^{-7} - \log 2)^2 = 0.480453` (1.4e-7
+    smaller) in Keras; :math:`x = -1` is :math:`+\infty` here (an error if eager), Keras
+    gives 0.480453 against :math:`y = 1`. The default does not clip: clipping hides negative
+    predictions from the gradient.
+
+    References
+    ----------
+    Keras documentation, ``keras.losses.MeanSquaredLogarithmicError``; Tofallis, "A better
+    measure of relative prediction accuracy for model selection and model estimation", Journal
+    of the Operational Research Society 66(8), 2015.
+    """
+    if eps is not None:
+        eps = _real(
+            eps, "eps", "msle_loss", "None or a finite number > -1", lambda v: -1 < v < math.inf
+        )
+    xp, input, target = _pair("msle_loss", input, target, reduction)
+    if eps is None:
+        _check_log1p_domain(xp, input, "input")
+        _check_log1p_domain(xp, target, "target")
+    else:
+        input = xp.where(input < eps, xp.full_like(input, eps), input)
+        target = xp.where(target < eps, xp.full_like(target, eps), target)
+    d = xp.log1p(input) - xp.log1p(target)
+    return reduce(xp, d * d, reduction)
