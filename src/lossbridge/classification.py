@@ -2,14 +2,19 @@
 
 Every function takes arrays of any supported framework (NumPy, PyTorch, JAX, TensorFlow,
 array-api-strict, ...) and returns an array of the prediction's framework, dtype and device.
+
+Beyond torch: ``softmax_focal_loss``, ``poly1_cross_entropy``, ``generalized_cross_entropy``
+(class axis 1, class-index targets with ``ignore_index`` like ``cross_entropy``), and the
+hinge losses ``hinge_loss``, ``squared_hinge_loss`` and ``categorical_hinge_loss``.
 """
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from lossbridge._inputs import promote_floats, setup
-from lossbridge._primitives import log_sigmoid, max_shift, xlogy
+from lossbridge._primitives import log_sigmoid, log_softmax, max_shift, xlogy
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
     check_broadcastable,
@@ -21,14 +26,20 @@ from lossbridge._validation import (
     check_same_shape,
     shape_str,
 )
-from lossbridge.backends import take_along_axis
+from lossbridge.backends import eager_view, get_namespace, stop_gradient, take_along_axis
 
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "categorical_hinge_loss",
     "cross_entropy",
+    "generalized_cross_entropy",
+    "hinge_loss",
     "kl_div",
     "nll_loss",
+    "poly1_cross_entropy",
+    "softmax_focal_loss",
+    "squared_hinge_loss",
 ]
 
 
@@ -470,3 +481,697 @@ def kl_div(
         loss = xlogy(xp, target, target) - target * input
     batch = input.shape[0] if input.ndim else 1
     return reduce(xp, loss, reduction, denominator=batch if reduction == "batchmean" else None)
+
+
+# ==========================================================================================
+# Classification losses beyond the frameworks: focal, Poly-1, generalized CE, hinges
+# ==========================================================================================
+#
+# Class axis 1 (0 for 1-D input) and class-index targets of shape (N, d1, ..., dK), as in
+# cross_entropy; the CE-like losses also take ``ignore_index`` and, where noted, probability
+# targets of the input's shape.
+
+
+def _real(value: Any, name: str, loss: str, what: str) -> float:
+    """A Python real number (bool refused), as float; ``TypeError`` naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{loss}: {name} must be a real number ({what}); got {value!r}")
+    return float(value)
+
+
+def _is_prob_target(input: Any, target: Any) -> bool:
+    return input.ndim > 0 and tuple(target.shape) == tuple(input.shape)
+
+
+def _check_prob_target(xp: Any, input: Any, target: Any, loss: str) -> None:
+    if not xp.isdtype(target.dtype, "real floating"):
+        raise TypeError(
+            f"{loss}: target has the input's shape {shape_str(input.shape)}, so it is read as "
+            f"class probabilities and must be floating; got {target.dtype} (for class indices, "
+            f"target must have shape {shape_str((input.shape[0], *input.shape[2:]))})"
+        )
+
+
+def _index_only(input: Any, target: Any, loss: str) -> None:
+    if _is_prob_target(input, target):
+        raise ValueError(
+            f"{loss}: target has the input's shape {shape_str(input.shape)}; this loss takes "
+            f"class indices of shape {shape_str((input.shape[0], *input.shape[2:]))} only, not "
+            "probabilities or one-hot targets"
+        )
+
+
+def _label_log_prob(
+    xp: Any, input: Any, target: Any, ca: int, ignore_index: int
+) -> tuple[Any, Any, Any]:
+    """``log p_y`` per item (class axis removed), the valid-item mask and the safe targets.
+
+    cross_entropy's index path: the label logit is picked from the original logits and shifted
+    by the row max (gradient stopped); no one-hot and no full log-softmax is formed. Ignored
+    items read class 0 (a finite value the callers mask out with ``where``).
+    """
+    m = max_shift(xp, input, ca)
+    log_sum = xp.log(xp.sum(xp.exp(input - m), axis=ca, keepdims=True))
+    valid, safe = _split_index_target(xp, target, ignore_index)
+    picked = take_along_axis(xp, input, xp.expand_dims(safe, axis=ca), ca) - m
+    return xp.squeeze(picked - log_sum, axis=ca), valid, safe
+
+
+def _masked(xp: Any, valid: Any, loss: Any) -> Any:
+    return xp.where(valid, loss, xp.zeros_like(loss))
+
+
+def _count(xp: Any, valid: Any, dtype: Any) -> Any:
+    return xp.sum(xp.astype(valid, dtype))
+
+
+def _items(input: Any, ca: int) -> int:
+    """Number of items (every axis but the class axis), the 'mean' denominator of prob targets."""
+    n = 1
+    for i, d in enumerate(input.shape):
+        if i != ca:
+            n *= d
+    return n
+
+
+def _class_shape(input: Any, ca: int) -> tuple[int, ...]:
+    """Shape that broadcasts a (C,) vector along the class axis of ``input``."""
+    shape = [1] * input.ndim
+    shape[ca] = input.shape[ca]
+    return tuple(shape)
+
+
+def _one_minus_exp(xp: Any, log_p: Any) -> Any:
+    """``1 - p`` computed as ``-expm1(log p)``: no cancellation when p is close to 1."""
+    return -xp.expm1(log_p)
+
+
+def _focal_factor(xp: Any, base: Any, gamma: float) -> Any:
+    """``base ** gamma`` for ``base >= 0`` with a finite gradient (0) at ``base == 0``.
+
+    ``gamma == 0`` gives None (the factor is 1): the derivative of ``0 ** 0`` is NaN in some
+    frameworks. At ``base == 0`` (p = 1 exactly) the focal loss and its gradient are 0 for every
+    ``gamma >= 0``, and so is this factor's contribution (double ``where``: ``gamma < 1`` would
+    give ``0 * inf``).
+    """
+    if gamma == 0.0:
+        return None
+    pos = base > 0
+    safe = xp.where(pos, base, xp.ones_like(base))
+    return xp.where(pos, safe**gamma, xp.zeros_like(base))
+
+
+# ------------------------------------------------------------------------------------------
+# softmax_focal_loss
+# ------------------------------------------------------------------------------------------
+
+
+def softmax_focal_loss(
+    input: Any,
+    target: Any,
+    *,
+    alpha: Any = None,
+    gamma: float = 2.0,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Any:
+    r"""Focal loss on the softmax of logits (multi-class focal loss).
+
+    With :math:`p = \mathrm{softmax}(x)` over the class axis and class-index targets
+    :math:`y_n`:
+
+    .. math::
+
+        \ell_n = -\alpha_{y_n} (1 - p_{n,y_n})^{\gamma} \log p_{n,y_n}
+
+    and with probability (or one-hot) targets :math:`t` of the input's shape (Keras's
+    ``categorical_focal_crossentropy`` formula):
+
+    .. math::
+
+        \ell_n = -\sum_c \alpha_c\, t_{n,c} (1 - p_{n,c})^{\gamma} \log p_{n,c}
+
+    :math:`\alpha_c = 1` without ``alpha``, the same number for every class with a scalar
+    ``alpha``, one per class with a vector. ``gamma = 0`` without ``alpha`` is
+    :func:`cross_entropy` (unweighted).
+
+    Parameters
+    ----------
+    input : array, shape (C,), (N, C) or (N, C, d1, ..., dK)
+        Unnormalised logits, class axis 1 (0 for 1-D input).
+    target : array
+        Class indices, integer, shape (), (N,) or (N, d1, ..., dK), values in [0, C) or
+        ``ignore_index``; or class probabilities / one-hot rows, floating, the shape of
+        ``input``.
+    alpha : None, float or array of shape (C,), default None
+        Class balancing factor: None (no balancing), a Python number applied to every class
+        (Keras's scalar ``alpha``), or a weight per class.
+    gamma : float, default 2.0
+        Focusing exponent, :math:`\gamma \ge 0`.
+    ignore_index : int, default -100
+        Index targets equal to it contribute nothing and are left out of the mean (NaN when
+        every item is ignored, as in ``cross_entropy``).
+    reduction : {'mean', 'sum', 'none'}
+        ``'mean'`` divides by the number of non-ignored items (probability targets: by
+        :math:`N d_1 \cdots d_K`), **not** by the sum of the ``alpha`` weights.
+
+    Returns
+    -------
+    array
+        Scalar, or with ``reduction='none'`` the per-item loss of shape (), (N,) or
+        (N, d1, ..., dK).
+
+    Notes
+    -----
+    :math:`\log p` is a log-softmax (the label's logit shifted by the row max, as in
+    :func:`cross_entropy`: logits of any size, no overflow) and :math:`1 - p` is computed as
+    :math:`-\mathrm{expm1}(\log p)`, which adds no cancellation to that of :math:`\log p`.
+    As in ``cross_entropy``, :math:`\log p_t` rounds to 0 once :math:`1 - p_t` is below the
+    dtype's epsilon, and the loss and its gradient are then 0 (exactly, also for
+    :math:`\gamma < 1`).
+
+    Three different losses share the name "multi-class focal loss" (reference section 3.11,
+    numbers from one example there): Keras's ``CategoricalFocalCrossentropy``
+    (scalar ``alpha=0.25`` for every class by default, and probabilities clipped to
+    :math:`[10^{-7}, 1 - 10^{-7}]`: 0.012123 on the reference's example), MONAI's
+    ``FocalLoss(use_softmax=True)`` (``alpha=None`` by default: 0.016164; a scalar ``alpha``
+    there means :math:`1-\alpha` for class 0 and :math:`\alpha` for the others; its ``'mean'``
+    averages over the :math:`N \times C` per-class terms, i.e. this loss divided by C) and
+    segmentation_models_pytorch's ``FocalLoss('multiclass')`` (one-vs-rest *sigmoid* focal
+    loss, 0.30294: not this loss). This function is Keras's and MONAI's loss with the
+    ``alpha`` convention stated above and ``alpha=None`` by default; Keras's 'mean' is the same
+    (it averages the per-sample sums over the batch).
+
+    References
+    ----------
+    Lin, Goyal, Girshick, He and Dollár, "Focal Loss for Dense Object Detection", ICCV 2017,
+    arXiv:1708.02002. Keras 3 ``keras.losses.categorical_focal_crossentropy``; MONAI
+    ``monai.losses.FocalLoss``.
+    """
+    loss_name = "softmax_focal_loss"
+    gamma = _real(gamma, "gamma", loss_name, "the focusing exponent, >= 0")
+    if not gamma >= 0.0:
+        raise ValueError(f"{loss_name}: gamma must be >= 0; got {gamma!r}")
+    alpha_scalar = None
+    if alpha is not None and isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
+        alpha_scalar = float(alpha)
+        alpha = None
+    elif isinstance(alpha, bool):
+        raise TypeError(f"{loss_name}: alpha must be None, a real number or a (C,) array")
+    xp, input, target, alpha = setup(input, target=target, alpha=alpha)
+    check_reduction(reduction)
+    ca = _class_axis(xp, input, loss_name)
+    n_classes = input.shape[ca]
+    if alpha is not None:
+        check_floating(xp, alpha, "alpha")
+        if tuple(alpha.shape) != (n_classes,):
+            raise ValueError(
+                f"{loss_name}: alpha has shape {shape_str(alpha.shape)}; expected None, a "
+                f"number or shape ({n_classes},), one weight per class of input "
+                f"{shape_str(input.shape)}"
+            )
+        input, alpha = promote_floats(xp, input, alpha)
+
+    if _is_prob_target(input, target):
+        _check_prob_target(xp, input, target, loss_name)
+        input, target, alpha = promote_floats(xp, input, target, alpha)
+        log_p = log_softmax(xp, input, ca)
+        term = target * log_p
+        factor = _focal_factor(xp, _one_minus_exp(xp, log_p), gamma)
+        if factor is not None:
+            term = term * factor
+        if alpha is not None:
+            term = term * xp.reshape(alpha, _class_shape(input, ca))
+        loss = -xp.sum(term, axis=ca)
+        if alpha_scalar is not None:
+            loss = alpha_scalar * loss
+        return reduce(xp, loss, reduction, denominator=_items(input, ca))
+
+    _check_index_target(xp, input, target, ca, ignore_index, loss_name)
+    log_pt, valid, safe = _label_log_prob(xp, input, target, ca, ignore_index)
+    item = -log_pt
+    factor = _focal_factor(xp, _one_minus_exp(xp, log_pt), gamma)
+    if factor is not None:
+        item = factor * item
+    if alpha is not None:
+        a = xp.take(alpha, xp.reshape(safe, (-1,)), axis=0)
+        item = item * xp.reshape(a, tuple(target.shape))
+    if alpha_scalar is not None:
+        item = alpha_scalar * item
+    loss = _masked(xp, valid, item)
+    denom = _count(xp, valid, loss.dtype) if reduction == "mean" else None
+    return reduce(xp, loss, reduction, denominator=denom)
+
+
+# ------------------------------------------------------------------------------------------
+# poly1_cross_entropy
+# ------------------------------------------------------------------------------------------
+
+
+def poly1_cross_entropy(
+    input: Any,
+    target: Any,
+    *,
+    epsilon: float = 1.0,
+    label_smoothing: float = 0.0,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Any:
+    r"""Poly-1 loss: cross-entropy plus :math:`\varepsilon (1 - p_t)`.
+
+    With :math:`p = \mathrm{softmax}(x)` over the class axis, targets :math:`t` (one-hot rows
+    of class indices, or probabilities) smoothed as
+    :math:`t' = (1 - s)\, t + s / C` (:math:`s` = ``label_smoothing``) and class weights
+    :math:`w` (default 1):
+
+    .. math::
+
+        \ell_n = \sum_c w_c\, t'_{n,c} \left[ -\log p_{n,c}
+                 + \varepsilon\, (1 - p_{n,c}) \right]
+
+    so without smoothing and weights, :math:`\ell_n = -\log p_t + \varepsilon (1 - p_t)` with
+    :math:`p_t = \sum_c t_c p_c` (the paper's Poly-1; its label-smoothed variant, like optax's
+    ``poly_loss_cross_entropy`` on smoothed labels, sums :math:`t'_c (1 - p_c)`).
+    ``epsilon = 0`` is exactly :func:`cross_entropy` with the same ``weight``,
+    ``ignore_index``, ``label_smoothing`` and ``reduction``, and the reductions are its:
+    ``'mean'`` divides by :math:`\sum_n w_{y_n}` over non-ignored items for index targets (NaN
+    when every item is ignored) and by :math:`N d_1 \cdots d_K` for probability targets.
+
+    Parameters
+    ----------
+    input : array, shape (C,), (N, C) or (N, C, d1, ..., dK)
+        Unnormalised logits, class axis 1 (0 for 1-D input).
+    target : array
+        Class indices, integer, shape (), (N,) or (N, d1, ..., dK), values in [0, C) or
+        ``ignore_index``; or class probabilities, floating, the shape of ``input``.
+    epsilon : float, default 1.0
+        Coefficient of the first polynomial term, :math:`\varepsilon \ge -1` keeps the loss
+        monotone in :math:`p_t`.
+    label_smoothing : float in [0, 1], default 0
+    weight : array, shape (C,), optional
+        A weight per class, applied to the whole bracket (cross-entropy and polynomial term)
+        as ``cross_entropy`` applies it.
+    ignore_index : int, default -100
+    reduction : {'mean', 'sum', 'none'}
+
+    Returns
+    -------
+    array
+        Scalar, or with ``reduction='none'`` the per-item loss of shape (), (N,) or
+        (N, d1, ..., dK).
+
+    Notes
+    -----
+    Default ``epsilon``: 1.0, the paper's value "for a first try" (its Listing 1) and that of
+    most PyTorch ports; optax's ``poly_loss_cross_entropy`` defaults to ``epsilon=2.0`` (the
+    paper's best value on ImageNet; it recommends -1 for detection), so pass
+    ``epsilon=2.0`` to get optax's numbers. optax takes probability labels on the last axis
+    and returns the unreduced loss; it has no class weights and no ``ignore_index``.
+    :math:`1 - p_c` is computed as :math:`-\mathrm{expm1}(\log p_c)`.
+
+    References
+    ----------
+    Leng, Tan, Liu, Cubuk, Shi, Cheng, Anguelov and Tan, "PolyLoss: A Polynomial Expansion
+    Perspective of Classification Loss Functions", ICLR 2022, arXiv:2204.12511.
+    """
+    loss_name = "poly1_cross_entropy"
+    epsilon = _real(epsilon, "epsilon", loss_name, "the coefficient of (1 - p_t)")
+    smoothing = _real(label_smoothing, "label_smoothing", loss_name, "in [0, 1]")
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"{loss_name}: label_smoothing must be in [0, 1]; got {label_smoothing!r}")
+    xp, input, target, weight = setup(input, target=target, weight=weight)
+    check_reduction(reduction)
+    ca = _class_axis(xp, input, loss_name)
+    n_classes = input.shape[ca]
+    weight = _class_weight(xp, weight, input, n_classes)
+    if weight is not None:
+        input, weight = promote_floats(xp, input, weight)
+    w_b = None if weight is None else xp.reshape(weight, _class_shape(input, ca))
+
+    if _is_prob_target(input, target):
+        _check_prob_target(xp, input, target, loss_name)
+        input, target, w_b = promote_floats(xp, input, target, w_b)
+        if smoothing > 0.0:
+            target = target * (1.0 - smoothing) + smoothing / n_classes
+        log_p = log_softmax(xp, input, ca)
+        term = target * (epsilon * _one_minus_exp(xp, log_p) - log_p)
+        if w_b is not None:
+            term = term * w_b
+        loss = xp.sum(term, axis=ca)
+        return reduce(xp, loss, reduction, denominator=_items(input, ca))
+
+    _check_index_target(xp, input, target, ca, ignore_index, loss_name)
+    log_pt, valid, safe = _label_log_prob(xp, input, target, ca, ignore_index)
+    item = epsilon * _one_minus_exp(xp, log_pt) - log_pt
+    loss, w = _index_loss(xp, item, target, valid, safe, weight)
+    denom = xp.sum(w) if reduction == "mean" else None
+    if smoothing == 0.0:
+        return reduce(xp, loss, reduction, denominator=denom)
+    # t' = (1 - s) onehot + s / C: the label's term weighted by (1 - s), every class's by s / C
+    log_p = log_softmax(xp, input, ca)
+    every = epsilon * _one_minus_exp(xp, log_p) - log_p
+    if w_b is not None:
+        every = every * w_b
+    every = _masked(xp, valid, xp.sum(every, axis=ca))
+    return (1.0 - smoothing) * reduce(xp, loss, reduction, denominator=denom) + (
+        smoothing / n_classes
+    ) * reduce(xp, every, reduction, denominator=denom)
+
+
+# ------------------------------------------------------------------------------------------
+# generalized_cross_entropy
+# ------------------------------------------------------------------------------------------
+
+
+def generalized_cross_entropy(
+    input: Any,
+    target: Any,
+    *,
+    q: float = 0.7,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Any:
+    r"""Generalized cross-entropy :math:`L_q` for training with noisy labels.
+
+    With :math:`p = \mathrm{softmax}(x)` over the class axis and class-index targets
+    :math:`y_n`:
+
+    .. math::
+
+        \ell_n = \frac{1 - p_{n,y_n}^{\,q}}{q}, \qquad 0 < q \le 1
+
+    As :math:`q \to 0` this tends to the cross-entropy :math:`-\log p_y`; :math:`q = 1` gives
+    :math:`1 - p_y` (an MAE-like loss: the L1 distance between the one-hot target and
+    :math:`p` is :math:`2 (1 - p_y)`).
+
+    Parameters
+    ----------
+    input : array, shape (C,), (N, C) or (N, C, d1, ..., dK)
+        Unnormalised logits, class axis 1 (0 for 1-D input).
+    target : integer array, shape (), (N,) or (N, d1, ..., dK)
+        Class indices in [0, C), or ``ignore_index``. Probability targets are not accepted.
+    q : float in (0, 1], default 0.7
+        The paper's value for its CIFAR experiments.
+    ignore_index : int, default -100
+    reduction : {'mean', 'sum', 'none'}
+        ``'mean'`` divides by the number of non-ignored items (NaN if there is none).
+
+    Returns
+    -------
+    array
+        Scalar, or with ``reduction='none'`` the per-item loss of shape (), (N,) or
+        (N, d1, ..., dK).
+
+    Notes
+    -----
+    Computed from the log-softmax as :math:`-\mathrm{expm1}(q \log p_y) / q`: accurate for
+    small :math:`q` (where :math:`1 - p^q` cancels) and for probabilities that underflow (a logit
+    gap of 200 gives :math:`(1 - e^{-200 q}) / q`, not NaN or :math:`1/q` from ``0 ** q``).
+
+    Keras 3's ``categorical_generalized_cross_entropy(y_true, y_pred, q)`` (class
+    ``CategoricalGeneralizedCrossEntropy(q=0.5)``, which accepts only :math:`0 < q < 1`) is the
+    same formula with integer labels and *probabilities* as ``y_pred`` on the last axis (no
+    softmax, no clipping: :math:`\log` is never taken), and a default ``q = 0.5``.
+
+    References
+    ----------
+    Zhang and Sabuncu, "Generalized Cross Entropy Loss for Training Deep Neural Networks with
+    Noisy Labels", NeurIPS 2018, arXiv:1805.07836.
+    """
+    loss_name = "generalized_cross_entropy"
+    q = _real(q, "q", loss_name, "in (0, 1]")
+    if not 0.0 < q <= 1.0:
+        raise ValueError(f"{loss_name}: q must be in (0, 1]; got {q!r} (q -> 0 is cross_entropy)")
+    xp, input, target = setup(input, target=target)
+    check_reduction(reduction)
+    ca = _class_axis(xp, input, loss_name)
+    _index_only(input, target, loss_name)
+    _check_index_target(xp, input, target, ca, ignore_index, loss_name)
+    log_pt, valid, _ = _label_log_prob(xp, input, target, ca, ignore_index)
+    loss = _masked(xp, valid, -xp.expm1(q * log_pt) / q)
+    denom = _count(xp, valid, loss.dtype) if reduction == "mean" else None
+    return reduce(xp, loss, reduction, denominator=denom)
+
+
+# ------------------------------------------------------------------------------------------
+# Hinge losses
+# ------------------------------------------------------------------------------------------
+
+
+def _clamp_min0(xp: Any, z: Any) -> Any:
+    """``max(z, 0)`` with torch's ``clamp_min`` gradient: 1 at ``z == 0``; NaN kept (gradient 0).
+
+    The same rule as :func:`lossbridge.margin.margin_ranking_loss` (``hinge_loss(x, y)`` equals
+    ``margin_ranking_loss(x, 0, y, margin=1)``, gradient included).
+    """
+    zeros = xp.zeros_like(z)
+    return xp.where(z >= 0, z, xp.where(z < 0, zeros, stop_gradient(z)))
+
+
+def _max_split(xp: Any, x: Any, axis: int) -> Any:
+    """The max along ``axis`` (kept), its gradient split evenly between tied maxima.
+
+    torch's ``amax``, JAX's ``max`` and TensorFlow's ``reduce_max`` gradients; written out so
+    that every backend (and every compiler) gives the same. ``-inf`` entries carry no gradient.
+    """
+    m = stop_gradient(xp.max(x, axis=axis, keepdims=True))
+    hit = x == m
+    count = xp.sum(xp.astype(hit, x.dtype), axis=axis, keepdims=True)
+    m_finite = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    gap = xp.where(hit, x - m_finite, xp.zeros_like(x))
+    # m + mean(x - m) over the maxima: exactly m in value; with m = -inf (all -inf) stays -inf
+    return xp.where(xp.isfinite(m), m_finite + xp.sum(gap, axis=axis, keepdims=True) / count, m)
+
+
+def _arange_like(xp: Any, n: int, like: Any, dtype: Any) -> Any:
+    """``arange(n)`` on the device of ``like``."""
+    _, device = get_namespace(like)
+    if device is None:
+        return xp.arange(n, dtype=dtype)
+    return xp.arange(n, dtype=dtype, device=device)
+
+
+def _check_hinge_labels(xp: Any, target: Any, zero_one: bool, loss: str) -> None:
+    """Labels must be -1/1 (or 0/1 with ``zero_one``); checked on concrete arrays only."""
+    if xp.isdtype(target.dtype, "bool"):
+        return  # bool labels are 0 and 1 (only accepted with zero_one)
+    view = eager_view(xp, target)
+    if view is None or any(d == 0 for d in target.shape):
+        return
+    vx, t = view
+    low = 0 if zero_one else -1
+    bad = vx.logical_not(vx.logical_or(t == low, t == 1))
+    if bool(vx.any(bad)):
+        flat = vx.reshape(t, (-1,))
+        fbad = vx.reshape(bad, (-1,))
+        idx = int(vx.argmax(vx.astype(fbad, vx.int32)))
+        value = flat[idx]
+        value = int(value) if vx.isdtype(t.dtype, "integral") else float(value)
+        hint = (
+            ""
+            if zero_one
+            else " (for labels 0 and 1 pass zero_one=True; they are never converted automatically)"
+        )
+        raise ValueError(
+            f"{loss}: target must hold labels {low} and 1 only; got the value {value!r}{hint}"
+        )
+
+
+def _hinge_margin(input: Any, target: Any, zero_one: bool, reduction: str, loss: str) -> Any:
+    """``(xp, 1 - y x)`` after the checks shared by the two binary hinge losses."""
+    if not isinstance(zero_one, bool):
+        raise TypeError(f"{loss}: zero_one must be a bool; got {zero_one!r}")
+    xp, input, target = setup(input, target=target)
+    check_reduction(reduction)
+    if xp.isdtype(target.dtype, "bool"):
+        if not zero_one:
+            raise TypeError(
+                f"{loss}: target is bool; pass zero_one=True to read it as labels 0 and 1 "
+                "(or give labels -1 and 1)"
+            )
+    elif not xp.isdtype(target.dtype, ("integral", "real floating")):
+        raise TypeError(
+            f"{loss}: target must have an integer, real floating or bool dtype (labels); got "
+            f"{target.dtype}"
+        )
+    check_broadcastable(input, target, "input", "target")
+    _check_hinge_labels(xp, target, zero_one, loss)
+    y = xp.astype(target, input.dtype)  # labels are exact in every dtype
+    if zero_one:
+        y = 2.0 * y - 1.0
+    return xp, 1.0 - y * input
+
+
+def hinge_loss(input: Any, target: Any, *, zero_one: bool = False, reduction: str = "mean") -> Any:
+    r"""Binary hinge loss on scores and labels :math:`\pm 1`.
+
+    .. math::
+
+        \ell = \max(0,\ 1 - y x), \qquad y \in \{-1, 1\}
+
+    elementwise; with ``zero_one=True`` the labels are 0 and 1 and :math:`y = 2t - 1`.
+
+    Parameters
+    ----------
+    input : array, any shape
+        Scores (decision-function outputs).
+    target : array, broadcastable with ``input``
+        Labels -1 and 1 (integer or floating), or 0 and 1 (integer, floating or bool) with
+        ``zero_one=True``. Any other value raises ``ValueError`` (on concrete arrays: values
+        are not read while ``jax.jit``, ``tf.function`` or ``torch.compile`` traces).
+    zero_one : bool, default False
+        Read ``target`` as labels 0 and 1.
+    reduction : {'mean', 'sum', 'none'}
+        Over all elements.
+
+    Returns
+    -------
+    array
+        Scalar, or the elementwise loss (``input`` broadcast with ``target``) with
+        ``reduction='none'``.
+
+    Notes
+    -----
+    Label conventions differ (reference section 3.9, scores [0.3, -0.5, 2.0], labels
+    [0, 1, 1]): Keras's ``hinge`` converts labels to :math:`2y - 1` **silently, and only if
+    every label is 0 or 1** (0.9333 here, but no conversion for [0, 1, 0.5]); optax's
+    ``hinge_loss`` never converts, so 0/1 labels give [1.0, 1.5, 0.0] instead of
+    [1.3, 1.5, 0.0]. Here the conversion is explicit (``zero_one=True``) and other labels are
+    an error. Keras also averages over the last axis first (same 'mean', a different 'none').
+
+    At the kink :math:`1 - y x = 0` the gradient is that of torch's ``clamp_min``, the rule
+    of torch's own margin losses (:math:`-y`: the gradient passes): ``hinge_loss(x, y)`` is
+    ``torch.nn.functional.margin_ranking_loss(x, 0, y, margin=1)``, values and gradients.
+
+    References
+    ----------
+    Cortes and Vapnik, "Support-Vector Networks", Machine Learning 20, 1995. optax
+    ``optax.losses.hinge_loss``; Keras 3 ``keras.losses.hinge``.
+    """
+    xp, z = _hinge_margin(input, target, zero_one, reduction, "hinge_loss")
+    return reduce(xp, _clamp_min0(xp, z), reduction)
+
+
+def squared_hinge_loss(
+    input: Any, target: Any, *, zero_one: bool = False, reduction: str = "mean"
+) -> Any:
+    r"""Squared binary hinge loss on scores and labels :math:`\pm 1`.
+
+    .. math::
+
+        \ell = \max(0,\ 1 - y x)^2, \qquad y \in \{-1, 1\}
+
+    elementwise; with ``zero_one=True`` the labels are 0 and 1 and :math:`y = 2t - 1`.
+
+    Parameters
+    ----------
+    input : array, any shape
+        Scores.
+    target : array, broadcastable with ``input``
+        Labels -1 and 1, or 0 and 1 with ``zero_one=True`` (see :func:`hinge_loss`).
+    zero_one : bool, default False
+    reduction : {'mean', 'sum', 'none'}
+
+    Returns
+    -------
+    array
+        Scalar, or the elementwise loss with ``reduction='none'``.
+
+    Notes
+    -----
+    Keras's ``squared_hinge`` (the only other implementation among the frameworks) converts
+    0/1 labels silently and averages over the last axis (reference section 3.9). The loss is
+    differentiable everywhere (gradient :math:`-2 y \max(0, 1 - y x)`, 0 at the kink).
+
+    References
+    ----------
+    Chang, Hsieh and Lin, "Coordinate Descent Method for Large-scale L2-loss Linear Support
+    Vector Machines", JMLR 9, 2008 (the L2-loss SVM); Keras 3 ``keras.losses.squared_hinge``.
+    """
+    xp, z = _hinge_margin(input, target, zero_one, reduction, "squared_hinge_loss")
+    h = _clamp_min0(xp, z)
+    return reduce(xp, h * h, reduction)
+
+
+def categorical_hinge_loss(input: Any, target: Any, *, reduction: str = "mean") -> Any:
+    r"""Crammer-Singer multi-class hinge loss.
+
+    With class-index targets :math:`y_n`:
+
+    .. math::
+
+        \ell_n = \max\left(0,\ 1 + \max_{j \ne y_n} x_{n,j} - x_{n,y_n}\right)
+
+    and with floating (one-hot or probability) targets :math:`t` of the input's shape,
+    Keras's ``categorical_hinge`` formula:
+
+    .. math::
+
+        \ell_n = \max\left(0,\ \max_c\, (1 - t_{n,c})\, x_{n,c} - \sum_c t_{n,c}\, x_{n,c}
+                 + 1\right)
+
+    Parameters
+    ----------
+    input : array, shape (C,), (N, C) or (N, C, d1, ..., dK)
+        Scores, class axis 1 (0 for 1-D input).
+    target : array
+        Class indices, integer, shape (), (N,) or (N, d1, ..., dK), values in [0, C); or
+        one-hot / probability rows, floating, the shape of ``input``.
+    reduction : {'mean', 'sum', 'none'}
+
+    Returns
+    -------
+    array
+        Scalar, or with ``reduction='none'`` the per-item loss of shape (), (N,) or
+        (N, d1, ..., dK).
+
+    Notes
+    -----
+    The two formulas **differ on one-hot targets when every non-target score is negative**
+    (unless both are 0): Keras's :math:`(1 - t) x` puts a 0 in place of the target's score, so
+    its max is at least 0. Scores [-1, -2, -3] with label 0: index targets give 0
+    (Crammer-Singer, as optax's ``multiclass_hinge_loss``), one-hot targets give 2 (as Keras's
+    ``categorical_hinge``). Convert one-hot rows to indices for Crammer-Singer.
+    Scores [1, 2, 0.5], label 0: both give 2.0 (reference section 3.9).
+
+    torch's ``multi_margin_loss`` is a different loss (Weston-Watkins: a sum over
+    :math:`j \ne y` divided by C): 0.8333 on that example (1.4167 with ``p=2``).
+
+    Gradients: where several scores tie for the max, its gradient is split evenly between them
+    (torch's ``amax``, JAX's ``max``); at the kink (the bracket exactly 0) the gradient passes,
+    as in :func:`hinge_loss` (torch's ``clamp_min``).
+
+    References
+    ----------
+    Crammer and Singer, "On the Algorithmic Implementation of Multiclass Kernel-based Vector
+    Machines", JMLR 2, 2001. optax ``optax.losses.multiclass_hinge_loss``; Keras 3
+    ``keras.losses.categorical_hinge``.
+    """
+    loss_name = "categorical_hinge_loss"
+    xp, input, target = setup(input, target=target)
+    check_reduction(reduction)
+    ca = _class_axis(xp, input, loss_name)
+    n_classes = input.shape[ca]
+    if _is_prob_target(input, target):
+        _check_prob_target(xp, input, target, loss_name)
+        input, target = promote_floats(xp, input, target)
+        pos = xp.sum(target * input, axis=ca, keepdims=True)
+        neg = _max_split(xp, (1.0 - target) * input, ca)
+        return reduce(xp, xp.squeeze(_clamp_min0(xp, neg - pos + 1.0), axis=ca), reduction)
+
+    expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
+    if tuple(target.shape) != tuple(expected):
+        raise ValueError(
+            f"{loss_name}: target has shape {shape_str(target.shape)} but input has shape "
+            f"{shape_str(input.shape)}; expected class indices of shape {shape_str(expected)} "
+            "or one-hot rows of the input's shape"
+        )
+    check_integer(xp, target, "target", f"class indices for {loss_name}")
+    check_class_indices(xp, target, n_classes, None)
+    t = xp.expand_dims(target, axis=ca)
+    x_y = take_along_axis(xp, input, t, ca)
+    classes = xp.reshape(_arange_like(xp, n_classes, input, t.dtype), _class_shape(input, ca))
+    others = xp.where(classes == t, xp.full_like(input, -xp.inf), input)
+    z = 1.0 + _max_split(xp, others, ca) - x_y
+    return reduce(xp, xp.squeeze(_clamp_min0(xp, z), axis=ca), reduction)
