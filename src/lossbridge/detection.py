@@ -1,8 +1,11 @@
-"""Detection losses, matching ``torchvision.ops`` name for name.
+"""Detection losses, matching ``torchvision.ops`` name for name, and more IoU box losses.
 
 ``sigmoid_focal_loss`` (RetinaNet's focal loss) and the three box-regression losses
 ``generalized_box_iou_loss``, ``distance_box_iou_loss`` and ``complete_box_iou_loss``, with
 torchvision's names, parameter names, defaults and numbers, written once against the array API.
+Beyond torchvision, in its style (default reduction ``'none'``, ``eps=1e-7`` where it puts it):
+``box_iou_loss`` (1 - IoU), ``efficient_box_iou_loss`` (EIoU and Focal-EIoU, Zhang et al.
+2022) and ``scylla_box_iou_loss`` (SIoU, Gevorgyan 2022).
 
 Boxes are ``(x1, y1, x2, y2)`` on the last axis, compared elementwise (box ``i`` of ``boxes1``
 with box ``i`` of ``boxes2``), not as pairwise matrices.
@@ -20,15 +23,18 @@ import numbers
 from typing import Any
 
 from lossbridge._inputs import promote_floats
-from lossbridge._primitives import log_sigmoid
+from lossbridge._primitives import abs0, log_sigmoid
 from lossbridge._reduction import reduce
 from lossbridge._validation import check_floating, check_same_shape, shape_str
 from lossbridge.backends import asarray_on, get_namespace, stop_gradient
 
 __all__ = [
+    "box_iou_loss",
     "complete_box_iou_loss",
     "distance_box_iou_loss",
+    "efficient_box_iou_loss",
     "generalized_box_iou_loss",
+    "scylla_box_iou_loss",
     "sigmoid_focal_loss",
 ]
 
@@ -417,3 +423,304 @@ def complete_box_iou_loss(
     v = (4 / math.pi**2) * (xp.atan(w_gt / h_gt) - xp.atan(w_pred / h_pred)) ** 2
     alpha = stop_gradient(v / (1 - iou + v + eps))
     return _reduce_boxes(xp, diou_loss + alpha * v, reduction)
+
+
+# ------------------------------------------------------------------------------------------
+# Box losses beyond torchvision: IoU, EIoU (Focal-EIoU), SIoU
+# ------------------------------------------------------------------------------------------
+
+
+def _check_at_least(value: Any, name: str, low: float, what: str) -> float:
+    """A Python real number ``>= low`` (``TypeError`` / ``ValueError`` naming ``name``)."""
+    value = _check_real_number(value, name, what)
+    if not value >= low:  # also refuses NaN
+        raise ValueError(f"{name} must be >= {low:g} ({what}); got {value!r}")
+    return value
+
+
+def _sizes(b: tuple[Any, ...]) -> tuple[Any, Any]:
+    """Width and height of boxes ``(x1, y1, x2, y2)``."""
+    x1, y1, x2, y2 = b
+    return x2 - x1, y2 - y1
+
+
+def _centre_offset(b1: tuple[Any, ...], b2: tuple[Any, ...]) -> tuple[Any, Any]:
+    """Centre of ``b2`` minus centre of ``b1``, in x and in y."""
+    x1, y1, x2, y2 = b1
+    x1g, y1g, x2g, y2g = b2
+    return (x1g + x2g - x1 - x2) * 0.5, (y1g + y2g - y1 - y2) * 0.5
+
+
+def box_iou_loss(boxes1: Any, boxes2: Any, *, reduction: str = "none", eps: float = 1e-7) -> Any:
+    r"""IoU loss :math:`1 - \mathrm{IoU}` of box pairs, in torchvision's box-loss style.
+
+    With :math:`I` and :math:`U` the intersection and union areas of box ``i`` of ``boxes1``
+    and box ``i`` of ``boxes2``:
+
+    .. math::
+
+        \ell = 1 - \frac{I}{U + \epsilon}
+
+    in [0, 1]: 0 for identical boxes, 1 for boxes that do not overlap (whatever their distance:
+    no gradient there, which is what GIoU, DIoU, CIoU, EIoU and SIoU add terms for).
+    Symmetric in ``boxes1``/``boxes2``.
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array, shape (..., 4)
+        Boxes as ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``, the same shape;
+        box ``i`` of one is compared with box ``i`` of the other (elementwise, not the
+        pairwise matrix of ``torchvision.ops.box_iou``). Integer boxes are computed in float32
+        (torchvision's ``_upcast_non_float``); float32 with float64 gives float64. Python
+        lists and NumPy arrays are moved onto the other argument's framework.
+    reduction : {'none', 'mean', 'sum'}, default 'none'
+        ``'mean'`` of no boxes is 0 (torchvision's box losses: ``0.0 * loss.sum()``), not NaN.
+    eps : float, default 1e-7
+        Added to the union, as in torchvision's ``generalized_box_iou_loss`` and
+        ``distance_box_iou_loss``: two zero-area boxes give :math:`0 / \epsilon`, loss 1.
+
+    Returns
+    -------
+    array
+        The loss of each pair, shape ``boxes1.shape[:-1]``, or its mean or sum.
+
+    Notes
+    -----
+    The intersection and union are torchvision's ``_loss_inter_union`` (the intersection is 0
+    unless both overlaps are strictly positive), so this loss is exactly
+    ``generalized_box_iou_loss`` minus its enclosing-box penalty :math:`(C - U)/(C + \epsilon)`
+    and ``distance_box_iou_loss`` minus its centre term. torchvision has only the pairwise IoU
+    matrix ``box_iou``; MONAI's ``monai.data.box_utils.box_iou`` is pairwise too, computes in
+    float32 and adds float32's machine epsilon (1.19e-7) to the union. mmdetection's
+    ``IoULoss`` defaults to ``mode='log'`` (:math:`-\log \max(\mathrm{IoU}, 10^{-6})`); its
+    ``mode='linear'`` is this loss up to its epsilons (IoU :math:`= I / \max(U, 10^{-6})`,
+    clamped at :math:`\ge 10^{-6}`, so disjoint boxes give :math:`1 - 10^{-6}`, not 1).
+
+    References
+    ----------
+    Yu et al., "UnitBox: An Advanced Object Detection Network", ACM MM 2016,
+    arXiv:1608.01471 (the IoU loss; UnitBox uses :math:`-\ln \mathrm{IoU}`).
+    Rezatofighi et al., "Generalized Intersection over Union", CVPR 2019, arXiv:1902.09630
+    (:math:`1 - \mathrm{IoU}` as the loss GIoU extends).
+    """
+    eps = _check_real_number(eps, "eps", "added to the union")
+    xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    intsct, union = _inter_union(xp, _unbind(boxes1), _unbind(boxes2))
+    return _reduce_boxes(xp, 1 - intsct / (union + eps), reduction)
+
+
+def efficient_box_iou_loss(
+    boxes1: Any,
+    boxes2: Any,
+    *,
+    gamma: float = 0.0,
+    reduction: str = "none",
+    eps: float = 1e-7,
+) -> Any:
+    r"""Efficient IoU (EIoU) loss and Focal-EIoU of Zhang et al. (2022).
+
+    With :math:`I, U` the intersection and union areas, :math:`\rho` the distance between the
+    boxes' centres, :math:`w, h` and :math:`w^{gt}, h^{gt}` the sizes of the boxes of
+    ``boxes1`` and ``boxes2``, and :math:`C_w, C_h` the width and height of the smallest box
+    enclosing both (:math:`c^2 = C_w^2 + C_h^2` its squared diagonal):
+
+    .. math::
+
+        \ell_{\mathrm{EIoU}} = 1 - \frac{I}{U + \epsilon}
+            + \frac{\rho^2}{c^2 + \epsilon}
+            + \frac{(w - w^{gt})^2}{C_w^2 + \epsilon}
+            + \frac{(h - h^{gt})^2}{C_h^2 + \epsilon},
+        \qquad
+        \ell = \mathrm{IoU}^{\gamma}\, \ell_{\mathrm{EIoU}}
+
+    The first three terms are exactly ``distance_box_iou_loss``: EIoU replaces CIoU's
+    aspect-ratio term by separate width and height terms. ``gamma = 0`` (the default) is
+    plain EIoU; ``gamma > 0`` is Focal-EIoU (the paper uses 0.5), which weights each pair by
+    its IoU. Symmetric in ``boxes1``/``boxes2``; in [0, 4).
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array, shape (..., 4)
+        Boxes as ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``, the same shape
+        (predictions and ground truth; the loss is symmetric); box ``i`` of one is compared
+        with box ``i`` of the other. Integer boxes are computed in float32; float32 with
+        float64 gives float64. Python lists and NumPy arrays are moved onto the other
+        argument's framework.
+    gamma : float, default 0.0
+        Focal exponent :math:`\gamma \ge 0` of the IoU weight. A Python number.
+    reduction : {'none', 'mean', 'sum'}, default 'none'
+        ``'mean'`` of no boxes is 0 (as torchvision's box losses), not NaN.
+    eps : float, default 1e-7
+        Added to the union and to each squared enclosing length, as torchvision's
+        ``distance_box_iou_loss`` adds it to :math:`c^2`: zero-size boxes give finite losses.
+
+    Returns
+    -------
+    array
+        The loss of each pair, shape ``boxes1.shape[:-1]``, or its mean or sum.
+
+    Notes
+    -----
+    **Focal-EIoU's IoU weight is differentiated**, as the paper's equation
+    :math:`\mathrm{IoU}^\gamma \ell_{\mathrm{EIoU}}` reads. The widely copied YOLOv5/YOLOv8
+    community code (``bbox_iou(..., EIoU=True, Focal=True)``, then
+    ``iou[1].detach() * (1 - iou[0])``) detaches it: same values, different gradients. Pairs
+    that do not overlap have IoU 0, so with ``gamma > 0`` their loss and gradient are 0 (the
+    weight :math:`\mathrm{IoU}^\gamma` is computed with a double ``where``, so that gradient is
+    0, not NaN). Just above IoU 0 the weight's slope
+    :math:`\gamma\,\mathrm{IoU}^{\gamma - 1}` is large for :math:`\gamma < 1`.
+
+    **Not mmdetection's** ``EIoULoss``: that is the *Extended*-IoU loss of Peng and Yu (code
+    from libfacedetection.train), ``eiou_loss(pred, target, smooth_point=0.1, eps=1e-7)``. It has no
+    centre, width or height terms: it extends the intersection to non-overlapping boxes,
+    :math:`I_e = (i_{x2} - e_{x1})(i_{y2} - e_{y1}) + (x_{\min} - e_{x1})(y_{\min} - e_{y1})
+    - (i_{x1} - e_{x1})(y_{\max} - e_{y1}) - (x_{\max} - e_{x1})(i_{y1} - e_{y1})` (with
+    :math:`e` the enclosing box's top-left corner, :math:`i` the intersection's corners and
+    :math:`x_{\min}, x_{\max}` the min and max of :math:`i_{x1}, i_{x2}`), which is the
+    intersection for overlapping boxes and negative otherwise, sets
+    :math:`d = 1 - I_e / (A + A^{gt} - I_e + \epsilon)` and returns the smooth-L1 of
+    :math:`d` with :math:`\beta` = ``smooth_point``: :math:`0.5 d^2/\beta` if :math:`d < \beta`,
+    else :math:`d - \beta/2`. For boxes (0, 0, 2, 2) and (1, 1, 3, 3) mmdetection's EIoU is
+    0.807143 and this one 0.968254; for the disjoint (0, 0, 1, 1) and (2, 0, 3, 1), 1.283333
+    and 1.4.
+
+    References
+    ----------
+    Zhang, Ren, Zhang, Jia, Wang and Tan, "Focal and Efficient IOU Loss for Accurate Bounding
+    Box Regression", Neurocomputing 506 (2022) 146-157, arXiv:2101.08158.
+    Peng and Yu, "A Systematic IoU-Related Method: Beyond Simplified Regression for Better
+    Localization", IEEE Transactions on Image Processing 30 (2021) (the different Extended-IoU;
+    mmdetection ``mmdet/models/losses/iou_loss.py``, ``eiou_loss``).
+    """
+    gamma = _check_at_least(gamma, "gamma", 0.0, "the focal exponent of the IoU weight")
+    eps = _check_real_number(eps, "eps", "added to the union and the enclosing lengths")
+    xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    b1, b2 = _unbind(boxes1), _unbind(boxes2)
+    loss, iou = _diou_iou_loss(xp, b1, b2, eps)
+    cw, ch = _enclosing(xp, b1, b2)
+    w, h = _sizes(b1)
+    w_gt, h_gt = _sizes(b2)
+    loss = loss + (w - w_gt) ** 2 / (cw**2 + eps) + (h - h_gt) ** 2 / (ch**2 + eps)
+    if gamma != 0:
+        # IoU ** gamma with a zero gradient, not NaN, where IoU == 0 (double where).
+        overlap = iou > 0
+        safe = xp.where(overlap, iou, xp.ones_like(iou))
+        loss = xp.where(overlap, safe**gamma, xp.zeros_like(iou)) * loss
+    return _reduce_boxes(xp, loss, reduction)
+
+
+def scylla_box_iou_loss(
+    boxes1: Any,
+    boxes2: Any,
+    *,
+    theta: float = 4.0,
+    reduction: str = "none",
+    eps: float = 1e-7,
+) -> Any:
+    r"""SCYLLA-IoU (SIoU) loss of Gevorgyan (2022): IoU, angle, distance and shape costs.
+
+    With :math:`I, U` the intersection and union areas, :math:`(d_x, d_y)` the offset between
+    the boxes' centres, :math:`\sigma = \sqrt{d_x^2 + d_y^2}`, :math:`C_w, C_h` the width and
+    height of the smallest enclosing box and :math:`w, h`, :math:`w^{gt}, h^{gt}` the boxes'
+    sizes:
+
+    .. math::
+
+        \Lambda = 1 - 2 \sin^2\!\left(\arcsin\frac{|d_y|}{\sigma} - \frac{\pi}{4}\right)
+                = \sin 2\alpha = \frac{2 |d_x| |d_y|}{\sigma^2},
+        \qquad
+        \Delta = \sum_{t = x, y} \left(1 - e^{-(2 - \Lambda)\rho_t}\right),
+        \quad \rho_x = \frac{d_x^2}{C_w^2 + \epsilon},
+        \quad \rho_y = \frac{d_y^2}{C_h^2 + \epsilon}
+
+    .. math::
+
+        \Omega = \sum_{t = w, h} \left(1 - e^{-\omega_t}\right)^{\theta},
+        \quad \omega_w = \frac{|w - w^{gt}|}{\max(w, w^{gt}) + \epsilon},
+        \qquad
+        \ell = 1 - \frac{I}{U + \epsilon} + \frac{\Delta + \Omega}{2}
+
+    :math:`\alpha` is the angle between the centres' offset and the x axis. The angle cost
+    :math:`\Lambda` (0 for offsets along an axis, 1 on the diagonal) lowers the weight
+    :math:`2 - \Lambda` of the distance cost, so that the prediction first moves onto the
+    nearer axis. Symmetric in ``boxes1``/``boxes2``; in [0, 3).
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array, shape (..., 4)
+        Boxes as ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``, the same shape
+        (predictions and ground truth; the loss is symmetric); box ``i`` of one is compared
+        with box ``i`` of the other. Integer boxes are computed in float32; float32 with
+        float64 gives float64. Python lists and NumPy arrays are moved onto the other
+        argument's framework.
+    theta : float, default 4.0
+        Exponent :math:`\theta \ge 1` of the shape cost (the paper: "between 2 and 6"; YOLOv6
+        and mmdetection fix it at 4). Below 1 its gradient is infinite at equal sizes. A
+        Python number.
+    reduction : {'none', 'mean', 'sum'}, default 'none'
+        ``'mean'`` of no boxes is 0 (as torchvision's box losses), not NaN.
+    eps : float, default 1e-7
+        Added to the union, to :math:`C_w^2, C_h^2` and to :math:`\max(w, w^{gt})`,
+        :math:`\max(h, h^{gt})`: zero-size boxes give finite losses.
+
+    Returns
+    -------
+    array
+        The loss of each pair, shape ``boxes1.shape[:-1]``, or its mean or sum.
+
+    Notes
+    -----
+    **The angle cost.** The paper computes :math:`\Lambda` from :math:`x = \sin\alpha = |d_y| /
+    \sigma` and switches to the complementary angle :math:`\beta = \pi/2 - \alpha` (:math:`x =
+    |d_x| / \sigma`) when :math:`\alpha > \pi/4`. Both give :math:`\sin 2\alpha = \sin 2\beta`:
+    the switch changes no value, it only keeps ``arcsin`` away from 1, where its derivative is
+    infinite. lossbridge computes the identical :math:`2|d_x||d_y|/\sigma^2` directly, whose
+    gradient is finite everywhere, with the switch's values (checked against the paper's
+    form). At coincident centres (:math:`\sigma = 0`) the angle is undefined, but
+    :math:`\rho_x = \rho_y = 0` make :math:`\Delta = 0` whatever :math:`\Lambda`: the loss is
+    finite and its gradient with respect to the centres is 0 (the true derivative:
+    :math:`\Delta = O(\sigma^2)`), on every backend (double ``where``). :math:`|\cdot|` has
+    gradient 0 at 0 and :math:`\max(w, w^{gt})` splits its gradient at ties, as torch does,
+    on every backend.
+
+    **Other implementations.** YOLOv6 (``IOUloss(iou_type='siou')``) computes the same
+    :math:`\Lambda` as :math:`\cos(2 \arcsin s - \pi/2)` with :math:`s = |d_x|/\sigma`, or
+    :math:`|d_y|/\sigma` when that exceeds :math:`\sqrt 2/2`; it has no ``eps`` in
+    :math:`\rho_t` or :math:`\omega_w`, adds ``eps`` to the heights (not the widths) and to the
+    union, and returns NaN at coincident centres (0/0). The YOLOv5/v7 community
+    ``bbox_iou(..., SIoU=True)`` and mmdetection 3.x ``siou_loss`` add ``eps`` to
+    :math:`d_x, d_y` (no NaN, but :math:`\Lambda \approx 1` at :math:`\sigma = 0`);
+    mmdetection also clamps :math:`C_w, C_h \ge \epsilon` and the SIoU to [-1, 1] (loss at most
+    2, gradient 0 beyond), and by default (``neg_gamma=False``, "makes training more
+    stable") uses :math:`\Delta = 2 - e^{(2 - \Lambda)\rho_x} - e^{(2 - \Lambda)\rho_y}`, a
+    negative distance cost; its ``neg_gamma=True`` is the paper's. With the same ``eps``
+    placement the values agree with YOLOv6's to rounding.
+
+    References
+    ----------
+    Gevorgyan, "SIoU Loss: More Powerful Learning for Bounding Box Regression", 2022,
+    arXiv:2205.12740. YOLOv6 ``yolov6/utils/figure_iou.py`` (``IOUloss``); mmdetection 3.x
+    ``mmdet/models/losses/iou_loss.py`` (``siou_loss``).
+    """
+    theta = _check_at_least(theta, "theta", 1.0, "the exponent of the shape cost")
+    eps = _check_real_number(eps, "eps", "added to the union and the enclosing lengths")
+    xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    b1, b2 = _unbind(boxes1), _unbind(boxes2)
+    intsct, union = _inter_union(xp, b1, b2)
+    iou = intsct / (union + eps)
+    cw, ch = _enclosing(xp, b1, b2)
+    dx, dy = _centre_offset(b1, b2)
+    # Angle cost sin(2 alpha) = 2 |dx| |dy| / sigma^2; 0 at sigma = 0 with a zero gradient
+    # (double where), where it does not matter: rho_x = rho_y = 0 there.
+    sigma2 = dx**2 + dy**2
+    apart = sigma2 > 0
+    safe = xp.where(apart, sigma2, xp.ones_like(sigma2))
+    angle = xp.where(apart, 2 * abs0(xp, dx) * abs0(xp, dy) / safe, xp.zeros_like(sigma2))
+    rate = angle - 2
+    distance = -xp.expm1(rate * (dx**2 / (cw**2 + eps))) - xp.expm1(rate * (dy**2 / (ch**2 + eps)))
+    w, h = _sizes(b1)
+    w_gt, h_gt = _sizes(b2)
+    omega_w = abs0(xp, w - w_gt) / (_maximum(xp, w, w_gt) + eps)
+    omega_h = abs0(xp, h - h_gt) / (_maximum(xp, h, h_gt) + eps)
+    shape = (-xp.expm1(-omega_w)) ** theta + (-xp.expm1(-omega_h)) ** theta
+    return _reduce_boxes(xp, 1 - iou + (distance + shape) / 2, reduction)
