@@ -516,8 +516,12 @@ def test_empty_batch(backend, name):
     assert np.isnan(to_numpy(fn(xb, yb)))
     assert to_numpy(fn(xb, yb, reduction="sum")) == 0.0
     none = fn(xb, yb, reduction="none")
-    assert_result(none, backend, "float32", x.shape[:1] if name in ("cross_entropy", "nll_loss",
-                  "cross_entropy_probs") else x.shape)
+    assert_result(
+        none,
+        backend,
+        "float32",
+        x.shape[:1] if name in ("cross_entropy", "nll_loss", "cross_entropy_probs") else x.shape,
+    )
     if name == "kl_div":
         assert np.isnan(to_numpy(fn(xb, yb, reduction="batchmean")))  # 0 / 0, as torch
 
@@ -574,8 +578,10 @@ def test_input_gradient_matches_torch(ad_backend, case):
     fn = getattr(lb, name)
 
     def loss(*arrays):
-        kw = {k: (make(ad_backend, v, "float64") if isinstance(v, np.ndarray) else v)
-              for k, v in kwargs.items()}
+        kw = {
+            k: (make(ad_backend, v, "float64") if isinstance(v, np.ndarray) else v)
+            for k, v in kwargs.items()
+        }
         return fn(*arrays, **kw)
 
     grad = backend_grad(ad_backend, loss, args, 0)
@@ -589,8 +595,10 @@ def test_target_gradient_matches_torch(ad_backend, case):
     fn = getattr(lb, name)
 
     def loss(*arrays):
-        kw = {k: (make(ad_backend, v, "float64") if isinstance(v, np.ndarray) else v)
-              for k, v in kwargs.items()}
+        kw = {
+            k: (make(ad_backend, v, "float64") if isinstance(v, np.ndarray) else v)
+            for k, v in kwargs.items()
+        }
         return fn(*arrays, **kw)
 
     grad = backend_grad(ad_backend, loss, args, 1)

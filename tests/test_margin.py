@@ -124,8 +124,15 @@ CASES = {
 }
 # float32: one case per loss and the quirkiest options
 FLOAT32 = {
-    "soft_margin", "mlsm_w", "mlm", "mm_p2_w", "hinge_odd", "ranking_m", "cosine_zero",
-    "triplet_inf_swap", "twd_cosine",
+    "soft_margin",
+    "mlsm_w",
+    "mlm",
+    "mm_p2_w",
+    "hinge_odd",
+    "ranking_m",
+    "cosine_zero",
+    "triplet_inf_swap",
+    "twd_cosine",
 }
 # float32 error relative to the float64 value of the same (rounded) inputs: measured within
 # 2e-6 (RTOL) on every backend; twice that leaves room for other CPUs' summation orders
@@ -185,8 +192,9 @@ PAIR_SHAPES = {
 def test_pairwise_distance_matches_torch(backend, dtype, p, eps, keepdim, shapes):
     x1, x2 = (rounded(a, dtype) for a in PAIR_SHAPES[shapes]())
     expected = torch_f("pairwise_distance", x1, x2, p=p, eps=eps, keepdim=keepdim)
-    out = lm.pairwise_distance(*_on_backend(backend, dtype, [x1, x2]), p=p, eps=eps,
-                               keepdim=keepdim)
+    out = lm.pairwise_distance(
+        *_on_backend(backend, dtype, [x1, x2]), p=p, eps=eps, keepdim=keepdim
+    )
     assert_result(out, backend, dtype, expected.shape)
     assert_close(out, expected, TOL[dtype], atol=TOL[dtype])
 
@@ -253,14 +261,16 @@ def test_hand_values(cheap_backend, dtype):
     c = 1 / math.sqrt(2)
     assert_close(lm.cosine_embedding_loss(a, b, z, reduction="none"), [1 - c, 1.0], tol)
     assert_close(lm.cosine_embedding_loss(a, b, -z, reduction="none"), [c, 0.0], tol)
-    assert_close(lm.cosine_embedding_loss(a, b, -z, margin=0.5, reduction="none"),
-                 [c - 0.5, 0.0], tol)
+    assert_close(
+        lm.cosine_embedding_loss(a, b, -z, margin=0.5, reduction="none"), [c - 0.5, 0.0], tol
+    )
 
     # margin_ranking: x1 = [1, 2, 3], x2 = [2, 2, 1], y = [1, -1, 1], margin 0.5:
     # max(0, -(1 - 2) + 0.5) = 1.5, max(0, (2 - 2) + 0.5) = 0.5, max(0, -(3 - 1) + 0.5) = 0
     x1, x2, yr = arr([1.0, 2.0, 3.0], [2.0, 2.0, 1.0], [1.0, -1.0, 1.0])
-    assert_close(lm.margin_ranking_loss(x1, x2, yr, margin=0.5, reduction="none"),
-                 [1.5, 0.5, 0.0], tol)
+    assert_close(
+        lm.margin_ranking_loss(x1, x2, yr, margin=0.5, reduction="none"), [1.5, 0.5, 0.0], tol
+    )
 
     # triplet, eps = 0, margin 1: a = (0, 0), p = (3, 4), n = (3, 5): d(a,p) = 5,
     # d(a,n) = sqrt(34) = 5.83095, d(p,n) = 1. No swap: 1 + 5 - 5.83095 = 0.16905;
@@ -294,7 +304,8 @@ def test_soft_margin_is_exact_where_torch_float32_overflows(backend, dtype):
     x = np.array([-100.0, 100.0, 0.0])
     y = np.array([1.0, 1.0, -1.0])
     t32 = torch.nn.functional.soft_margin_loss(
-        torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32),
+        torch.tensor(x, dtype=torch.float32),
+        torch.tensor(y, dtype=torch.float32),
         reduction="none",
     )
     assert math.isinf(float(t32[0]))  # the documented torch float32 overflow
@@ -333,14 +344,18 @@ def test_mixed_dtypes_follow_torch(cheap_backend, name, args):
     """float32 first input, float64 others (arrays, not host data): torch's result dtype."""
     torch = pytest.importorskip("torch")
 
-    t_args = [torch.tensor(a, dtype=torch.float32 if i == 0 else torch.float64)
-              for i, a in enumerate(args)]
+    t_args = [
+        torch.tensor(a, dtype=torch.float32 if i == 0 else torch.float64)
+        for i, a in enumerate(args)
+    ]
     expected = getattr(torch.nn.functional, name)(*t_args, reduction="none")
-    b_args = [make(cheap_backend, a, "float32" if i == 0 else "float64")
-              for i, a in enumerate(args)]
+    b_args = [
+        make(cheap_backend, a, "float32" if i == 0 else "float64") for i, a in enumerate(args)
+    ]
     out = getattr(lm, name)(*b_args, reduction="none")
-    assert_result(out, cheap_backend, str(expected.dtype).removeprefix("torch."),
-                  tuple(expected.shape))
+    assert_result(
+        out, cheap_backend, str(expected.dtype).removeprefix("torch."), tuple(expected.shape)
+    )
     assert_close(out, expected.numpy(), 1e-6, atol=1e-7)
 
 
@@ -349,8 +364,7 @@ def test_multilabel_margin_padding_ends_the_list(cheap_backend):
     backend = cheap_backend
     x = np.array([[0.1, 0.2, 0.4, 0.8]] * 3)
     t = np.array([[3, 0, -1, 1], [3, 0, -1, 2], [3, 0, -1, -1]])
-    out = lm.multilabel_margin_loss(make(backend, x, "float64"), make(backend, t),
-                                    reduction="none")
+    out = lm.multilabel_margin_loss(make(backend, x, "float64"), make(backend, t), reduction="none")
     assert_close(out, [0.85, 0.85, 0.85], 1e-12)
 
 
@@ -361,8 +375,11 @@ def test_other_devices(backend):
         mlt = backend.from_numpy(MLT, device=device)
         mt = backend.from_numpy(MT, device=device)
         for out, name, args in [
-            (lm.multilabel_margin_loss(x, mlt, reduction="none"), "multilabel_margin_loss",
-             (X, MLT)),
+            (
+                lm.multilabel_margin_loss(x, mlt, reduction="none"),
+                "multilabel_margin_loss",
+                (X, MLT),
+            ),
             (lm.multi_margin_loss(x, mt, reduction="none"), "multi_margin_loss", (X, MT)),
         ]:
             assert backend.device(out) == backend.device(x), label
@@ -440,19 +457,38 @@ GRAD_CASES = {
     "ranking_tie": ("margin_ranking_loss", [RANK_TIE_1, RANK_TIE_2, PM], {}, (0, 1)),
     "cosine": ("cosine_embedding_loss", [XZ, X2, Y4], {"margin": -0.2}, (0, 1)),
     "cosine_tie": ("cosine_embedding_loss", [COS_TIE_1, COS_TIE_2, COS_TIE_Y], {}, (0, 1)),
-    "triplet_swap": ("triplet_margin_loss", [X, X2, X3], {"swap": True, "margin": 2.0},
-                     (0, 1, 2)),
+    "triplet_swap": ("triplet_margin_loss", [X, X2, X3], {"swap": True, "margin": 2.0}, (0, 1, 2)),
     "triplet_p3": ("triplet_margin_loss", [X, X2, X3], {"p": 3, "margin": 2.0}, (0,)),
-    "triplet_tie": ("triplet_margin_loss", [TRI_A, TRI_P, TRI_N],
-                    {"eps": 0.0, "swap": True, "margin": 1.0}, (0, 1, 2)),
-    "triplet_inf_tie": ("triplet_margin_loss", [PD_1, PD_2, X3],
-                        {"p": math.inf, "eps": 0.0, "margin": 5.0}, (0,)),
-    "triplet_p05_zero": ("triplet_margin_loss", [PD_1, PD_2, X3],
-                         {"p": 0.5, "eps": 0.0, "margin": 9.0}, (0,)),
-    "twd_cosine": ("triplet_margin_with_distance_loss", [X, X2, X3],
-                   {"distance_function": cosine_distance, "swap": True}, (0, 2)),
-    "twd_tie": ("triplet_margin_with_distance_loss", [TRI_A, TRI_P, TRI_N],
-                {"distance_function": l1_distance, "swap": True}, (0, 1, 2)),
+    "triplet_tie": (
+        "triplet_margin_loss",
+        [TRI_A, TRI_P, TRI_N],
+        {"eps": 0.0, "swap": True, "margin": 1.0},
+        (0, 1, 2),
+    ),
+    "triplet_inf_tie": (
+        "triplet_margin_loss",
+        [PD_1, PD_2, X3],
+        {"p": math.inf, "eps": 0.0, "margin": 5.0},
+        (0,),
+    ),
+    "triplet_p05_zero": (
+        "triplet_margin_loss",
+        [PD_1, PD_2, X3],
+        {"p": 0.5, "eps": 0.0, "margin": 9.0},
+        (0,),
+    ),
+    "twd_cosine": (
+        "triplet_margin_with_distance_loss",
+        [X, X2, X3],
+        {"distance_function": cosine_distance, "swap": True},
+        (0, 2),
+    ),
+    "twd_tie": (
+        "triplet_margin_with_distance_loss",
+        [TRI_A, TRI_P, TRI_N],
+        {"distance_function": l1_distance, "swap": True},
+        (0, 1, 2),
+    ),
 }
 GRAD_PARAMS = [(case, wrt) for case, (_, _, _, wrts) in GRAD_CASES.items() for wrt in wrts]
 
@@ -491,8 +527,11 @@ def test_clamp_min_keeps_nan_like_torch(backend):
         out = lm.hinge_embedding_loss(xb, yb, reduction="none")
         assert_close(out, [np.nan, 0.0, 2.0], 1e-12)  # y = 0 at x = 2: max(0, 1 - 2) + 2
     assert_close(lm.multi_margin_loss(xb, make(backend, np.array(1))), 2.0 / 3, 1e-12)
-    assert_close(lm.multi_margin_loss(xb, make(backend, np.array(1))),
-                 torch_f("multi_margin_loss", x, np.array(1)), 1e-12)
+    assert_close(
+        lm.multi_margin_loss(xb, make(backend, np.array(1))),
+        torch_f("multi_margin_loss", x, np.array(1)),
+        1e-12,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -500,8 +539,15 @@ def test_clamp_min_keeps_nan_like_torch(backend):
 # ------------------------------------------------------------------------------------------
 
 COMPILED = [
-    "soft_margin", "mlsm_w", "mlm", "mm_p2_w", "hinge_odd", "ranking_m", "cosine_zero",
-    "triplet_inf_swap", "twd_cosine",
+    "soft_margin",
+    "mlsm_w",
+    "mlm",
+    "mm_p2_w",
+    "hinge_odd",
+    "ranking_m",
+    "cosine_zero",
+    "triplet_inf_swap",
+    "twd_cosine",
 ]
 
 
@@ -533,8 +579,9 @@ def test_compiled(framework):
     if not driver.available():
         pytest.skip(f"{framework} is not installed")
     cases = [CASES[c] for c in COMPILED] + [("pairwise_distance", (X, X2), {"p": 0.5})]
-    cases = [(n, a, {**k, "reduction": "none"} if n != "pairwise_distance" else k)
-             for n, a, k in cases]
+    cases = [
+        (n, a, {**k, "reduction": "none"} if n != "pairwise_distance" else k) for n, a, k in cases
+    ]
     flat = [v for _, args, _ in cases for v in _on_backend(driver, "float64", args)]
     kws = [_kw(k, lambda v: _on_backend(driver, "float64", v)) for _, _, k in cases]
 
@@ -553,8 +600,9 @@ def test_compiled(framework):
 def test_tf_function_autograph():
     """The default tf.function (AutoGraph on) with XLA, on one loss."""
     tf = pytest.importorskip("tensorflow")
-    fn = tf.function(lambda a, b, y: lm.hinge_embedding_loss(a, y) + lm.soft_margin_loss(b, y),
-                     jit_compile=True)
+    fn = tf.function(
+        lambda a, b, y: lm.hinge_embedding_loss(a, y) + lm.soft_margin_loss(b, y), jit_compile=True
+    )
     out = fn(tf.constant(X), tf.constant(X2), tf.constant(ODD))
     expected = torch_f("hinge_embedding_loss", X, ODD) + torch_f("soft_margin_loss", X2, ODD)
     assert_close(out, expected, 1e-12)
@@ -585,8 +633,11 @@ def _error_cases():
     return [
         # reductions
         (lambda: lm.soft_margin_loss(x, PM, reduction="avg"), ValueError, "reduction='avg'"),
-        (lambda: lm.triplet_margin_with_distance_loss(x, x2, x3, reduction="x"), ValueError,
-         "reduction='x'"),
+        (
+            lambda: lm.triplet_margin_with_distance_loss(x, x2, x3, reduction="x"),
+            ValueError,
+            "reduction='x'",
+        ),
         (lambda: lm.multi_margin_loss(x, MT, reduction=None), ValueError, "reduction=None"),
         # integer inputs
         (lambda: lm.soft_margin_loss(I43, PM), TypeError, r"\binput\b.*floating.*int64"),
@@ -599,63 +650,119 @@ def _error_cases():
         (lambda: lm.multi_margin_loss(x, MT.astype(float)), TypeError, r"target.*integer"),
         (lambda: lm.multilabel_margin_loss(x, MLT.astype(float)), TypeError, "target.*integer"),
         (lambda: lm.hinge_embedding_loss(x, PM > 0), TypeError, r"target.*bool"),
-        (lambda: lm.multi_margin_loss(x, np.array([0, 3, 1, 1])), ValueError,
-         r"target.*index 3.*3 classes"),
+        (
+            lambda: lm.multi_margin_loss(x, np.array([0, 3, 1, 1])),
+            ValueError,
+            r"target.*index 3.*3 classes",
+        ),
         (lambda: lm.multi_margin_loss(x, np.array([0, -1, 1, 1])), ValueError, "index -1"),
-        (lambda: lm.multilabel_margin_loss(x, np.array([[0, -2, 1]] * 4)), ValueError,
-         r"target.*\[-1, 2\].*-2"),
-        (lambda: lm.multilabel_margin_loss(x, np.array([[0, -1, 3]] * 4)), ValueError,
-         r"target.*\[-1, 2\]"),
+        (
+            lambda: lm.multilabel_margin_loss(x, np.array([[0, -2, 1]] * 4)),
+            ValueError,
+            r"target.*\[-1, 2\].*-2",
+        ),
+        (
+            lambda: lm.multilabel_margin_loss(x, np.array([[0, -1, 3]] * 4)),
+            ValueError,
+            r"target.*\[-1, 2\]",
+        ),
         # shapes
         (lambda: lm.soft_margin_loss(x[0], PM), ValueError, r"target.*\(4, 3\).*input.*\(3,\)"),
         (lambda: lm.soft_margin_loss(x, PM[:, :2]), ValueError, r"\(4, 2\).*\(4, 3\)"),
-        (lambda: lm.multilabel_soft_margin_loss(np.array(1.0), np.array(1.0)), ValueError,
-         "0-d"),
-        (lambda: lm.multilabel_soft_margin_loss(x, T01, weight=np.ones(2)), ValueError,
-         r"weight.*\(2,\)"),
-        (lambda: lm.multilabel_margin_loss(x, MLT[:, :2]), ValueError,
-         r"target.*\(4, 2\).*input.*\(4, 3\).*\(4, 3\)"),
-        (lambda: lm.multilabel_margin_loss(np.zeros((2, 3, 4)), np.zeros((2, 3, 4), int)),
-         ValueError, r"input.*\(C,\) or \(N, C\).*\(2, 3, 4\)"),
-        (lambda: lm.multilabel_margin_loss(np.zeros((2, 0)), np.zeros((2, 0), int)),
-         ValueError, r"C > 0.*\(2, 0\)"),
+        (lambda: lm.multilabel_soft_margin_loss(np.array(1.0), np.array(1.0)), ValueError, "0-d"),
+        (
+            lambda: lm.multilabel_soft_margin_loss(x, T01, weight=np.ones(2)),
+            ValueError,
+            r"weight.*\(2,\)",
+        ),
+        (
+            lambda: lm.multilabel_margin_loss(x, MLT[:, :2]),
+            ValueError,
+            r"target.*\(4, 2\).*input.*\(4, 3\).*\(4, 3\)",
+        ),
+        (
+            lambda: lm.multilabel_margin_loss(np.zeros((2, 3, 4)), np.zeros((2, 3, 4), int)),
+            ValueError,
+            r"input.*\(C,\) or \(N, C\).*\(2, 3, 4\)",
+        ),
+        (
+            lambda: lm.multilabel_margin_loss(np.zeros((2, 0)), np.zeros((2, 0), int)),
+            ValueError,
+            r"C > 0.*\(2, 0\)",
+        ),
         (lambda: lm.multi_margin_loss(x, MT[:3]), ValueError, r"target.*\(3,\).*\(4,\)"),
         (lambda: lm.multi_margin_loss(x, MT[:, None]), ValueError, r"target.*\(4, 1\)"),
-        (lambda: lm.multi_margin_loss(x, MT, weight=np.ones((1, 3))), ValueError,
-         r"weight.*\(1, 3\).*\(3,\)"),
-        (lambda: lm.multi_margin_loss(x, MT, weight=np.ones(2)), ValueError,
-         r"weight.*\(2,\).*\(3,\)"),
-        (lambda: lm.multi_margin_loss(x, MT, weight=np.ones(3, int)), TypeError,
-         r"weight.*floating"),
+        (
+            lambda: lm.multi_margin_loss(x, MT, weight=np.ones((1, 3))),
+            ValueError,
+            r"weight.*\(1, 3\).*\(3,\)",
+        ),
+        (
+            lambda: lm.multi_margin_loss(x, MT, weight=np.ones(2)),
+            ValueError,
+            r"weight.*\(2,\).*\(3,\)",
+        ),
+        (
+            lambda: lm.multi_margin_loss(x, MT, weight=np.ones(3, int)),
+            TypeError,
+            r"weight.*floating",
+        ),
         (lambda: lm.hinge_embedding_loss(x, PM[:2]), ValueError, r"target.*\(2, 3\)"),
-        (lambda: lm.margin_ranking_loss(x, x2[0], PM), ValueError,
-         r"same number of dimensions.*input2 \(3,\)"),
+        (
+            lambda: lm.margin_ranking_loss(x, x2[0], PM),
+            ValueError,
+            r"same number of dimensions.*input2 \(3,\)",
+        ),
         (lambda: lm.margin_ranking_loss(x, x2[:2], PM), ValueError, r"input2.*\(2, 3\)"),
         (lambda: lm.cosine_embedding_loss(x, x2, PM), ValueError, r"target.*0-d or 1-D.*\(4, 3\)"),
-        (lambda: lm.cosine_embedding_loss(x[0], x2[0], Y4), ValueError,
-         r"1-D target expects 2-D inputs.*input1 \(3,\)"),
-        (lambda: lm.cosine_embedding_loss(x, x2, np.array(1.0)), ValueError,
-         r"0-D target expects 1-D inputs"),
+        (
+            lambda: lm.cosine_embedding_loss(x[0], x2[0], Y4),
+            ValueError,
+            r"1-D target expects 2-D inputs.*input1 \(3,\)",
+        ),
+        (
+            lambda: lm.cosine_embedding_loss(x, x2, np.array(1.0)),
+            ValueError,
+            r"0-D target expects 1-D inputs",
+        ),
         (lambda: lm.cosine_embedding_loss(x, x2, Y4[:3]), ValueError, r"target.*\(3,\)"),
-        (lambda: lm.triplet_margin_loss(x, x2[0], x3), ValueError,
-         r"anchor, positive, negative.*same number of dimensions.*positive \(3,\)"),
-        (lambda: lm.triplet_margin_with_distance_loss(x, x2, x3[:, 0]), ValueError,
-         r"same number of dimensions.*negative \(4,\)"),
+        (
+            lambda: lm.triplet_margin_loss(x, x2[0], x3),
+            ValueError,
+            r"anchor, positive, negative.*same number of dimensions.*positive \(3,\)",
+        ),
+        (
+            lambda: lm.triplet_margin_with_distance_loss(x, x2, x3[:, 0]),
+            ValueError,
+            r"same number of dimensions.*negative \(4,\)",
+        ),
         (lambda: lm.pairwise_distance(x, x2[:, :2]), ValueError, r"x2.*\(4, 2\).*x1.*\(4, 3\)"),
         # p, margin, distance_function
         (lambda: lm.multi_margin_loss(x, MT, p=3), ValueError, r"p must be 1 or 2.*3"),
-        (lambda: lm.triplet_margin_loss(x, x2, x3, margin=0.0), ValueError,
-         r"margin must be greater than 0.*0\.0"),
+        (
+            lambda: lm.triplet_margin_loss(x, x2, x3, margin=0.0),
+            ValueError,
+            r"margin must be greater than 0.*0\.0",
+        ),
         (lambda: lm.triplet_margin_loss(x, x2, x3, margin=math.nan), ValueError, "nan"),
-        (lambda: lm.triplet_margin_with_distance_loss(x, x2, x3, margin=-1), ValueError,
-         r"margin.*-1"),
-        (lambda: lm.triplet_margin_loss(x, x2, x3, p=0), ValueError,
-         r"p must be a positive real number or math.inf; got 0"),
+        (
+            lambda: lm.triplet_margin_with_distance_loss(x, x2, x3, margin=-1),
+            ValueError,
+            r"margin.*-1",
+        ),
+        (
+            lambda: lm.triplet_margin_loss(x, x2, x3, p=0),
+            ValueError,
+            r"p must be a positive real number or math.inf; got 0",
+        ),
         (lambda: lm.pairwise_distance(x, x2, p=-1.0), ValueError, r"\bp\b.*-1\.0"),
         (lambda: lm.pairwise_distance(x, x2, p="2"), TypeError, r"\bp\b.*'2'"),
         (lambda: lm.hinge_embedding_loss(x, PM, margin="1"), TypeError, r"margin.*'1'"),
-        (lambda: lm.triplet_margin_with_distance_loss(x, x2, x3, distance_function=2),
-         TypeError, r"distance_function.*callable.*int"),
+        (
+            lambda: lm.triplet_margin_with_distance_loss(x, x2, x3, distance_function=2),
+            TypeError,
+            r"distance_function.*callable.*int",
+        ),
     ]
 
 

@@ -44,9 +44,7 @@ CASES = {
     "cross_entropy_probs": Case(lb.cross_entropy, (LOGITS, _softmax(2 * LOGITS))),
     "nll_loss": Case(lb.nll_loss, (np.log(_softmax(LOGITS)), LABELS)),
     "binary_cross_entropy": Case(lb.binary_cross_entropy, (PROBS, BINARY)),
-    "binary_cross_entropy_with_logits": Case(
-        lb.binary_cross_entropy_with_logits, (VALUES, BINARY)
-    ),
+    "binary_cross_entropy_with_logits": Case(lb.binary_cross_entropy_with_logits, (VALUES, BINARY)),
     "kl_div": Case(
         lb.kl_div,
         (np.log(_softmax(LOGITS)), _softmax(2 * LOGITS)),
@@ -312,7 +310,8 @@ def test_bce_out_of_range(backend, p, y, name):
 def test_bce_nan_passes_the_check(backend):
     """NaN is not out of range: it propagates to the loss, as in torch."""
     out = lb.binary_cross_entropy(
-        make(backend, np.array([np.nan, 0.5])), make(backend, np.array([1.0, 1.0])),
+        make(backend, np.array([np.nan, 0.5])),
+        make(backend, np.array([1.0, 1.0])),
         reduction="none",
     )
     res = to_numpy(out)
@@ -330,9 +329,7 @@ def test_gaussian_negative_var_raises(backend):
 @pytest.mark.parametrize("eps", [-0.1, 1.5])
 def test_label_smoothing_out_of_range(backend, eps):
     with pytest.raises(ValueError, match=rf"label_smoothing.*{eps}"):
-        lb.cross_entropy(
-            make(backend, LOGITS), make(backend, LABELS), label_smoothing=eps
-        )
+        lb.cross_entropy(make(backend, LOGITS), make(backend, LABELS), label_smoothing=eps)
 
 
 def test_delta_and_beta_must_be_valid():

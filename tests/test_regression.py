@@ -146,12 +146,14 @@ POINTWISE_CASES = [(name, i) for name, (_, _, opts) in POINTWISE.items() for i i
 @pytest.mark.parametrize(("name", "opt"), POINTWISE_CASES)
 def test_pointwise(backend, dtype, name, opt):
     fn, ref, options = POINTWISE[name]
-    kwargs = {k: rounded(v, dtype) if isinstance(v, np.ndarray) else v
-              for k, v in options[opt].items()}
+    kwargs = {
+        k: rounded(v, dtype) if isinstance(v, np.ndarray) else v for k, v in options[opt].items()
+    }
     x, y = rounded(X, dtype), rounded(Y, dtype)
     xb, yb = on(backend, dtype, x, y)
-    bkw = {k: make(backend, v, dtype) if isinstance(v, np.ndarray) else v
-           for k, v in kwargs.items()}
+    bkw = {
+        k: make(backend, v, dtype) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()
+    }
     for reduction in REDUCTIONS:
         out = fn(xb, yb, reduction=reduction, **bkw)
         expected = ref(x, y, reduction=reduction, **kwargs)
@@ -186,8 +188,13 @@ def test_poisson_eps(backend):
     xb, yb = on(backend, "float64", x, y)
     for eps in (1e-8, 0.5):
         out = lb.poisson_nll_loss(xb, yb, log_input=False, eps=eps, reduction="none")
-        check(out, -y * np.log(eps), torch_f("poisson_nll_loss", x, y, log_input=False,
-              eps=eps, reduction="none"), "float64", backend)
+        check(
+            out,
+            -y * np.log(eps),
+            torch_f("poisson_nll_loss", x, y, log_input=False, eps=eps, reduction="none"),
+            "float64",
+            backend,
+        )
 
 
 VAR_CASES = {
@@ -366,8 +373,10 @@ GRAD_CASES = {
 
 def _loss_of(backend, name, kwargs):
     fn = getattr(lb, name)
-    kw = {k: make(backend, v, "float64") if isinstance(v, np.ndarray) else v
-          for k, v in kwargs.items()}
+    kw = {
+        k: make(backend, v, "float64") if isinstance(v, np.ndarray) else v
+        for k, v in kwargs.items()
+    }
     return lambda *arrays: fn(*arrays, **kw)
 
 

@@ -95,9 +95,7 @@ def check_range(
     if bool(bad):
         lo = float(xp.min(x))
         hi = float(xp.max(x))
-        raise ValueError(
-            f"{name} must have {what} in [{low}, {high}]; got values in [{lo}, {hi}]"
-        )
+        raise ValueError(f"{name} must have {what} in [{low}, {high}]; got values in [{lo}, {hi}]")
 
 
 def check_class_indices(

@@ -434,9 +434,7 @@ def binary_cross_entropy_with_logits(
 # ------------------------------------------------------------------------------------------
 
 
-def kl_div(
-    input: Any, target: Any, reduction: str = "mean", log_target: bool = False
-) -> Any:
+def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Any:
     r"""Pointwise Kullback-Leibler divergence, with log-probabilities as ``input``.
 
     Same as ``torch.nn.functional.kl_div`` (torch 2.13):

@@ -593,9 +593,7 @@ def margin_ranking_loss(
     """
     loss_name = "margin_ranking_loss"
     _check_real(margin, "margin", loss_name)
-    xp, _, input1, input2, target = _setup(
-        ("input1", "input2", "target"), input1, input2, target
-    )
+    xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
     _check_sign_target(xp, target, loss_name)
     arrays = {"input1": input1, "input2": input2, "target": target}
@@ -649,9 +647,7 @@ def cosine_embedding_loss(
     """
     loss_name = "cosine_embedding_loss"
     _check_real(margin, "margin", loss_name)
-    xp, _, input1, input2, target = _setup(
-        ("input1", "input2", "target"), input1, input2, target
-    )
+    xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
     _check_sign_target(xp, target, loss_name)
     if target.ndim > 1:

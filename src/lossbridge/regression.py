@@ -169,9 +169,7 @@ def huber_loss(
     )
 
 
-def smooth_l1_loss(
-    input: Any, target: Any, reduction: str = "mean", beta: float = 1.0
-) -> Any:
+def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
     r"""Smooth L1 loss: Huber divided by ``beta``.
 
     Same as ``torch.nn.functional.smooth_l1_loss`` (torch 2.13):
