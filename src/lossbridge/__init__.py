@@ -8,20 +8,37 @@ autodiff and tracing intact under ``jax.jit``, ``tf.function`` and ``torch.compi
 ``sys.modules``.
 """
 
+from lossbridge.angular_margin import arcface_loss, cosface_loss, magface_loss
 from lossbridge.classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    categorical_hinge_loss,
     cross_entropy,
+    generalized_cross_entropy,
+    hinge_loss,
     kl_div,
     nll_loss,
+    poly1_cross_entropy,
+    softmax_focal_loss,
+    squared_hinge_loss,
 )
 from lossbridge.ctc import ctc_loss
 from lossbridge.detection import (
+    box_iou_loss,
     complete_box_iou_loss,
     distance_box_iou_loss,
+    efficient_box_iou_loss,
     generalized_box_iou_loss,
+    scylla_box_iou_loss,
     sigmoid_focal_loss,
 )
+from lossbridge.embedding import (
+    circle_loss,
+    contrastive_loss,
+    cosine_similarity_loss,
+    ntxent_loss,
+)
+from lossbridge.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from lossbridge.margin import (
     cosine_embedding_loss,
     hinge_embedding_loss,
@@ -38,10 +55,21 @@ from lossbridge.regression import (
     gaussian_nll_loss,
     huber_loss,
     l1_loss,
+    log_cosh_loss,
+    mape_loss,
     mse_loss,
+    msle_loss,
     poisson_nll_loss,
+    quantile_loss,
+    rmse_loss,
     smooth_l1_loss,
 )
+from lossbridge.regularization import (
+    elastic_net_regularization,
+    l1_regularization,
+    l2_regularization,
+)
+from lossbridge.segmentation import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 
 __version__ = "0.1.0"
 
@@ -58,33 +86,64 @@ def _skip_autograph(names: list[str]) -> None:
     for name in names:
         globals()[name].autograph_info__ = {}
 
+
 __all__ = [
+    "arcface_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "box_iou_loss",
+    "categorical_hinge_loss",
+    "circle_loss",
     "complete_box_iou_loss",
+    "contrastive_loss",
+    "cosface_loss",
     "cosine_embedding_loss",
+    "cosine_similarity_loss",
     "cross_entropy",
     "ctc_loss",
+    "dice_loss",
     "distance_box_iou_loss",
+    "efficient_box_iou_loss",
+    "elastic_net_regularization",
+    "focal_tversky_loss",
     "gaussian_nll_loss",
     "generalized_box_iou_loss",
+    "generalized_cross_entropy",
     "hinge_embedding_loss",
+    "hinge_loss",
     "huber_loss",
+    "jaccard_loss",
     "kl_div",
     "l1_loss",
+    "l1_regularization",
+    "l2_regularization",
+    "log_cosh_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
+    "magface_loss",
+    "mape_loss",
     "margin_ranking_loss",
     "mse_loss",
+    "msle_loss",
     "multi_margin_loss",
     "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
     "nll_loss",
+    "ntxent_loss",
     "pairwise_distance",
     "poisson_nll_loss",
+    "poly1_cross_entropy",
+    "quantile_loss",
+    "rmse_loss",
+    "scylla_box_iou_loss",
     "sigmoid_focal_loss",
     "smooth_l1_loss",
     "soft_margin_loss",
+    "softmax_focal_loss",
+    "squared_hinge_loss",
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
+    "tversky_loss",
 ]
 
 _skip_autograph(__all__)
