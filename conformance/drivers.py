@@ -15,7 +15,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DRIVERS", "Driver", "available_drivers", "get_driver"]
+__all__ = ["DRIVERS", "DeviceUnavailable", "Driver", "available_drivers", "get_driver"]
+
+
+class DeviceUnavailable(ValueError):
+    """A backend cannot put arrays on the requested device; the message says why."""
+
+
+def _split_device(name: str) -> tuple[str, int]:
+    kind, _, index = name.strip().lower().partition(":")
+    try:
+        return kind, int(index) if index else 0
+    except ValueError:
+        raise DeviceUnavailable(f"cannot parse device {name!r}; expected e.g. 'cuda:0'") from None
 
 
 @dataclass
@@ -64,6 +76,62 @@ class Driver:
                 return m.identity(m.constant(a))
         if self.name == "array_api_strict":
             return m.asarray(a, device=device) if device is not None else m.asarray(a)
+        raise AssertionError(self.name)
+
+    def resolve_device(self, name: str | None) -> Any:
+        """This framework's device object for a device name, or None for the default device.
+
+        ``name`` is ``'cpu'``, ``'cuda'`` / ``'gpu'`` (the same thing here) with an optional
+        ``':index'``, or any other name torch accepts (``'mps'``) for torch. NumPy and
+        array-api-strict have only the host (``'cpu'``, which maps to their default device).
+
+        Raises
+        ------
+        DeviceUnavailable
+            If the framework has no such device on this machine (the message says why).
+        """
+        if name is None:
+            return None
+        kind, index = _split_device(name)
+        gpu = kind in ("cuda", "gpu")
+        m = self.mod
+        if self.name in ("numpy", "array_api_strict"):
+            if kind == "cpu":
+                return None
+            raise DeviceUnavailable(f"{self.name} computes on the host only, not on {name!r}")
+        if self.name == "torch":
+            if gpu:
+                n = m.cuda.device_count() if m.cuda.is_available() else 0
+                if index >= n:
+                    raise DeviceUnavailable(
+                        f"torch has no device cuda:{index} (torch.cuda.is_available() is "
+                        f"{m.cuda.is_available()}, {n} CUDA devices; torch {m.__version__})"
+                    )
+                return m.device("cuda", index)
+            if kind == "mps" and not m.backends.mps.is_available():
+                raise DeviceUnavailable("torch.backends.mps.is_available() is False")
+            return m.device(name)
+        if self.name == "jax":
+            platform = "gpu" if gpu else kind
+            try:
+                devices = m.devices(platform)
+            except RuntimeError as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise DeviceUnavailable(
+                    f"jax has no {platform} device (jax.devices({platform!r}) raised: {first})"
+                ) from None
+            if index >= len(devices):
+                raise DeviceUnavailable(f"jax has {len(devices)} {platform} devices, no {index}")
+            return devices[index]
+        if self.name == "tensorflow":
+            physical = "GPU" if gpu else kind.upper()
+            found = m.config.list_physical_devices(physical)
+            if index >= len(found):
+                raise DeviceUnavailable(
+                    f"tensorflow has no {physical}:{index} (tf.config.list_physical_devices"
+                    f"({physical!r}) lists {len(found)})"
+                )
+            return f"/{physical}:{index}"
         raise AssertionError(self.name)
 
     def to_numpy(self, x: Any) -> np.ndarray:

@@ -1,16 +1,22 @@
-"""Text and JSON reports of conformance results.
+"""Text, JSON, Markdown and JUnit XML reports of conformance results.
 
 :func:`format_report` gives the matrix (loss x backend x dtype: worst forward, gradient and
-finite-difference errors, pass/fail, forward checks run against each oracle, compiled modes), a
-summary line with the counts and the tolerances, the reasons for checks not run, and the details
-of every failure with its repro.
+finite-difference errors, the worst error in ulps, pass/fail, forward checks run against each
+oracle, compiled modes), a summary line with the counts and the tolerances, the reasons for
+checks not run, and the details of every failure with its repro. :func:`to_markdown` gives the
+same as a Markdown document, :func:`to_junit` one JUnit test case per loss, case, backend and
+dtype (for CI test-report viewers), :func:`worst_ulps` the numbers the heatmap draws
+(:mod:`lossbridge.conformance.heatmap`).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 from lossbridge.conformance import tolerances as _tol
@@ -18,7 +24,21 @@ from lossbridge.conformance.drivers import DRIVERS
 from lossbridge.conformance.registry import ORACLES
 from lossbridge.conformance.runner import COMPILED_MODES, DTYPES, Result
 
-__all__ = ["format_matrix", "format_report", "summarize", "to_json"]
+__all__ = [
+    "culprits",
+    "format_matrix",
+    "format_report",
+    "summarize",
+    "to_json",
+    "to_junit",
+    "to_markdown",
+    "secondary_failures",
+    "worst_ulps",
+]
+
+#: Cross-backend checks, and the check against the float64 reference that vouches for the same
+#: quantity on the same backend.
+_VOUCHED_BY = {"cross": "value", "grad_cross": "grad_fd"}
 
 #: Short names of the compiled-mode families in the matrix.
 MODE_LABELS = {
@@ -51,6 +71,97 @@ def _fmt_err(values: list[float]) -> str:
     return f"{max(values):.1e}" if values else "-"
 
 
+def _ulps_of(r: Result) -> float | None:
+    """The ulps of a value or gradient check that ran (finite differences excluded: their
+    error is the difference quotient's, not the backend's)."""
+    if r.skipped or r.ulps is None or _tol.KINDS.get(r.check) not in ("value", "grad"):
+        return None
+    return r.ulps
+
+
+def secondary_failures(results: Sequence[Result]) -> list[bool]:
+    """Per record: whether it is a failure that points at another backend.
+
+    A cross-backend check (``cross`` against the NumPy backend, ``grad_cross`` against the first
+    autodiff backend) that failed on a backend whose own check of the same quantity against the
+    float64 reference (``value``, ``grad_fd``) ran and passed for the same loss, case and dtype:
+    this backend agrees with the reference, so the baseline backend is the one that is off.
+    """
+    own = {
+        (r.loss, r.case, r.backend, r.dtype, r.check): r.passed
+        for r in results
+        if r.check in _VOUCHED_BY.values() and not r.skipped
+    }
+    out = []
+    for r in results:
+        vouch = _VOUCHED_BY.get(r.check)
+        out.append(
+            r.status == "fail"
+            and vouch is not None
+            and own.get((r.loss, r.case, r.backend, r.dtype, vouch), False)
+        )
+    return out
+
+
+def culprits(results: Sequence[Result]) -> list[tuple[str, str, str]]:
+    """``(loss, backend, dtype)`` with a failure that is not secondary (in report order)."""
+    flagged = {
+        (r.loss, r.backend, r.dtype)
+        for r, second in zip(results, secondary_failures(results), strict=True)
+        if r.status == "fail" and not second
+    }
+    return [k for k in _ordered_keys(results) if k in flagged]
+
+
+def _culprit_line(results: Sequence[Result]) -> str:
+    found = culprits(results)
+    n_second = sum(secondary_failures(results))
+    text = "Pointing at: " + (
+        ", ".join(f"{loss} on {b} {dt}" for loss, b, dt in found) if found else "no single backend"
+    )
+    if n_second:
+        text += (
+            f" ({n_second} further failures are cross-backend checks of backends that agree "
+            "with the float64 reference)"
+        )
+    return text
+
+
+def fmt_ulps(u: float | None) -> str:
+    """Ulps for a table cell: ``'-'``, ``'0'``, ``'0.5'``, ``'12'``, ``'3.1e+05'``, ``'inf'``."""
+    if u is None:
+        return "-"
+    if math.isinf(u) or math.isnan(u):
+        return str(u)
+    if u == 0:
+        return "0"
+    if u < 1:
+        return f"{u:.2g}"
+    return f"{u:.0f}" if u < 1e4 else f"{u:.1e}"
+
+
+def worst_ulps(results: Sequence[Result]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Per (loss, backend, dtype): ``ulps`` (the worst value or gradient error in ulps of the
+    dtype, None if none ran; secondary failures, see :func:`secondary_failures`, excluded),
+    ``ran``, ``failed`` (checks), ``secondary`` (of the failed ones) and ``reason`` (why
+    nothing ran)."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for key in _ordered_keys(results):
+        out[key] = {"ulps": None, "ran": 0, "failed": 0, "secondary": 0, "reason": ""}
+    for r, second in zip(results, secondary_failures(results), strict=True):
+        cell = out[(r.loss, r.backend, r.dtype)]
+        if r.skipped:
+            cell["reason"] = cell["reason"] or r.message
+            continue
+        cell["ran"] += 1
+        cell["failed"] += not r.passed
+        cell["secondary"] += second
+        u = None if second else _ulps_of(r)
+        if u is not None and (cell["ulps"] is None or not u <= cell["ulps"]):
+            cell["ulps"] = u
+    return out
+
+
 def summarize(results: Sequence[Result]) -> dict[str, Any]:
     """Counts of a run: cases, backends, dtypes, combinations, checks run, passed, failed."""
     combos = {(r.loss, r.case, r.backend, r.dtype) for r in results}
@@ -77,8 +188,10 @@ def format_matrix(results: Sequence[Result]) -> str:
         groups[(r.loss, r.backend, r.dtype)].append(r)
     header = (
         f"{'loss':<33} {'backend':<17} {'dtype':<8} {'cases':>5} {'checks':>6}  "
-        f"{'fwd err':>8} {'grad err':>8} {'fd err':>8}  {'result':<8} {'oracles':<30} compiled"
+        f"{'fwd err':>8} {'grad err':>8} {'fd err':>8} {'ulp':>7}  {'result':<8} "
+        f"{'oracles':<30} compiled"
     )
+    ulps = worst_ulps(results)
     lines = [header, "-" * len(header)]
     for key in _ordered_keys(results):
         rs = groups[key]
@@ -102,7 +215,8 @@ def format_matrix(results: Sequence[Result]) -> str:
         lines.append(
             f"{loss:<33} {backend:<17} {dtype:<8} {cases:>5} {len(ran):>6}  "
             f"{_fmt_err(errs['value']):>8} {_fmt_err(errs['grad']):>8} "
-            f"{_fmt_err(errs['fd']):>8}  {result:<8} {oracles:<30} {compiled}"
+            f"{_fmt_err(errs['fd']):>8} {fmt_ulps(ulps[key]['ulps']):>7}  {result:<8} "
+            f"{oracles:<30} {compiled}"
         )
     return "\n".join(lines)
 
@@ -137,16 +251,25 @@ def _compiled_cell(ran: Iterable[Result]) -> str:
     return ", ".join(cells)
 
 
-def _format_tolerances() -> list[str]:
+def _format_tolerances(
+    tolerance_lines: Sequence[str] | None = None, losses: Iterable[str] | None = None
+) -> list[str]:
+    """The tolerance table (with the exceptions that match ``losses``, default all)."""
+    if tolerance_lines is not None:
+        return list(tolerance_lines)
+    names = None if losses is None else set(losses)
+    exceptions = [
+        e for e in _tol.EXCEPTIONS if names is None or any(fnmatchcase(n, e.loss) for n in names)
+    ]
     lines = ["tolerances (norm-wise relative error, same for every backend):"]
     for dtype, t in _tol.TOLERANCES.items():
         lines.append(
             f"  {dtype}: values {t.value:.0e}, gradients {t.grad:.0e}, "
             f"finite differences {t.fd:.0e}"
         )
-    if _tol.EXCEPTIONS:
+    if exceptions:
         lines.append("  exceptions:")
-        for e in _tol.EXCEPTIONS:
+        for e in exceptions:
             lines.append(
                 f"    {e.loss}[{e.case}] {e.check} {e.backend} {e.dtype}: {e.bound:.0e} "
                 f"(measured {e.measured:.1e}): {e.reason}"
@@ -161,17 +284,17 @@ def format_report(
     *,
     timings: Mapping[str, float] | None = None,
     max_failures: int = 50,
+    tolerance_lines: Sequence[str] | None = None,
 ) -> str:
-    """The matrix, the summary line, tolerances, reasons for checks not run, and failures."""
-    s = summarize(results)
-    out = [format_matrix(results), ""]
-    out.append(
-        f"{s['cases']} cases ({s['losses']} losses) x {s['backends']} backends x {s['dtypes']} "
-        f"dtypes = {s['combinations']} combinations ({s['combinations_not_run']} not run); "
-        f"{s['checks_run']} checks run: {s['passed']} passed, {s['failed']} failed; "
-        f"{s['checks_not_run']} checks not run"
-    )
-    out.extend(_format_tolerances())
+    """The matrix, the summary line, tolerances, reasons for checks not run, and failures.
+
+    ``tolerance_lines`` replaces the description of the global tolerance table (a report of
+    checks run with other bounds: :class:`lossbridge.conformance.ParityReport`).
+    """
+    out = [format_matrix(results), "", _summary_line(results)]
+    if any(r.status == "fail" for r in results):
+        out.append(_culprit_line(results))
+    out.extend(_format_tolerances(tolerance_lines, {r.loss for r in results}))
     if timings:
         total = sum(timings.values())
         parts = ", ".join(
@@ -195,6 +318,138 @@ def format_report(
         if len(failures) > max_failures:
             out.append(f"\n... {len(failures) - max_failures} more failures (see --json)")
     return "\n".join(out)
+
+
+def _summary_line(results: Sequence[Result]) -> str:
+    s = summarize(results)
+    return (
+        f"{s['cases']} cases ({s['losses']} losses) x {s['backends']} backends x {s['dtypes']} "
+        f"dtypes = {s['combinations']} combinations ({s['combinations_not_run']} not run); "
+        f"{s['checks_run']} checks run: {s['passed']} passed, {s['failed']} failed; "
+        f"{s['checks_not_run']} checks not run"
+    )
+
+
+def _md(text: Any) -> str:
+    """A Markdown table cell: pipes escaped, one line."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(
+    results: Sequence[Result],
+    *,
+    title: str = "lossbridge conformance",
+    timings: Mapping[str, float] | None = None,
+    tolerance_lines: Sequence[str] | None = None,
+    max_failures: int = 50,
+) -> str:
+    """A Markdown report: verdict and counts, the matrix as a table, tolerances, failures (each
+    with its message and repro in a code block), and the checks not run with the reasons."""
+    s = summarize(results)
+    failures = [r for r in results if r.status == "fail"]
+    verdict = "FAIL" if failures else ("PASS" if s["checks_run"] else "NOT RUN")
+    out = [f"# {title}", "", f"**{verdict}**: {_summary_line(results)}", ""]
+    if failures:
+        out += [_culprit_line(results), ""]
+    out += ["## Matrix", ""]
+    out.append(
+        "| loss | backend | dtype | checks | fwd err | grad err | fd err | worst ulp | result |"
+    )
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---|")
+    ulps = worst_ulps(results)
+    groups: dict[tuple[str, str, str], list[Result]] = defaultdict(list)
+    for r in results:
+        groups[(r.loss, r.backend, r.dtype)].append(r)
+    for key in _ordered_keys(results):
+        ran = [r for r in groups[key] if not r.skipped]
+        errs: dict[str, list[float]] = {"value": [], "grad": [], "fd": []}
+        for r in ran:
+            if r.error is not None and r.check in _tol.KINDS:
+                errs[_tol.KINDS[r.check]].append(r.error)
+        failed = sum(1 for r in ran if not r.passed)
+        if not ran:
+            result = f"not run ({ulps[key]['reason']})"
+        else:
+            result = "pass" if not failed else f"**FAIL {failed}**"
+        loss, backend, dtype = key
+        out.append(
+            f"| {_md(loss)} | {_md(backend)} | {dtype} | {len(ran)} | {_fmt_err(errs['value'])} "
+            f"| {_fmt_err(errs['grad'])} | {_fmt_err(errs['fd'])} | "
+            f"{fmt_ulps(ulps[key]['ulps'])} | {_md(result)} |"
+        )
+    tol_lines = _format_tolerances(tolerance_lines, {r.loss for r in results})
+    out += ["", "## Tolerances", "", tol_lines[0], ""]
+    for line in tol_lines[1:]:
+        depth = max(0, (len(line) - len(line.lstrip())) // 2 - 1)
+        out.append("  " * depth + f"- {line.strip()}")
+    if timings:
+        parts = ", ".join(
+            f"{k} {v:.1f}s" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])
+        )
+        out += ["", f"Time in checks: {sum(timings.values()):.1f}s ({parts})"]
+    if failures:
+        out += ["", f"## Failures ({len(failures)})"]
+        for i, r in enumerate(failures[:max_failures], 1):
+            out += ["", f"### {i}. `{r.check}`: {_md(r.loss)} [{r.case}] on {r.backend} {r.dtype}"]
+            out += ["", r.message, ""]
+            if r.repro:
+                out += ["```python", r.repro, "```"]
+        if len(failures) > max_failures:
+            out += ["", f"... {len(failures) - max_failures} more failures (see the JSON report)"]
+    skipped = Counter((r.check, r.message) for r in results if r.skipped)
+    if skipped:
+        out += ["", "## Not run", "", "| checks | check | reason |", "|---:|---|---|"]
+        for (check, why), n in sorted(skipped.items(), key=lambda kv: -kv[1]):
+            out.append(f"| {n} | {check} | {_md(why)} |")
+    return "\n".join(out) + "\n"
+
+
+def to_junit(results: Sequence[Result], *, suite: str = "lossbridge.conformance") -> str:
+    """JUnit XML: one ``testcase`` per loss, case, backend and dtype.
+
+    A test case fails (one ``failure`` element holding every failed check's message and repro)
+    when any of its checks failed, and is skipped when none of them ran. Its ``classname`` is
+    ``<suite>.<loss>``, its name ``<case>[<backend>-<dtype>]``.
+    """
+    groups: dict[tuple[str, str, str, str], list[Result]] = defaultdict(list)
+    for r in results:
+        groups[(r.loss, r.case, r.backend, r.dtype)].append(r)
+    root = ET.Element("testsuites")
+    ts = ET.SubElement(root, "testsuite", name=suite)
+    n = failed = skipped = 0
+    for (loss, case, backend, dtype), rs in groups.items():
+        n += 1
+        tc = ET.SubElement(
+            ts,
+            "testcase",
+            classname=f"{suite}.{loss}",
+            name=f"{case}[{backend}-{dtype}]",
+            time="0",
+        )
+        bad = [r for r in rs if r.status == "fail"]
+        ran = [r for r in rs if not r.skipped]
+        if bad:
+            failed += 1
+            f = ET.SubElement(
+                tc,
+                "failure",
+                message=bad[0].message.splitlines()[0][:500] if bad[0].message else bad[0].check,
+                type=",".join(dict.fromkeys(r.check for r in bad)),
+            )
+            f.text = "\n\n".join(f"{r.message}\n{r.repro}".strip() for r in bad)
+        elif not ran:
+            skipped += 1
+            ET.SubElement(tc, "skipped", message=rs[0].message[:500])
+        else:
+            checks = ", ".join(f"{r.check}" for r in ran)
+            ET.SubElement(tc, "system-out").text = f"passed: {checks}"
+    for node in (root, ts):
+        node.set("tests", str(n))
+        node.set("failures", str(failed))
+        node.set("errors", "0")
+        node.set("skipped", str(skipped))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def to_json(

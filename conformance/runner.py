@@ -60,6 +60,17 @@ eleven losses (their distinct code paths and the three reductions), one for each
 ``distance_function`` written against the array API under every compiler), since every compiled
 case costs 1.5-3 s per framework; every other check runs on every case.
 
+Worst element and devices
+-------------------------
+Besides the norm-wise relative error, every numeric record carries the worst element's index
+(and, for gradients, the argument), the two values there and the error in ulps of the dtype
+(:func:`compare_detail`); a failure's message quotes them. ``Suite.run(device='cuda')`` puts
+every backend's arrays on that device (:meth:`Driver.resolve_device`); a backend without it is
+reported as not run, with the reason. An entry may bring its own tolerances
+(``entry.check_tolerance(case, check, backend, dtype)``) and repro snippets
+(``entry.repro_snippet(case, backend, dtype, check, device)``):
+:mod:`lossbridge.conformance.parity` uses both for users' functions.
+
 Nothing here changes global framework state: float64 on JAX runs only if the application
 enabled ``jax_enable_x64`` (otherwise those checks are reported as not run, with the reason).
 """
@@ -76,15 +87,17 @@ from typing import Any
 import numpy as np
 
 from lossbridge.conformance import tolerances as _tol
-from lossbridge.conformance.drivers import DRIVERS, Driver, get_driver
+from lossbridge.conformance.drivers import DRIVERS, DeviceUnavailable, Driver, get_driver
 from lossbridge.conformance.registry import REGISTRY, Case, Entry
 
 __all__ = [
     "DTYPES",
     "FD_MAX_ELEMENTS",
+    "Mismatch",
     "Result",
     "Suite",
     "compare",
+    "compare_detail",
     "relative_error",
     "round_inputs",
     "run",
@@ -114,6 +127,11 @@ class Result:
 
     ``error`` and ``tolerance`` are None for checks that are not numeric (``type``, the ``meta``
     device, ``call``) and for checks not run (``skipped``; ``message`` says why).
+
+    The numeric checks also record where the error is worst (see :class:`Mismatch`): ``index``
+    (the element's index; ``argument`` names the differentiated argument for gradient checks),
+    ``got`` and ``expected`` (the two values there) and ``ulps`` (the error in units of the last
+    place of the check's dtype). ``device`` is the device the run asked for (None: the default).
     """
 
     loss: str
@@ -127,6 +145,12 @@ class Result:
     message: str = ""
     repro: str = ""
     skipped: bool = False
+    index: tuple[int, ...] | None = None
+    argument: str | None = None
+    got: float | None = None
+    expected: float | None = None
+    ulps: float | None = None
+    device: str | None = None
 
     @property
     def status(self) -> str:
@@ -134,16 +158,122 @@ class Result:
         return "skip" if self.skipped else ("pass" if self.passed else "fail")
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (non-finite errors as strings)."""
+        """A JSON-ready dict (non-finite numbers as strings, the index as a list)."""
         d = asdict(self)
-        if d["error"] is not None and not np.isfinite(d["error"]):
-            d["error"] = str(d["error"])
+        for key in ("error", "got", "expected", "ulps"):
+            if d[key] is not None and not np.isfinite(d[key]):
+                d[key] = str(d[key])
+        if d["index"] is not None:
+            d["index"] = list(d["index"])
         return d
+
+    @property
+    def worst(self) -> str:
+        """Where the error is worst, e.g. ``'d/dinput[3, 1]'``, ``'[2]'`` or ``'(scalar)'``."""
+        return _element(self.index, self.argument)
+
+
+def _element(index: tuple[int, ...] | None, argument: str | None) -> str:
+    if index is None:
+        return ""
+    if argument:
+        return f"d/d{argument}" + (f"[{', '.join(map(str, index))}]" if index else "")
+    return f"[{', '.join(map(str, index))}]" if index else "(scalar)"
 
 
 # ------------------------------------------------------------------------------------------
 # The one comparison function
 # ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """The outcome of :func:`compare_detail`: the error and where it is worst.
+
+    Attributes
+    ----------
+    error : float
+        Norm-wise relative error, ``max|a - b| / max(max|b|, tiny)`` (see :func:`compare`).
+    note : str
+        Why the error is infinite (empty otherwise).
+    index : tuple of int or None
+        Index of the worst element (the first non-finite mismatch where there is one); None for
+        a shape mismatch or empty arrays.
+    got, expected : float or None
+        The two values at :attr:`index`.
+    ulps : float or None
+        ``max|a - b|`` in units of the last place of ``dtype`` at the largest expected
+        magnitude (the norm-wise error counted in ulps, ``error / eps`` within a factor of 2);
+        None when no dtype was given.
+    argument : str or None
+        For gradients (compared per differentiated argument): the argument with the worst
+        error.
+    """
+
+    error: float
+    note: str = ""
+    index: tuple[int, ...] | None = None
+    got: float | None = None
+    expected: float | None = None
+    ulps: float | None = None
+    argument: str | None = None
+
+
+def _ulp(scale: float, dtype: str | None) -> float | None:
+    if dtype is None:
+        return None
+    info = np.finfo(np.dtype(dtype))
+    # 2 ** (exponent - mantissa bits), computed in float64 so that no dtype overflow intrudes
+    _, exponent = np.frexp(max(scale, float(info.tiny)))
+    return float(np.ldexp(1.0, int(exponent) - 1 - info.nmant))
+
+
+def compare_detail(actual: Any, expected: Any, dtype: str | None = None) -> Mismatch:
+    """:func:`compare` with the worst element's index and values, and the error in ulps.
+
+    Parameters
+    ----------
+    actual, expected : array_like
+        Compared as float64.
+    dtype : str, optional
+        The dtype the ulps are counted in (``'float32'``, ``'float64'``).
+
+    Returns
+    -------
+    Mismatch
+    """
+    a = np.asarray(actual, dtype=np.float64)
+    b = np.asarray(expected, dtype=np.float64)
+    if a.shape != b.shape:
+        return Mismatch(float("inf"), f"shape {a.shape} != expected {b.shape}")
+    if a.size == 0:
+        return Mismatch(0.0, ulps=None if dtype is None else 0.0)
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    odd = ~same & ~(np.isfinite(a) & np.isfinite(b))
+    if np.any(odd):
+        i = np.unravel_index(int(np.argmax(odd)), a.shape)
+        return Mismatch(
+            float("inf"),
+            f"got {a[i]!r} where {b[i]!r} was expected at index {i}",
+            index=tuple(int(k) for k in i),
+            got=float(a[i]),
+            expected=float(b[i]),
+            ulps=None if dtype is None else float("inf"),
+        )
+    finite_b = np.abs(b[np.isfinite(b)])
+    scale = max(float(finite_b.max()) if finite_b.size else 0.0, np.finfo(np.float64).tiny)
+    with np.errstate(invalid="ignore"):  # inf - inf where ``same`` already holds
+        diff = np.where(same, 0.0, np.abs(a - b))
+    i = np.unravel_index(int(np.argmax(diff)), a.shape)
+    worst = float(diff[i])
+    ulp = _ulp(scale, dtype)
+    return Mismatch(
+        worst / scale,
+        index=tuple(int(k) for k in i),
+        got=float(a[i]),
+        expected=float(b[i]),
+        ulps=None if ulp is None else worst / ulp,
+    )
 
 
 def compare(actual: Any, expected: Any) -> tuple[float, str]:
@@ -152,6 +282,7 @@ def compare(actual: Any, expected: Any) -> tuple[float, str]:
     The error is ``max|a - b| / max(max|b|, tiny)`` over finite ``b``, where NaN equals NaN and
     infinities equal infinities of the same sign. Shapes must match exactly; a shape mismatch or
     a non-finite value on one side only gives ``inf``. Empty arrays of equal shapes give 0.
+    :func:`compare_detail` also says where the error is worst.
 
     Returns
     -------
@@ -159,22 +290,8 @@ def compare(actual: Any, expected: Any) -> tuple[float, str]:
     note : str
         Why the error is infinite (empty otherwise).
     """
-    a = np.asarray(actual, dtype=np.float64)
-    b = np.asarray(expected, dtype=np.float64)
-    if a.shape != b.shape:
-        return float("inf"), f"shape {a.shape} != expected {b.shape}"
-    if a.size == 0:
-        return 0.0, ""
-    same = (a == b) | (np.isnan(a) & np.isnan(b))
-    odd = ~same & ~(np.isfinite(a) & np.isfinite(b))
-    if np.any(odd):
-        i = np.unravel_index(int(np.argmax(odd)), a.shape)
-        return float("inf"), f"got {a[i]!r} where {b[i]!r} was expected at index {i}"
-    finite_b = np.abs(b[np.isfinite(b)])
-    scale = max(float(finite_b.max()) if finite_b.size else 0.0, np.finfo(np.float64).tiny)
-    with np.errstate(invalid="ignore"):  # inf - inf where ``same`` already holds
-        diff = np.where(same, 0.0, np.abs(a - b))
-    return float(diff.max() / scale), ""
+    m = compare_detail(actual, expected)
+    return m.error, m.note
 
 
 def relative_error(actual: Any, expected: Any) -> float:
@@ -182,14 +299,19 @@ def relative_error(actual: Any, expected: Any) -> float:
     return compare(actual, expected)[0]
 
 
-def _compare_grads(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> tuple[float, str]:
-    """:func:`compare` per gradient argument; the worst, with the argument named."""
-    worst, note = 0.0, ""
+def _compare_grads(
+    actual: Mapping[str, Any], expected: Mapping[str, Any], dtype: str | None = None
+) -> Mismatch:
+    """:func:`compare_detail` per gradient argument; the worst, with the argument named."""
+    worst: Mismatch | None = None
     for name, exp in expected.items():
-        err, why = compare(actual[name], exp)
-        if err > worst or (why and not note):
-            worst, note = err, f"d/d{name}" + (f": {why}" if why else "")
-    return worst, note
+        m = compare_detail(actual[name], exp, dtype)
+        if worst is None or m.error > worst.error:
+            note = f"d/d{name}" + (f": {m.note}" if m.note else "") if m.error > 0 else ""
+            worst = Mismatch(m.error, note, m.index, m.got, m.expected, m.ulps, name)
+    if worst is None:
+        return Mismatch(0.0)
+    return worst
 
 
 def round_inputs(inputs: Mapping[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
@@ -364,7 +486,7 @@ def _run_torch_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, inductor=Fals
         return
     if want_grad:
         try:
-            c = torch.as_tensor(cot, dtype=out.dtype)
+            c = torch.as_tensor(cot, dtype=out.dtype, device=out.device)
             leaves = [vals[i] for i in gidx]
             grads = torch.autograd.grad(out, leaves, grad_outputs=c, allow_unused=True)
             grads = [
@@ -483,6 +605,7 @@ class Suite:
         cases: Sequence[str] | None = None,
         compile: bool = True,
         progress: Callable[[str], None] | None = None,
+        device: str | None = None,
     ) -> list[Result]:
         """Run every check of the selected entries, cases, backends and dtypes.
 
@@ -503,6 +626,12 @@ class Suite:
             Run the compiled modes on the cases flagged for them.
         progress : callable, optional
             Called with a line of text after each loss.
+        device : str, optional
+            Device to put every backend's arrays on (``'cuda'``, ``'gpu'``, ``'cpu'``,
+            ``'cuda:1'``; see :meth:`Driver.resolve_device`). A backend without it is reported
+            as not run, with the reason. The baselines (reference, NumPy backend, torch oracle,
+            autodiff baseline) stay on the host. The placement checks run only on the default
+            device (``device=None``).
 
         Returns
         -------
@@ -521,6 +650,14 @@ class Suite:
         for dt in dtypes:
             if dt not in DTYPES:
                 raise ValueError(f"unknown dtype {dt!r}; expected one of {DTYPES}")
+        placed: dict[str, Any] = {}
+        no_device: dict[str, str] = {}
+        if device is not None:
+            for d in drivers:
+                try:
+                    placed[d.name] = d.resolve_device(device)
+                except DeviceUnavailable as exc:
+                    no_device[d.name] = str(exc)
         results: list[Result] = []
         for entry in entries:
             selected = [c for c in entry.cases if cases is None or c.label in cases]
@@ -532,12 +669,19 @@ class Suite:
                         )
                     prep = None
                     for d in drivers:
+                        if d.name in no_device:
+                            why = no_device[d.name]
+                            results.append(self._skip(entry, case, d.name, dtype, why, device))
+                            continue
                         if dtype == "float64" and not d.supports_float64():
-                            results.append(self._skip(entry, case, d.name, dtype, _NO_X64))
+                            why = _NO_X64
+                            results.append(self._skip(entry, case, d.name, dtype, why, device))
                             continue
                         if prep is None:
                             prep = self._prepare(entry, case, dtype)
-                        results.extend(self._run_backend(prep, d, compile))
+                        results.extend(
+                            self._run_backend(prep, d, compile, device, placed.get(d.name))
+                        )
             if progress is not None:
                 bad = sum(1 for r in results if r.loss == entry.name and r.status == "fail")
                 progress(f"{entry.name}: {len(selected)} cases, {bad} failures")
@@ -632,12 +776,21 @@ class Suite:
 
     # -- one backend -----------------------------------------------------------------------
 
-    def _run_backend(self, prep: _Prepared, d: Driver, compile: bool) -> list[Result]:
+    def _run_backend(
+        self,
+        prep: _Prepared,
+        d: Driver,
+        compile: bool,
+        device: str | None = None,
+        where: Any = None,
+    ) -> list[Result]:
+        """Every check of one backend; ``device`` is the requested name, ``where`` the
+        driver's device object for it (None: the default device)."""
         entry, case, dtype = prep.entry, prep.case, prep.dtype
-        rec = _Recorder(entry, case, d.name, dtype)
+        rec = _Recorder(entry, case, d.name, dtype, device)
         t0 = time.perf_counter()
         try:
-            arrays = _arrays(d, prep.inputs, dtype)
+            arrays = _arrays(d, prep.inputs, dtype, where)
             out = _quiet(entry.fn, **arrays, **case.kwargs)
             out_np = d.to_numpy(out)
         except Exception as exc:  # noqa: BLE001
@@ -661,7 +814,12 @@ class Suite:
         if want_grad:
             try:
                 _, grads = _EAGER_GRAD[d.name](
-                    d, entry.fn, _arrays(d, prep.inputs, dtype), prep.gargs, case.kwargs, prep.cot
+                    d,
+                    entry.fn,
+                    _arrays(d, prep.inputs, dtype, where),
+                    prep.gargs,
+                    case.kwargs,
+                    prep.cot,
                 )
             except Exception as exc:  # noqa: BLE001
                 rec.fail("grad_call", f"gradient of {entry.name} raised {_first_line(exc)}")
@@ -689,12 +847,12 @@ class Suite:
             rec.against("grad_fd", grads, prep.fd, "finite differences of the reference")
         self._time("eager", t0)
 
-        if case.placement:
+        if case.placement and device is None:
             t0 = time.perf_counter()
             self._placement(prep, d, rec, out_np, grads)
             self._time("placement", t0)
         if compile and case.compile and d.name in _COMPILED_RUNNERS:
-            self._compiled(prep, d, rec, out_np, grads, want_grad)
+            self._compiled(prep, d, rec, out_np, grads, want_grad, where)
         return rec.results
 
     def _placement(self, prep, d, rec, out_np, grads) -> None:
@@ -743,10 +901,10 @@ class Suite:
             except Exception as exc:  # noqa: BLE001
                 rec.fail("device", f"on {label} raised {_first_line(exc)}")
 
-    def _compiled(self, prep, d, rec, out_np, grads, want_grad) -> None:
+    def _compiled(self, prep, d, rec, out_np, grads, want_grad, where=None) -> None:
         entry, case, dtype = prep.entry, prep.case, prep.dtype
         self._compile_serial += 1
-        arrays = _arrays(d, prep.inputs, dtype)
+        arrays = _arrays(d, prep.inputs, dtype, where)
         runner = _COMPILED_RUNNERS[d.name](
             d,
             entry.fn,
@@ -772,8 +930,10 @@ class Suite:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _skip(self, entry: Entry, case: Case, backend: str, dtype: str, why: str) -> Result:
-        return _Recorder(entry, case, backend, dtype).skip("all", why)
+    def _skip(
+        self, entry: Entry, case: Case, backend: str, dtype: str, why: str, device=None
+    ) -> Result:
+        return _Recorder(entry, case, backend, dtype, device).skip("all", why)
 
     def _time(self, family: str, t0: float) -> None:
         self.timings[family] = self.timings.get(family, 0.0) + time.perf_counter() - t0
@@ -788,20 +948,35 @@ _NO_X64 = (
 class _Recorder:
     """Builds the :class:`Result` records of one loss, case, backend and dtype."""
 
-    def __init__(self, entry: Entry, case: Case, backend: str, dtype: str) -> None:
+    def __init__(
+        self, entry: Entry, case: Case, backend: str, dtype: str, device: str | None = None
+    ) -> None:
         self.entry, self.case, self.backend, self.dtype = entry, case, backend, dtype
+        self.device = device
         self.results: list[Result] = []
 
     def _where(self) -> str:
         kw = ", ".join(f"{k}={v!r}" for k, v in self.case.kwargs.items())
-        return f"{self.entry.name}[{self.case.label}]({kw}) on {self.backend} {self.dtype}"
+        on = f" ({self.device})" if self.device else ""
+        return f"{self.entry.name}[{self.case.label}]({kw}) on {self.backend} {self.dtype}{on}"
 
-    def _add(self, check, error, tol, passed, message, skipped=False) -> Result:
+    def _add(self, check, error, tol, passed, message, skipped=False, worst=None) -> Result:
         repro = (
             ""
             if passed or skipped
-            else build_repro(self.entry, self.case, self.backend, self.dtype, check)
+            else build_repro(
+                self.entry, self.case, self.backend, self.dtype, check, device=self.device
+            )
         )
+        detail = {}
+        if worst is not None:
+            detail = {
+                "index": worst.index,
+                "argument": worst.argument,
+                "got": worst.got,
+                "expected": worst.expected,
+                "ulps": worst.ulps,
+            }
         r = Result(
             loss=self.entry.name,
             case=self.case.label,
@@ -814,36 +989,57 @@ class _Recorder:
             message=message,
             repro=repro,
             skipped=skipped,
+            device=self.device,
+            **detail,
         )
         self.results.append(r)
         return r
 
     def tolerance(self, check: str) -> float:
+        # An entry may carry its own bounds (lossbridge.conformance.parity's user entries).
+        own = getattr(self.entry, "check_tolerance", None)
+        if own is not None:
+            return own(self.case.label, check, self.backend, self.dtype)
         return _tol.tolerance(self.entry.name, self.case.label, check, self.backend, self.dtype)
 
-    def record(self, check: str, err: float, note: str, against: str) -> Result:
+    def _worst_text(self, m: Mismatch) -> str:
+        if m.index is None or "at index" in m.note:
+            return ""  # a shape mismatch, or the note already names the element
+        digits = 9 if self.dtype == "float32" else 17
+        where = _element(m.index, m.argument)
+        ulps = f", {m.ulps:.3g} ulp" if m.ulps is not None else ""
+        return (
+            f"; worst element {where}: got {m.got:.{digits}g}, expected "
+            f"{m.expected:.{digits}g} (|diff| {abs(m.got - m.expected):.3g}{ulps})"
+        )
+
+    def record(
+        self, check: str, err: float | Mismatch, note: str = "", against: str = ""
+    ) -> Result:
+        """Record a numeric check (``err`` a :class:`Mismatch` or a plain error)."""
+        m = err if isinstance(err, Mismatch) else Mismatch(float(err), note)
         tol = self.tolerance(check)
-        passed = bool(err <= tol)
+        passed = bool(m.error <= tol)
         msg = (
             ""
             if passed
             else (
-                f"{check}: {self._where()}: relative error {err:.3g} against {against} exceeds "
-                f"{tol:.0e}" + (f" ({note})" if note else "")
+                f"{check}: {self._where()}: relative error {m.error:.3g} against {against} "
+                f"exceeds {tol:.0e}" + (f" ({m.note})" if m.note else "") + self._worst_text(m)
             )
         )
-        return self._add(check, err, tol, passed, msg)
+        return self._add(check, m.error, tol, passed, msg, worst=m)
 
     def numeric(self, check: str, actual: Any, expected: Any, against: str) -> Result:
         """Compare values (or, for dicts, gradients per argument) and record the result."""
         try:
             if isinstance(actual, dict):
-                err, note = _compare_grads(actual, expected)
+                m = _compare_grads(actual, expected, self.dtype)
             else:
-                err, note = compare(actual, expected)
+                m = compare_detail(actual, expected, self.dtype)
         except Exception as exc:  # noqa: BLE001 - e.g. an output that is not an array
             return self.fail(check, f"cannot compare with {against}: {_first_line(exc)}")
-        return self.record(check, err, note, against)
+        return self.record(check, m, against=against)
 
     def against(self, check: str, actual: Any, base: _Outcome, against: str) -> Result | None:
         """Compare with a baseline outcome (values, or gradients if ``actual`` is a dict)."""
@@ -887,8 +1083,17 @@ class _Recorder:
         return self.ok("type")
 
 
-def build_repro(entry: Entry, case: Case, backend: str, dtype: str, check: str) -> str:
-    """A copy-pasteable Python snippet that recomputes one failing check's inputs and output."""
+def build_repro(
+    entry: Entry, case: Case, backend: str, dtype: str, check: str, device: str | None = None
+) -> str:
+    """A copy-pasteable Python snippet that recomputes one failing check's inputs and output.
+
+    An entry with a ``repro_snippet(case, backend, dtype, check, device)`` method (the user
+    entries of :mod:`lossbridge.conformance.parity`) writes its own.
+    """
+    own = getattr(entry, "repro_snippet", None)
+    if own is not None:
+        return own(case, backend, dtype, check, device)
     lines = [f"# {entry.name} / {case.label} / {backend} / {dtype} / check {check!r}"]
     if backend == "jax" and dtype == "float64":
         lines += ["import jax", 'jax.config.update("jax_enable_x64", True)']
