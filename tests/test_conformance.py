@@ -41,6 +41,9 @@ from lossbridge.conformance.runner import COMPILED_MODES
 BACKENDS = [d.name for d in available_drivers()]
 COMPILED_BACKENDS = [b for b in BACKENDS if b in COMPILED_MODES]
 LOSSES = list(REGISTRY)
+#: One xdist group per loss: under ``pytest -n``, a loss's tests share one worker, so its
+#: baselines (reference, oracles, NumPy backend, finite differences) are computed once.
+GROUPED = [pytest.param(loss, marks=pytest.mark.xdist_group(loss)) for loss in LOSSES]
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +60,7 @@ def _explain(results) -> str:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("loss", GROUPED)
 def test_conformance(suite: Suite, loss: str, backend: str) -> None:
     """Every eager check of one loss on one backend passes (both dtypes)."""
     results = suite.run(losses=[loss], backends=[backend], compile=False)
@@ -68,7 +71,7 @@ def test_conformance(suite: Suite, loss: str, backend: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", COMPILED_BACKENDS)
-@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("loss", GROUPED)
 def test_compiled(suite: Suite, loss: str, backend: str) -> None:
     """The compiled modes (jax.jit, tf.function +/- XLA, torch.compile) match eager."""
     labels = [c.label for c in REGISTRY[loss].cases if c.compile]
