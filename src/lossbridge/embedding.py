@@ -35,7 +35,7 @@ from lossbridge._validation import (
     shape_str,
 )
 from lossbridge.backends import asarray_on, eager_view, get_namespace, stop_gradient
-from lossbridge.margin import _arange, _clamp_min0, _safe_root, _setup
+from lossbridge.margin import _arange, _check_pair_shapes, _clamp_min0, _safe_root, _setup
 
 __all__ = [
     "circle_loss",
@@ -238,18 +238,7 @@ def contrastive_loss(
     eps = _real(eps, "eps", loss_name)
     xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
-    if target.ndim > 1:
-        raise ValueError(
-            f"{loss_name}: target must be 0-d or 1-D (one 0/1 per pair); got shape "
-            f"{shape_str(target.shape)}"
-        )
-    want = target.ndim + 1
-    if input1.ndim != want or input2.ndim != want:
-        raise ValueError(
-            f"{loss_name}: a {target.ndim}-D target expects {want}-D inputs; got input1 "
-            f"{shape_str(input1.shape)} and input2 {shape_str(input2.shape)}"
-        )
-    check_broadcastable(input1, input2, "input1", "input2")
+    _check_pair_shapes(input1, input2, target, loss_name, "one 0/1 per pair")
     _check_target_shape(_broadcast_shape(input1.shape[:-1], input2.shape[:-1]), target)
     _check_binary_target(xp, target, loss_name)
     input1, input2 = promote_floats(xp, input1, input2)

@@ -603,6 +603,22 @@ def margin_ranking_loss(
     return reduce(xp, _clamp_min0(xp, -target * (input1 - input2) + margin), reduction)
 
 
+def _check_pair_shapes(input1: Any, input2: Any, target: Any, loss_name: str, why: str) -> None:
+    """A 0-d or 1-D ``target`` (``why`` says what it holds), inputs with one more dimension
+    (the embedding axis), ``input1`` and ``input2`` broadcastable."""
+    if target.ndim > 1:
+        raise ValueError(
+            f"{loss_name}: target must be 0-d or 1-D ({why}); got shape {shape_str(target.shape)}"
+        )
+    want = target.ndim + 1
+    if input1.ndim != want or input2.ndim != want:
+        raise ValueError(
+            f"{loss_name}: a {target.ndim}-D target expects {want}-D inputs; got input1 "
+            f"{shape_str(input1.shape)} and input2 {shape_str(input2.shape)}"
+        )
+    check_broadcastable(input1, input2, "input1", "input2")
+
+
 def cosine_embedding_loss(
     input1: Any, input2: Any, target: Any, margin: float = 0, reduction: str = "mean"
 ) -> Any:
@@ -650,18 +666,7 @@ def cosine_embedding_loss(
     xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
     _check_sign_target(xp, target, loss_name)
-    if target.ndim > 1:
-        raise ValueError(
-            f"{loss_name}: target must be 0-d or 1-D (multi-target is not supported); got "
-            f"shape {shape_str(target.shape)}"
-        )
-    want = target.ndim + 1
-    if input1.ndim != want or input2.ndim != want:
-        raise ValueError(
-            f"{loss_name}: a {target.ndim}-D target expects {want}-D inputs; got input1 "
-            f"{shape_str(input1.shape)} and input2 {shape_str(input2.shape)}"
-        )
-    check_broadcastable(input1, input2, "input1", "input2")
+    _check_pair_shapes(input1, input2, target, loss_name, "multi-target is not supported")
     input1, input2 = promote_floats(xp, input1, input2)
     prod = xp.sum(input1 * input2, axis=-1)
     mag1 = xp.sum(input1 * input1, axis=-1) + _COSINE_EPS
