@@ -25,6 +25,12 @@ tensorflow/*    ``tf.reduce_mean(tf.nn.sparse_softmax_     ``tf.reduce_mean(tf.n
                 cross_entropy_with_logits(...))``          entropy_with_logits(...))``
 =============== ========================================== ======================================
 
+The 1e6-element regression/divergence cases (``mse_loss``, ``l1_loss``, ``huber_loss``,
+``kl_div`` with ``reduction='batchmean'``, ``nll_loss``) use ``torch.nn.functional``'s loss of
+the same name; for JAX optax's ``squared_error``, ``huber_loss`` and ``kl_divergence`` (row
+sums, then the mean over rows) and plain ``jnp`` where optax has no such loss (L1, NLL); for
+TensorFlow plain ``tf`` ops, no Keras (see ``_build_tensorflow``).
+
 Compiled modes compile ours and native the same way: ``torch.compile(fn, fullgraph=True,
 dynamic=False)``, ``jax.jit`` (``jax.jit(jax.value_and_grad(fn))`` for the gradient),
 ``tf.function`` (the ``tf.GradientTape`` inside the function for the gradient). Gradients are
@@ -45,6 +51,8 @@ import lossbridge as lb
 __all__ = [
     "FRAMEWORKS",
     "LOSSES",
+    "LOSS_KWARGS",
+    "LOSS_SHAPES",
     "MODES",
     "SHAPES",
     "Case",
@@ -54,8 +62,32 @@ __all__ = [
     "make_data",
 ]
 
-LOSSES = ("cross_entropy", "binary_cross_entropy_with_logits")
-SHAPES = ((8, 4), (4096, 1000))
+LOSSES = (
+    "cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "kl_div",
+    "nll_loss",
+)
+SHAPES = ((8, 4), (4096, 1000), (1000, 1000))
+#: The shapes each loss is benchmarked at: the classification losses at a tiny and a large
+#: shape, the elementwise regression/divergence losses and ``nll_loss`` at 1e6 elements.
+LOSS_SHAPES = {
+    "cross_entropy": ((8, 4), (4096, 1000)),
+    "binary_cross_entropy_with_logits": ((8, 4), (4096, 1000)),
+    "mse_loss": ((1000, 1000),),
+    "l1_loss": ((1000, 1000),),
+    "huber_loss": ((1000, 1000),),
+    "kl_div": ((1000, 1000),),
+    "nll_loss": ((1000, 1000),),
+}
+#: Keyword arguments both sides get (``reduction='mean'`` is everyone's default).
+LOSS_KWARGS: dict[str, dict[str, Any]] = {
+    "huber_loss": {"delta": 1.0},
+    "kl_div": {"reduction": "batchmean"},
+}
 FRAMEWORKS = ("numpy", "torch", "jax", "tensorflow")
 MODES = {
     "numpy": ("eager",),
@@ -63,7 +95,15 @@ MODES = {
     "jax": ("jit",),
     "tensorflow": ("eager", "function"),
 }
-SHORT_LOSS = {"cross_entropy": "CE", "binary_cross_entropy_with_logits": "BCEwL"}
+SHORT_LOSS = {
+    "cross_entropy": "CE",
+    "binary_cross_entropy_with_logits": "BCEwL",
+    "mse_loss": "MSE",
+    "l1_loss": "L1",
+    "huber_loss": "Huber",
+    "kl_div": "KLDiv",
+    "nll_loss": "NLL",
+}
 
 
 @dataclass(frozen=True)
@@ -160,7 +200,7 @@ def all_cases(
             if modes is not None and mode not in set(modes):
                 continue
             for loss in ls:
-                for shape in shs:
+                for shape in (s for s in shs if s in LOSS_SHAPES[loss]):
                     for grad in grads:
                         if grad and fw == "numpy":
                             continue
@@ -174,8 +214,12 @@ def make_data(loss: str, shape: tuple[int, int], seed: int = 0) -> tuple[np.ndar
     Parameters
     ----------
     loss : str
-        Decides the targets: int64 class indices of shape ``(N,)`` for ``cross_entropy``,
-        float32 values in {0, 1} of the logits' shape for ``binary_cross_entropy_with_logits``.
+        Decides the inputs and targets: standard-normal logits and int64 class indices of shape
+        ``(N,)`` for ``cross_entropy``; logits and float32 values in {0, 1} of the logits'
+        shape for ``binary_cross_entropy_with_logits``; standard-normal inputs and targets for
+        ``mse_loss``, ``l1_loss`` and ``huber_loss``; row-wise log-probabilities (log-softmax
+        of standard normals) and a probability target (softmax of other standard normals) for
+        ``kl_div``; row-wise log-probabilities and int64 class indices for ``nll_loss``.
     shape : tuple of int
         ``(N, C)``.
     seed : int
@@ -191,9 +235,23 @@ def make_data(loss: str, shape: tuple[int, int], seed: int = 0) -> tuple[np.ndar
         y = rng.integers(0, c, size=n, dtype=np.int64)
     elif loss == "binary_cross_entropy_with_logits":
         y = rng.integers(0, 2, size=shape).astype(np.float32)
+    elif loss in ("mse_loss", "l1_loss", "huber_loss"):
+        y = rng.standard_normal(shape, dtype=np.float32)
+    elif loss == "kl_div":
+        x = _log_softmax64(x).astype(np.float32)
+        y = np.exp(_log_softmax64(rng.standard_normal(shape))).astype(np.float32)
+    elif loss == "nll_loss":
+        x = _log_softmax64(x).astype(np.float32)
+        y = rng.integers(0, c, size=n, dtype=np.int64)
     else:
         raise ValueError(f"unknown loss {loss!r}; expected one of {LOSSES}")
     return x, y
+
+
+def _log_softmax64(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float64)
+    m = np.max(x, axis=1, keepdims=True)
+    return x - m - np.log(np.sum(np.exp(x - m), axis=1, keepdims=True))
 
 
 def build(case: Case) -> Pair:
@@ -223,7 +281,15 @@ def build(case: Case) -> Pair:
 
 
 def _ours(loss: str) -> Callable[..., Any]:
-    return getattr(lb, loss)
+    fn = getattr(lb, loss)
+    kw = LOSS_KWARGS.get(loss)
+    if not kw:
+        return fn
+
+    def ours(x: Any, y: Any) -> Any:
+        return fn(x, y, **kw)
+
+    return ours
 
 
 # ------------------------------------------------------------------------------------------
@@ -241,18 +307,41 @@ def _np_bce_with_logits(x: np.ndarray, t: np.ndarray) -> Any:
     return np.mean(np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x))))
 
 
+def _np_huber(x: np.ndarray, t: np.ndarray, delta: float = 1.0) -> Any:
+    a = np.abs(x - t)
+    q = np.minimum(a, delta)
+    return np.mean(0.5 * q * q + delta * (a - q))
+
+
+def _np_kl_div_batchmean(x: np.ndarray, t: np.ndarray) -> Any:
+    # Targets are strictly positive here (a softmax), so t * log(t) needs no zero guard.
+    return np.sum(t * (np.log(t) - x)) / x.shape[0]
+
+
+def _np_nll(x: np.ndarray, y: np.ndarray) -> Any:
+    return -np.mean(np.take_along_axis(x, y[:, None], axis=1))
+
+
+_NP_NATIVES: dict[str, tuple[Callable[..., Any], str]] = {
+    "cross_entropy": (_np_cross_entropy, "NumPy formula: max, exp, sum, log, take_along_axis"),
+    "binary_cross_entropy_with_logits": (
+        _np_bce_with_logits,
+        "NumPy formula: max(x,0) - x*t + log1p(exp(-|x|))",
+    ),
+    "mse_loss": (lambda x, t: np.mean(np.square(x - t)), "NumPy formula: mean((x-t)**2)"),
+    "l1_loss": (lambda x, t: np.mean(np.abs(x - t)), "NumPy formula: mean(|x-t|)"),
+    "huber_loss": (_np_huber, "NumPy formula: q=min(|d|,1); mean(q*q/2 + (|d|-q))"),
+    "kl_div": (_np_kl_div_batchmean, "NumPy formula: sum(t*(log t - x)) / N"),
+    "nll_loss": (_np_nll, "NumPy formula: -mean(take_along_axis(x, y))"),
+}
+
+
 def _build_numpy(case: Case) -> Pair:
     if case.mode != "eager" or case.grad:
         raise ValueError(f"numpy has no {case.mode}/{case.pass_name} case")
     x, y = make_data(case.loss, case.shape)
     ours_fn = _ours(case.loss)
-    native_fn, native_name = {
-        "cross_entropy": (_np_cross_entropy, "NumPy formula: max, exp, sum, log, take_along_axis"),
-        "binary_cross_entropy_with_logits": (
-            _np_bce_with_logits,
-            "NumPy formula: max(x,0) - x*t + log1p(exp(-|x|))",
-        ),
-    }[case.loss]
+    native_fn, native_name = _NP_NATIVES[case.loss]
     return Pair(
         ours=lambda: ours_fn(x, y),
         native=lambda: native_fn(x, y),
@@ -275,6 +364,14 @@ def _build_torch(case: Case) -> Pair:
     ours_fn = _ours(case.loss)
     native_fn = getattr(torch.nn.functional, case.loss)
     native_name = f"torch.nn.functional.{case.loss}"
+    kw = LOSS_KWARGS.get(case.loss)
+    if kw:
+        native_loss = native_fn
+
+        def native_fn(x: Any, y: Any) -> Any:
+            return native_loss(x, y, **kw)
+
+        native_name += "(" + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")"
     if case.mode == "compile":
         # One wrapper per case; dynamic=False specialises on the shape as a fixed-shape training
         # step would. Compilation happens on the first call (timed by the harness as setup).
@@ -318,20 +415,42 @@ def _build_jax(case: Case) -> Pair:
 
     if case.mode != "jit":
         raise ValueError(f"jax has no mode {case.mode!r}")
+    import jax.numpy as jnp
+
     x_np, y_np = make_data(case.loss, case.shape)
-    if case.loss == "cross_entropy":
+    if y_np.dtype == np.int64:
         y_np = y_np.astype(np.int32)  # JAX's default integer (x64 off)
-
-        def native_fn(x: Any, y: Any) -> Any:
-            return optax.softmax_cross_entropy_with_integer_labels(x, y).mean()
-
-        native_name = "optax.softmax_cross_entropy_with_integer_labels(...).mean()"
-    else:
-
-        def native_fn(x: Any, y: Any) -> Any:
-            return optax.sigmoid_binary_cross_entropy(x, y).mean()
-
-        native_name = "optax.sigmoid_binary_cross_entropy(...).mean()"
+    natives: dict[str, tuple[Callable[..., Any], str]] = {
+        "cross_entropy": (
+            lambda x, y: optax.softmax_cross_entropy_with_integer_labels(x, y).mean(),
+            "optax.softmax_cross_entropy_with_integer_labels(...).mean()",
+        ),
+        "binary_cross_entropy_with_logits": (
+            lambda x, y: optax.sigmoid_binary_cross_entropy(x, y).mean(),
+            "optax.sigmoid_binary_cross_entropy(...).mean()",
+        ),
+        "mse_loss": (
+            lambda x, y: optax.squared_error(x, y).mean(),
+            "optax.squared_error(...).mean()",
+        ),
+        # optax has no absolute-error loss: a plain jnp reference.
+        "l1_loss": (lambda x, y: jnp.mean(jnp.abs(x - y)), "jnp.mean(jnp.abs(x - t)) (no optax)"),
+        "huber_loss": (
+            lambda x, y: optax.huber_loss(x, y, delta=1.0).mean(),
+            "optax.huber_loss(..., delta=1.0).mean()",
+        ),
+        # Row-wise KL summed over classes, then the mean over rows = torch's 'batchmean'.
+        "kl_div": (
+            lambda x, y: optax.kl_divergence(x, y).mean(),
+            "optax.kl_divergence(log_p, t).mean()",
+        ),
+        # optax has no NLL on log-probabilities: a plain jnp reference.
+        "nll_loss": (
+            lambda x, y: -jnp.mean(jnp.take_along_axis(x, y[:, None], axis=1)),
+            "-jnp.mean(jnp.take_along_axis(x, y)) (no optax)",
+        ),
+    }
+    native_fn, native_name = natives[case.loss]
     x = jax.device_put(x_np)
     y = jax.device_put(y_np)
     ours_fn = _ours(case.loss)
@@ -357,19 +476,44 @@ def _build_tensorflow(case: Case) -> Pair:
     x_np, y_np = make_data(case.loss, case.shape)
     x = tf.constant(x_np)
     y = tf.constant(y_np)
-    if case.loss == "cross_entropy":
+    n = case.shape[0]
 
-        def native_fn(x: Any, y: Any) -> Any:
-            per_item = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=x)
-            return tf.reduce_mean(per_item)
+    def huber(x: Any, t: Any) -> Any:
+        a = tf.abs(x - t)
+        q = tf.minimum(a, 1.0)
+        return tf.reduce_mean(0.5 * tf.square(q) + (a - q))
 
-        native_name = "tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(...))"
-    else:
-
-        def native_fn(x: Any, y: Any) -> Any:
-            return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=x))
-
-        native_name = "tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(...))"
+    natives: dict[str, tuple[Callable[..., Any], str]] = {
+        "cross_entropy": (
+            lambda x, y: tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=x)
+            ),
+            "tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(...))",
+        ),
+        "binary_cross_entropy_with_logits": (
+            lambda x, y: tf.reduce_mean(
+                tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=x)
+            ),
+            "tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(...))",
+        ),
+        "mse_loss": (
+            lambda x, t: tf.reduce_mean(tf.square(x - t)),
+            "tf.reduce_mean(tf.square(x - t))",
+        ),
+        "l1_loss": (lambda x, t: tf.reduce_mean(tf.abs(x - t)), "tf.reduce_mean(tf.abs(x - t))"),
+        "huber_loss": (huber, "q = tf.minimum(|x - t|, 1); tf.reduce_mean(q*q/2 + |x - t| - q)"),
+        # What tf.keras.losses.KLDivergence computes (sum over classes, mean over rows), on a
+        # log-probability input and without Keras' clipping of the probabilities.
+        "kl_div": (
+            lambda x, t: tf.reduce_sum(tf.math.xlogy(t, t) - t * x) / n,
+            "tf.reduce_sum(tf.math.xlogy(t, t) - t * x) / N",
+        ),
+        "nll_loss": (
+            lambda x, y: -tf.reduce_mean(tf.gather(x, y, axis=1, batch_dims=1)),
+            "-tf.reduce_mean(tf.gather(x, y, axis=1, batch_dims=1))",
+        ),
+    }
+    native_fn, native_name = natives[case.loss]
     ours_fn = _ours(case.loss)
     if case.mode not in ("eager", "function"):
         raise ValueError(f"tensorflow has no mode {case.mode!r}")

@@ -48,3 +48,11 @@ def test_torch_eager_one_case(capsys):
     print(format_summary([res]))
     out = capsys.readouterr().out
     assert f"{res.ratio_median:.2f}" in out and "torch/eager fwd" in out
+
+
+def test_numpy_mse_one_case():
+    """One of the 1e6-element regression cases on NumPy: finite ratio, outputs agree."""
+    res = run_case(Case("mse_loss", (1000, 1000), "numpy", "eager", False), TINY)
+    assert res.error is None, res.traceback
+    assert math.isfinite(res.ratio_median) and res.ratio_median > 0
+    assert res.max_rel_diff <= 1e-4
