@@ -35,3 +35,15 @@ def promote_floats(xp: Any, *arrays: Any) -> list[Any]:
     if dtype is None:  # pragma: no cover - the prediction is always floating
         raise TypeError("no floating array to promote to")
     return [a if a is None or a.dtype == dtype else xp.astype(a, dtype) for a in arrays]
+
+
+def arange_on(xp: Any, n: int, dtype: Any, device: Any) -> Any:
+    """``xp.arange(n)`` on ``device`` (where it is known; a tracer's is not)."""
+    if device is None:
+        return xp.arange(n, dtype=dtype)
+    return xp.arange(n, dtype=dtype, device=device)
+
+
+def arange_like(xp: Any, n: int, like: Any, dtype: Any = None) -> Any:
+    """``xp.arange(n)`` on the device of the array ``like``."""
+    return arange_on(xp, n, dtype, get_namespace(like)[1])

@@ -90,3 +90,22 @@ def abs0(xp: Any, x: Any) -> Any:
     has torch's gradient everywhere (``sign`` has zero gradient).
     """
     return x * xp.sign(x)
+
+
+def clamp_min0(xp: Any, z: Any) -> Any:
+    """torch's ``clamp_min(z, 0)``: gradient 1 at ``z == 0``; NaN kept (with gradient 0)."""
+    zeros = xp.zeros_like(z)
+    return xp.where(z >= 0, z, xp.where(z < 0, zeros, stop_gradient(z)))
+
+
+def minimum(xp: Any, a: Any, b: Any) -> Any:
+    """torch's ``minimum(a, b)``: exact value, NaN propagated, gradient split 1/2 at ties.
+
+    ``xp.minimum`` gives a tie's whole gradient to one side in TensorFlow.
+    """
+    return xp.where(a < b, a, xp.where(b < a, b, (a + b) * 0.5))
+
+
+def maximum(xp: Any, a: Any, b: Any) -> Any:
+    """torch's ``maximum(a, b)``: exact value, NaN propagated, gradient split 1/2 at ties."""
+    return xp.where(a > b, a, xp.where(b > a, b, (a + b) * 0.5))

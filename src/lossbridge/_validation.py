@@ -8,6 +8,7 @@ are static and always run. Checks that read array values run only where the arra
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -117,6 +118,19 @@ def check_class_indices(
             f"{name} holds class index {worst}, out of range for {n_classes} classes; "
             f"expected values in [0, {n_classes - 1}]{extra}"
         )
+
+
+def check_real(value: Any, name: str, *, loss: str | None = None, what: str | None = None) -> float:
+    """A Python real number (``bool`` refused) as a float; ``TypeError`` naming ``name`` otherwise.
+
+    The message reads ``"<loss>: <name> must be a real number (<what>); got <value>"``, the
+    prefix and the parenthesis only where given. Range checks stay with each loss.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        prefix = f"{loss}: " if loss else ""
+        detail = f" ({what})" if what else ""
+        raise TypeError(f"{prefix}{name} must be a real number{detail}; got {value!r}")
+    return float(value)
 
 
 def _size(x: Any) -> int:

@@ -19,7 +19,6 @@ boundary, as ``torch.clamp`` does.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from lossbridge._inputs import promote_floats, setup
@@ -29,6 +28,7 @@ from lossbridge._validation import (
     check_floating,
     check_integer,
     check_range,
+    check_real,
     check_reduction,
     shape_str,
 )
@@ -50,9 +50,7 @@ _COSINE_SLACK = 1e-3
 
 
 def _real(value: Any, name: str, loss: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{loss}: {name} must be a real number; got {value!r}")
-    value = float(value)
+    value = check_real(value, name, loss=loss)
     if not math.isfinite(value):
         raise ValueError(f"{loss}: {name} must be finite; got {value!r}")
     return value

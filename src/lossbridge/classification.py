@@ -13,8 +13,8 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from lossbridge._inputs import promote_floats, setup
-from lossbridge._primitives import log_sigmoid, log_softmax, max_shift, xlogy
+from lossbridge._inputs import arange_like, promote_floats, setup
+from lossbridge._primitives import clamp_min0, log_sigmoid, log_softmax, max_shift, xlogy
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
     check_broadcastable,
@@ -22,11 +22,12 @@ from lossbridge._validation import (
     check_floating,
     check_integer,
     check_range,
+    check_real,
     check_reduction,
     check_same_shape,
     shape_str,
 )
-from lossbridge.backends import eager_view, get_namespace, stop_gradient, take_along_axis
+from lossbridge.backends import eager_view, stop_gradient, take_along_axis
 
 __all__ = [
     "binary_cross_entropy",
@@ -492,9 +493,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
 
 def _real(value: Any, name: str, loss: str, what: str) -> float:
     """A Python real number (bool refused), as float; ``TypeError`` naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{loss}: {name} must be a real number ({what}); got {value!r}")
-    return float(value)
+    return check_real(value, name, loss=loss, what=what)
 
 
 def _is_prob_target(input: Any, target: Any) -> bool:
@@ -917,16 +916,6 @@ def generalized_cross_entropy(
 # ------------------------------------------------------------------------------------------
 
 
-def _clamp_min0(xp: Any, z: Any) -> Any:
-    """``max(z, 0)`` with torch's ``clamp_min`` gradient: 1 at ``z == 0``; NaN kept (gradient 0).
-
-    The same rule as :func:`lossbridge.margin.margin_ranking_loss` (``hinge_loss(x, y)`` equals
-    ``margin_ranking_loss(x, 0, y, margin=1)``, gradient included).
-    """
-    zeros = xp.zeros_like(z)
-    return xp.where(z >= 0, z, xp.where(z < 0, zeros, stop_gradient(z)))
-
-
 def _max_split(xp: Any, x: Any, axis: int) -> Any:
     """The max along ``axis`` (kept), its gradient split evenly between tied maxima.
 
@@ -940,14 +929,6 @@ def _max_split(xp: Any, x: Any, axis: int) -> Any:
     gap = xp.where(hit, x - m_finite, xp.zeros_like(x))
     # m + mean(x - m) over the maxima: exactly m in value; with m = -inf (all -inf) stays -inf
     return xp.where(xp.isfinite(m), m_finite + xp.sum(gap, axis=axis, keepdims=True) / count, m)
-
-
-def _arange_like(xp: Any, n: int, like: Any, dtype: Any) -> Any:
-    """``arange(n)`` on the device of ``like``."""
-    _, device = get_namespace(like)
-    if device is None:
-        return xp.arange(n, dtype=dtype)
-    return xp.arange(n, dtype=dtype, device=device)
 
 
 def _check_hinge_labels(xp: Any, target: Any, zero_one: bool, loss: str) -> None:
@@ -1048,7 +1029,7 @@ def hinge_loss(input: Any, target: Any, *, zero_one: bool = False, reduction: st
     ``optax.losses.hinge_loss``; Keras 3 ``keras.losses.hinge``.
     """
     xp, z = _hinge_margin(input, target, zero_one, reduction, "hinge_loss")
-    return reduce(xp, _clamp_min0(xp, z), reduction)
+    return reduce(xp, clamp_min0(xp, z), reduction)
 
 
 def squared_hinge_loss(
@@ -1088,7 +1069,7 @@ def squared_hinge_loss(
     Vector Machines", JMLR 9, 2008 (the L2-loss SVM); Keras 3 ``keras.losses.squared_hinge``.
     """
     xp, z = _hinge_margin(input, target, zero_one, reduction, "squared_hinge_loss")
-    h = _clamp_min0(xp, z)
+    h = clamp_min0(xp, z)
     return reduce(xp, h * h, reduction)
 
 
@@ -1156,7 +1137,7 @@ def categorical_hinge_loss(input: Any, target: Any, *, reduction: str = "mean") 
         input, target = promote_floats(xp, input, target)
         pos = xp.sum(target * input, axis=ca, keepdims=True)
         neg = _max_split(xp, (1.0 - target) * input, ca)
-        return reduce(xp, xp.squeeze(_clamp_min0(xp, neg - pos + 1.0), axis=ca), reduction)
+        return reduce(xp, xp.squeeze(clamp_min0(xp, neg - pos + 1.0), axis=ca), reduction)
 
     expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
     if tuple(target.shape) != tuple(expected):
@@ -1169,7 +1150,7 @@ def categorical_hinge_loss(input: Any, target: Any, *, reduction: str = "mean") 
     check_class_indices(xp, target, n_classes, None)
     t = xp.expand_dims(target, axis=ca)
     x_y = take_along_axis(xp, input, t, ca)
-    classes = xp.reshape(_arange_like(xp, n_classes, input, t.dtype), _class_shape(input, ca))
+    classes = xp.reshape(arange_like(xp, n_classes, input, t.dtype), _class_shape(input, ca))
     others = xp.where(classes == t, xp.full_like(input, -xp.inf), input)
     z = 1.0 + _max_split(xp, others, ca) - x_y
-    return reduce(xp, xp.squeeze(_clamp_min0(xp, z), axis=ca), reduction)
+    return reduce(xp, xp.squeeze(clamp_min0(xp, z), axis=ca), reduction)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from lossbridge._inputs import arange_on
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
     check_floating,
@@ -302,7 +303,7 @@ def _ctc_forward(
     # Extended labels l' = (blank, l1, blank, l2, ..., blank): (N, 2S + 1). Entries past a
     # sequence's target length become blanks (padding may hold anything, e.g. -1); states past
     # 2 * target_length are computed but never read (the recursion only moves forward).
-    pos = _arange(xp, n_labels, idx_dtype, device)
+    pos = arange_on(xp, n_labels, idx_dtype, device)
     labels = xp.astype(labels, idx_dtype) if labels.dtype != idx_dtype else labels
     blanks = xp.full_like(labels, blank)
     used = xp.expand_dims(pos, axis=0) < xp.expand_dims(target_lengths, axis=1)
@@ -333,7 +334,7 @@ def _ctc_forward(
     # Before the first frame: alpha(0) = log 1, every other state log 0.
     init = xp.concat([pad, zero[:, :1], neg[:, 1:]], axis=1)
 
-    frames = _arange(xp, n_frames, idx_dtype, device)
+    frames = arange_on(xp, n_frames, idx_dtype, device)
     active = xp.expand_dims(
         xp.expand_dims(frames, axis=1) < xp.expand_dims(input_lengths, axis=0), axis=2
     )  # (T, N, 1): frame t counts for sequence n; later frames leave the states as they are
@@ -354,13 +355,6 @@ def _ctc_forward(
 # ------------------------------------------------------------------------------------------
 # Inputs
 # ------------------------------------------------------------------------------------------
-
-
-def _arange(xp: Any, n: int, dtype: Any, device: Any) -> Any:
-    """``xp.arange(n)`` on ``device`` (where it is known; a tracer's is not)."""
-    if device is None:
-        return xp.arange(n, dtype=dtype)
-    return xp.arange(n, dtype=dtype, device=device)
 
 
 def _convert(*args: Any) -> tuple[Any, ...]:
@@ -451,7 +445,7 @@ def _pad_concatenated(
         return xp.reshape(targets[:0], (batch, 0)), 0
     lengths = xp.astype(target_lengths, targets.dtype)
     offsets = xp.cumulative_sum(lengths) - lengths
-    pos = _arange(xp, n_labels, targets.dtype, device)
+    pos = arange_on(xp, n_labels, targets.dtype, device)
     idx = xp.expand_dims(offsets, axis=1) + xp.expand_dims(pos, axis=0)
     idx = xp.clip(idx, 0, total - 1)
     padded = xp.take(targets, xp.reshape(idx, (-1,)), axis=0)
@@ -469,7 +463,7 @@ def _check_labels(xp: Any, device: Any, labels: Any, target_lengths: Any, n_clas
     vxp, lab_v = lab
     _, len_v = lens
     # (JAX's values are read through NumPy: host arrays, no device to give)
-    pos = _arange(vxp, int(lab_v.shape[1]), len_v.dtype, device if vxp is xp else None)
+    pos = arange_on(vxp, int(lab_v.shape[1]), len_v.dtype, device if vxp is xp else None)
     used = vxp.expand_dims(pos, axis=0) < vxp.expand_dims(len_v, axis=1)
     bad = vxp.logical_and(used, vxp.logical_or(lab_v < 0, lab_v >= n_classes))
     if bool(vxp.any(bad)):

@@ -11,21 +11,21 @@ Boxes are ``(x1, y1, x2, y2)`` on the last axis, compared elementwise (box ``i``
 with box ``i`` of ``boxes2``), not as pairwise matrices.
 
 Where torchvision uses ``torch.max``/``torch.min`` of two tensors, these losses use
-:func:`_maximum`/:func:`_minimum`, whose value is the exact maximum/minimum and whose gradient is
-torch's on every backend: at a tie each argument gets half the gradient (torch and JAX do this;
-TensorFlow's ``tf.maximum``/``tf.minimum`` give all of it to the first argument).
+``maximum``/``minimum`` from :mod:`lossbridge._primitives`, whose value is the exact
+maximum/minimum and whose gradient is torch's on every backend: at a tie each argument gets
+half the gradient (torch and JAX do this; TensorFlow's ``tf.maximum``/``tf.minimum`` give
+all of it to the first argument).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from lossbridge._inputs import promote_floats
-from lossbridge._primitives import abs0, log_sigmoid
+from lossbridge._primitives import abs0, log_sigmoid, maximum, minimum
 from lossbridge._reduction import reduce
-from lossbridge._validation import check_floating, check_same_shape, shape_str
+from lossbridge._validation import check_floating, check_real, check_same_shape, shape_str
 from lossbridge.backends import asarray_on, get_namespace, stop_gradient
 
 __all__ = [
@@ -59,19 +59,7 @@ def _check_reduction(reduction: Any) -> str:
 
 
 def _check_real_number(value: Any, name: str, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number ({what}); got {value!r}")
-    return float(value)
-
-
-def _maximum(xp: Any, a: Any, b: Any) -> Any:
-    """``torch.maximum(a, b)``: exact value, NaN propagated, gradient split 1/2 at ties."""
-    return xp.where(a > b, a, xp.where(b > a, b, (a + b) * 0.5))
-
-
-def _minimum(xp: Any, a: Any, b: Any) -> Any:
-    """``torch.minimum(a, b)``: exact value, NaN propagated, gradient split 1/2 at ties."""
-    return xp.where(a < b, a, xp.where(b < a, b, (a + b) * 0.5))
+    return check_real(value, name, what=what)
 
 
 def _upcast_non_float(xp: Any, boxes: Any, name: str) -> Any:
@@ -124,10 +112,10 @@ def _inter_union(xp: Any, b1: tuple[Any, ...], b2: tuple[Any, ...]) -> tuple[Any
     """
     x1, y1, x2, y2 = b1
     x1g, y1g, x2g, y2g = b2
-    xkis1 = _maximum(xp, x1, x1g)
-    ykis1 = _maximum(xp, y1, y1g)
-    xkis2 = _minimum(xp, x2, x2g)
-    ykis2 = _minimum(xp, y2, y2g)
+    xkis1 = maximum(xp, x1, x1g)
+    ykis1 = maximum(xp, y1, y1g)
+    xkis2 = minimum(xp, x2, x2g)
+    ykis2 = minimum(xp, y2, y2g)
     mask = xp.logical_and(ykis2 > ykis1, xkis2 > xkis1)
     intsct = xp.where(mask, (xkis2 - xkis1) * (ykis2 - ykis1), xp.zeros_like(x1))
     union = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - intsct
@@ -138,8 +126,8 @@ def _enclosing(xp: Any, b1: tuple[Any, ...], b2: tuple[Any, ...]) -> tuple[Any, 
     """Width and height of the smallest box enclosing both."""
     x1, y1, x2, y2 = b1
     x1g, y1g, x2g, y2g = b2
-    w = _maximum(xp, x2, x2g) - _minimum(xp, x1, x1g)
-    h = _maximum(xp, y2, y2g) - _minimum(xp, y1, y1g)
+    w = maximum(xp, x2, x2g) - minimum(xp, x1, x1g)
+    h = maximum(xp, y2, y2g) - minimum(xp, y1, y1g)
     return w, h
 
 
@@ -720,7 +708,7 @@ def scylla_box_iou_loss(
     distance = -xp.expm1(rate * (dx**2 / (cw**2 + eps))) - xp.expm1(rate * (dy**2 / (ch**2 + eps)))
     w, h = _sizes(b1)
     w_gt, h_gt = _sizes(b2)
-    omega_w = abs0(xp, w - w_gt) / (_maximum(xp, w, w_gt) + eps)
-    omega_h = abs0(xp, h - h_gt) / (_maximum(xp, h, h_gt) + eps)
+    omega_w = abs0(xp, w - w_gt) / (maximum(xp, w, w_gt) + eps)
+    omega_h = abs0(xp, h - h_gt) / (maximum(xp, h, h_gt) + eps)
     shape = (-xp.expm1(-omega_w)) ** theta + (-xp.expm1(-omega_h)) ** theta
     return _reduce_boxes(xp, 1 - iou + (distance + shape) / 2, reduction)

@@ -24,18 +24,20 @@ import math
 import numbers
 from typing import Any
 
-from lossbridge._inputs import promote_floats, setup
-from lossbridge._primitives import logsumexp, softplus
+from lossbridge._inputs import arange_like, promote_floats, setup
+from lossbridge._primitives import clamp_min0, logsumexp, softplus
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
+    _size,
     check_broadcastable,
     check_floating,
     check_integer,
+    check_real,
     check_reduction,
     shape_str,
 )
 from lossbridge.backends import asarray_on, eager_view, get_namespace, stop_gradient
-from lossbridge.margin import _arange, _check_pair_shapes, _clamp_min0, _safe_root, _setup
+from lossbridge.margin import _check_pair_shapes, _safe_root, _setup
 
 __all__ = [
     "circle_loss",
@@ -56,8 +58,7 @@ _NORMALIZE_EPS = 1e-12
 
 def _real(value: Any, name: str, loss: str, *, low: float | None = None, strict: bool = False):
     """A finite real Python number (bool refused), optionally ``> low`` or ``>= low``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{loss}: {name} must be a real number; got {value!r}")
+    check_real(value, name, loss=loss)
     if not math.isfinite(value):
         raise ValueError(f"{loss}: {name} must be finite; got {value!r}")
     if low is not None and (value <= low if strict else value < low):
@@ -85,15 +86,6 @@ def _check_target_shape(pairs: tuple, target: Any) -> None:
         )
 
 
-def _size(x: Any) -> int:
-    n = 1
-    for d in x.shape:
-        if d is None:
-            return -1
-        n *= int(d)
-    return n
-
-
 def _batch_arrays(embeddings: Any, labels: Any, loss: str) -> tuple[Any, Any, Any]:
     """``(xp, embeddings (N, D) floating, labels (N,) integer)`` with the shape checks."""
     xp, device = get_namespace(embeddings, labels, names=("embeddings", "labels"))
@@ -119,7 +111,7 @@ def _pair_masks(xp: Any, labels: Any, like: Any) -> tuple[Any, Any]:
     different label."""
     n = labels.shape[0]
     same = xp.expand_dims(labels, axis=1) == xp.expand_dims(labels, axis=0)
-    idx = _arange(xp, n, like)
+    idx = arange_like(xp, n, like)
     diagonal = xp.expand_dims(idx, axis=1) == xp.expand_dims(idx, axis=0)
     return xp.logical_and(same, xp.logical_not(diagonal)), xp.logical_not(same)
 
@@ -245,7 +237,7 @@ def contrastive_loss(
     d = input1 - input2 + eps
     squared = xp.sum(d * d, axis=-1)
     distance = _safe_root(xp, squared, 2.0)
-    hinge = _clamp_min0(xp, margin - distance)
+    hinge = clamp_min0(xp, margin - distance)
     similar = target if xp.isdtype(target.dtype, "bool") else target == 1
     loss = xp.where(similar, 0.5 * squared, 0.5 * (hinge * hinge))
     return reduce(xp, loss, reduction)

@@ -47,6 +47,7 @@ import math
 import numbers
 from typing import Any
 
+from lossbridge._inputs import arange_on
 from lossbridge._primitives import abs0, log_softmax
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
@@ -359,13 +360,6 @@ def _class_weights(xp: Any, device: Any, classes: Any, n_classes: int, dtype: An
     )
 
 
-def _arange(xp: Any, n: int, dtype: Any, device: Any) -> Any:
-    """``xp.arange(n)`` on ``device`` (where it is known; a tracer's is not)."""
-    if device is None:
-        return xp.arange(n, dtype=dtype)
-    return xp.arange(n, dtype=dtype, device=device)
-
-
 def lovasz_softmax_loss(
     input: Any,
     target: Any,
@@ -499,7 +493,7 @@ def lovasz_softmax_loss(
 
     p = _flatten(xp, probs, (n_classes,), per_image)  # (B, C, P)
     t = xp.expand_dims(_flatten(xp, target, (), per_image), axis=1)  # (B, 1, P)
-    ids = xp.reshape(_arange(xp, n_classes, t.dtype, device), (1, n_classes, 1))
+    ids = xp.reshape(arange_on(xp, n_classes, t.dtype, device), (1, n_classes, 1))
     valid = None if ignore_index is None else t != ignore_index
     member = t == ids  # (B, C, P)
     if valid is not None:

@@ -23,8 +23,8 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
-from lossbridge._inputs import promote_floats, setup
-from lossbridge._primitives import abs0, log_sigmoid, softplus
+from lossbridge._inputs import arange_like, promote_floats, setup
+from lossbridge._primitives import abs0, clamp_min0, log_sigmoid, minimum, softplus
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
     check_broadcastable,
@@ -32,6 +32,7 @@ from lossbridge._validation import (
     check_floating,
     check_integer,
     check_range,
+    check_real,
     check_reduction,
     shape_str,
 )
@@ -74,20 +75,9 @@ def _setup(names: tuple[str, ...], *values: Any) -> tuple[Any, ...]:
     return (xp, device, first, *rest)
 
 
-def _clamp_min0(xp: Any, z: Any) -> Any:
-    """torch's ``clamp_min(z, 0)``: gradient 1 at ``z == 0``, NaN kept (with gradient 0)."""
-    zeros = xp.zeros_like(z)
-    return xp.where(z >= 0, z, xp.where(z < 0, zeros, stop_gradient(z)))
-
-
 def _positive_part(xp: Any, z: Any) -> Any:
     """torch's C++ ``if (z > 0) sum += z``: gradient 0 at ``z == 0``; NaN gives 0."""
     return xp.where(z > 0, z, xp.zeros_like(z))
-
-
-def _minimum(xp: Any, a: Any, b: Any) -> Any:
-    """torch's ``minimum``: the gradient is split evenly at ``a == b``; NaN propagates."""
-    return xp.where(a < b, a, xp.where(b < a, b, (a + b) * 0.5))
 
 
 def _check_sign_target(xp: Any, target: Any, loss: str, name: str = "target") -> None:
@@ -100,8 +90,7 @@ def _check_sign_target(xp: Any, target: Any, loss: str, name: str = "target") ->
 
 
 def _check_real(value: Any, name: str, loss: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{loss}: {name} must be a real number; got {value!r}")
+    check_real(value, name, loss=loss)
     return value
 
 
@@ -148,14 +137,6 @@ def _broadcast_pairs(arrays: dict[str, Any]) -> None:
     for i, (na, a) in enumerate(items):
         for nb, b in items[i + 1 :]:
             check_broadcastable(a, b, na, nb)
-
-
-def _arange(xp: Any, n: int, like: Any, dtype: Any = None) -> Any:
-    """``arange(n)`` on the device of ``like``."""
-    _, device = get_namespace(like)
-    if device is None:
-        return xp.arange(n, dtype=dtype)
-    return xp.arange(n, dtype=dtype, device=device)
 
 
 def _col(xp: Any, x: Any) -> Any:
@@ -404,10 +385,10 @@ def multilabel_margin_loss(input: Any, target: Any, reduction: str = "mean") -> 
     check_range(xp, target, "target", -1, c - 1, what="class indices (or -1 padding)")
     x = xp.reshape(input, (n, c))
     t = xp.reshape(target, (n, c))
-    pos = _arange(xp, c, input)  # positions j of the target list
+    pos = arange_like(xp, c, input)  # positions j of the target list
     first_pad = xp.min(xp.where(t < 0, pos, xp.full_like(pos, c)), axis=1, keepdims=True)
     listed = pos < first_pad  # (n, c): entry j comes before the first negative one
-    classes = xp.reshape(_arange(xp, c, input, dtype=t.dtype), (1, 1, c))
+    classes = xp.reshape(arange_like(xp, c, input, dtype=t.dtype), (1, 1, c))
     hits = xp.logical_and(_col(xp, t) == classes, _col(xp, listed))  # (n, j, class)
     count = xp.sum(xp.astype(hits, x.dtype), axis=1)  # (n, class): times each class is listed
     is_label = count > 0
@@ -498,7 +479,7 @@ def multi_margin_loss(
     t = xp.reshape(target, (n, 1))
     x_y = take_along_axis(xp, x, t, 1)  # (n, 1)
     z = margin - x_y + x  # torch's order of operations
-    other = xp.reshape(_arange(xp, c, input, dtype=t.dtype), (1, c)) != t
+    other = xp.reshape(arange_like(xp, c, input, dtype=t.dtype), (1, c)) != t
     hinge = _positive_part(xp, z)
     if p == 2:
         hinge = hinge * hinge
@@ -556,7 +537,7 @@ def hinge_embedding_loss(
     _check_sign_target(xp, target, "hinge_embedding_loss")
     check_broadcastable(input, target, "input", "target")
     zeros = xp.zeros_like(input)
-    margin_term = xp.where(target != 1, _clamp_min0(xp, margin - input), zeros)
+    margin_term = xp.where(target != 1, clamp_min0(xp, margin - input), zeros)
     self_term = xp.where(target != -1, input, zeros)
     return reduce(xp, margin_term + self_term, reduction)
 
@@ -600,7 +581,7 @@ def margin_ranking_loss(
     _same_ndim(arrays, loss_name)
     _broadcast_pairs(arrays)
     input1, input2, target = promote_floats(xp, input1, input2, target)
-    return reduce(xp, _clamp_min0(xp, -target * (input1 - input2) + margin), reduction)
+    return reduce(xp, clamp_min0(xp, -target * (input1 - input2) + margin), reduction)
 
 
 def _check_pair_shapes(input1: Any, input2: Any, target: Any, loss_name: str, why: str) -> None:
@@ -675,7 +656,7 @@ def cosine_embedding_loss(
     check_broadcastable(cos, target, "the pairs of input1 and input2", "target")
     zeros = xp.zeros_like(cos)
     pos = xp.where(target == 1, 1.0 - cos, zeros)
-    neg = xp.where(target == -1, _clamp_min0(xp, cos - margin), zeros)
+    neg = xp.where(target == -1, clamp_min0(xp, cos - margin), zeros)
     return reduce(xp, pos + neg, reduction)
 
 
@@ -801,8 +782,8 @@ def triplet_margin_loss(
     d_pos = _distance(xp, anchor, positive, p, eps)
     d_neg = _distance(xp, anchor, negative, p, eps)
     if swap:
-        d_neg = _minimum(xp, d_neg, _distance(xp, positive, negative, p, eps))
-    return reduce(xp, _clamp_min0(xp, margin + d_pos - d_neg), reduction)
+        d_neg = minimum(xp, d_neg, _distance(xp, positive, negative, p, eps))
+    return reduce(xp, clamp_min0(xp, margin + d_pos - d_neg), reduction)
 
 
 def triplet_margin_with_distance_loss(
@@ -871,5 +852,5 @@ def triplet_margin_with_distance_loss(
     d_pos = distance_function(anchor, positive)
     d_neg = distance_function(anchor, negative)
     if swap:
-        d_neg = _minimum(xp, d_neg, distance_function(positive, negative))
-    return reduce(xp, _clamp_min0(xp, margin + d_pos - d_neg), reduction)
+        d_neg = minimum(xp, d_neg, distance_function(positive, negative))
+    return reduce(xp, clamp_min0(xp, margin + d_pos - d_neg), reduction)

@@ -14,6 +14,7 @@ from lossbridge._validation import (
     check_broadcastable,
     check_floating,
     check_range,
+    check_real,
     check_reduction,
     shape_str,
     warn_if_broadcast,
@@ -349,9 +350,7 @@ def gaussian_nll_loss(
 
 def _real(value: Any, name: str, loss: str, expected: str, ok: Any) -> float:
     """``value`` as a float if it is a real number (not a bool) with ``ok(value)``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{loss}: {name} must be a real number ({expected}); got {value!r}")
-    v = float(value)
+    v = check_real(value, name, loss=loss, what=expected)
     if not ok(v):
         raise ValueError(f"{loss}: {name} must be {expected}; got {value!r}")
     return v

@@ -9,12 +9,11 @@ framework on that device, differentiable with respect to every parameter.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from lossbridge._inputs import promote_floats
 from lossbridge._primitives import abs0
-from lossbridge._validation import check_floating
+from lossbridge._validation import check_floating, check_real
 from lossbridge.backends import asarray_on, framework_name, get_namespace
 
 __all__ = ["elastic_net_regularization", "l1_regularization", "l2_regularization"]
@@ -22,9 +21,7 @@ __all__ = ["elastic_net_regularization", "l1_regularization", "l2_regularization
 
 def _coefficient(value: Any, name: str, fn: str) -> float:
     """A penalty coefficient: a finite real number >= 0 (Keras's ``validate_float_arg``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{fn}: {name} must be a real number (a coefficient >= 0); got {value!r}")
-    v = float(value)
+    v = check_real(value, name, loss=fn, what="a coefficient >= 0")
     if not 0 <= v < math.inf:
         raise ValueError(f"{fn}: {name} must be a finite number >= 0; got {value!r}")
     return v

@@ -49,7 +49,6 @@ without its cancellation where :math:`T` is close to 1.
 from __future__ import annotations
 
 import math
-import numbers
 import operator
 from typing import Any
 
@@ -60,6 +59,7 @@ from lossbridge._validation import (
     check_class_indices,
     check_floating,
     check_range,
+    check_real,
     check_reduction,
     shape_str,
 )
@@ -77,9 +77,7 @@ _ACTIVATIONS = ("softmax", "sigmoid", None)
 
 def _real(value: Any, name: str, what: str, *, positive: bool = False) -> float:
     """A finite Python real ``>= 0`` (``> 0`` with ``positive``), else a ValueError/TypeError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number ({what}); got {value!r}")
-    v = float(value)
+    v = check_real(value, name, what=what)
     bad = not math.isfinite(v) or v < 0 or (positive and v == 0)
     if bad:
         bound = "> 0" if positive else ">= 0"
