@@ -1448,7 +1448,10 @@ from lossbridge.conformance import (  # noqa: E402
     extra_boxes,
     extra_classification,
     extra_embedding,
+    extra_keras,
     extra_lovasz,
+    extra_nn,
+    extra_optax,
     extra_regression,
     extra_regularization,
     extra_segmentation,
@@ -1465,7 +1468,10 @@ EXTRA_MODULES = (
     extra_embedding,
     extra_angular,
 )
-for _module in EXTRA_MODULES:
+#: The porting dialects (``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``): entries
+#: named ``keras.<Name>``, ``optax.<name>``, ``nn.<Name>``, each checked against its framework.
+DIALECT_MODULES = (extra_keras, extra_optax, extra_nn)
+for _module in EXTRA_MODULES + DIALECT_MODULES:
     for _e in _module.ENTRIES:
         if _e.name in REGISTRY:
             raise ValueError(f"{_module.__name__} registers {_e.name!r} twice")

@@ -1,0 +1,3 @@
+"""Conformance entries of the ``lossbridge.keras`` dialect (being written)."""
+
+ENTRIES = ()

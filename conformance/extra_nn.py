@@ -1,0 +1,3 @@
+"""Conformance entries of the ``lossbridge.nn`` dialect (being written)."""
+
+ENTRIES = ()

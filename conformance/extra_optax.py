@@ -1,0 +1,3 @@
+"""Conformance entries of the ``lossbridge.optax`` dialect (being written)."""
+
+ENTRIES = ()
