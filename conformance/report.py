@@ -21,7 +21,7 @@ from typing import Any
 
 from lossbridge.conformance import tolerances as _tol
 from lossbridge.conformance.drivers import DRIVERS
-from lossbridge.conformance.registry import ORACLES
+from lossbridge.conformance.registry import ORACLES, REGISTRY
 from lossbridge.conformance.runner import COMPILED_MODES, DTYPES, Result
 
 __all__ = [
@@ -50,7 +50,13 @@ MODE_LABELS = {
 }
 _COMPILED = {c for modes in COMPILED_MODES.values() for c in modes}
 #: Short names of the forward oracle checks in the matrix's ``oracles`` column.
-ORACLE_LABELS = {"oracle": "F", **{name: o.label for name, o in ORACLES.items()}}
+#: Every oracle of the registry: the shared ones and each entry's own (the families beyond the
+#: frameworks, the dialects' Keras, optax and torch.nn oracles).
+ORACLE_LABELS = {
+    "oracle": "F",
+    **{name: o.label for name, o in ORACLES.items()},
+    **{o.name: o.label for e in REGISTRY.values() for o in e.extra_oracles},
+}
 
 
 def _family(check: str) -> str:

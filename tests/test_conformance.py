@@ -167,22 +167,27 @@ BEYOND_LOSSES = {
 REGULARIZERS = {"l1_regularization", "l2_regularization", "elastic_net_regularization"}
 #: Exports that are not losses (no entry).
 NOT_LOSSES = {"pairwise_distance"}
+#: The core's entries; the dialects' are named ``<dialect>.<Name>``.
+CORE = {name for name in REGISTRY if "." not in name}
+DIALECT_ENTRIES = sorted(set(REGISTRY) - CORE)
 
 
 def test_registry_covers_every_exported_loss() -> None:
     """All 55 losses are registered, and every export is a registered loss (or a known helper)."""
     assert len(TORCH_LOSSES) == 21 and len(TORCHVISION_LOSSES) == 4
     assert len(BEYOND_LOSSES) == 27 and len(REGULARIZERS) == 3
-    assert set(REGISTRY) == TORCH_LOSSES | TORCHVISION_LOSSES | BEYOND_LOSSES | REGULARIZERS
-    assert set(lossbridge.__all__) - NOT_LOSSES == set(REGISTRY)
+    assert CORE == TORCH_LOSSES | TORCHVISION_LOSSES | BEYOND_LOSSES | REGULARIZERS
+    assert set(lossbridge.__all__) - NOT_LOSSES == CORE
     for name, entry in REGISTRY.items():
+        if name not in CORE:
+            continue
         if name not in REGULARIZERS:
             assert entry.fn is getattr(lossbridge, name)
         # torch.nn.functional's function of the same name is the oracle; torchvision is not
         # installed, so its losses have none (their reference transcribes its source)
         assert entry.oracle == (name if name in TORCH_LOSSES else None)
     # every loss without a torch oracle but with one elsewhere names it as an extra oracle
-    with_library_oracle = {n for n, e in REGISTRY.items() if e.extra_oracles}
+    with_library_oracle = {n for n, e in REGISTRY.items() if e.extra_oracles and n in CORE}
     assert with_library_oracle >= BEYOND_LOSSES - {
         "quantile_loss",  # no library ships it any more (TF Addons is gone)
         "lovasz_hinge_loss",  # segmentation-models-pytorch needs torchvision: not installable
@@ -193,7 +198,7 @@ def test_registry_covers_every_exported_loss() -> None:
     }
 
 
-@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("loss", sorted(CORE))
 def test_registry_entry_shape(loss: str) -> None:
     entry = REGISTRY[loss]
     reductions = {c.kwargs.get("reduction") for c in entry.cases}
@@ -207,6 +212,69 @@ def test_registry_entry_shape(loss: str) -> None:
         a, b = case.inputs(), case.inputs()
         assert a.keys() == b.keys()
         assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("loss", DIALECT_ENTRIES)
+def test_dialect_entry_shape(loss: str) -> None:
+    """A dialect entry checks its callable against its framework's own implementation."""
+    dialect, name = loss.split(".", 1)
+    assert dialect in lossbridge.DIALECTS
+    entry = REGISTRY[loss]
+    assert entry.oracle is None  # not torch.nn.functional's function, ...
+    assert entry.extra_oracles  # ... but the framework the dialect imitates
+    assert sum(c.placement for c in entry.cases) == 1
+    assert sum(c.compile for c in entry.cases) >= 1
+    assert not any(c.inductor for c in entry.cases)
+
+
+def _public(module) -> set[str]:
+    return {n for n in dir(module) if not n.startswith("_")}
+
+
+def test_keras_dialect_covers_keras_losses() -> None:
+    """Every name of ``keras.losses`` exists in ``lossbridge.keras``; every loss class has an
+    entry checked against Keras."""
+    keras = pytest.importorskip("keras")
+    import lossbridge.keras as lk
+
+    assert _public(keras.losses) <= _public(lk)
+    classes = {
+        n
+        for n in _public(keras.losses)
+        if isinstance(getattr(keras.losses, n), type)
+        and issubclass(getattr(keras.losses, n), keras.losses.Loss)
+    } - {"Loss", "LossFunctionWrapper"}
+    assert len(classes) >= 20
+    assert {e for e in DIALECT_ENTRIES if e.startswith("keras.")} == {f"keras.{n}" for n in classes}
+
+
+def test_optax_dialect_covers_optax_losses() -> None:
+    """Every name of ``optax.losses`` exists in ``lossbridge.optax``; every loss has an entry
+    checked against optax (the two helpers that are not losses are tested on their own)."""
+    optax = pytest.importorskip("optax")
+    import lossbridge.optax as lo
+
+    public = {n for n in _public(optax.losses) if callable(getattr(optax.losses, n))}
+    assert public <= _public(lo)
+    not_losses = {"smooth_labels", "make_fenchel_young_loss"}
+    entries = {e.split(".", 1)[1] for e in DIALECT_ENTRIES if e.startswith("optax.")}
+    assert entries == public - not_losses
+
+
+def test_nn_dialect_covers_the_core_torch_losses() -> None:
+    """``lossbridge.nn`` has the ``torch.nn`` class of every torch loss the core implements,
+    each with an entry checked against the torch module."""
+    torch = pytest.importorskip("torch")
+    import lossbridge.nn as ln
+
+    # not losses of the core: a layer with its own parameters, and a fused linear layer + CE
+    modules = {"AdaptiveLogSoftmaxWithLoss", "LinearCrossEntropyLoss"}
+    classes = {
+        n for n in dir(torch.nn) if n.endswith("Loss") and isinstance(getattr(torch.nn, n), type)
+    } - modules
+    assert len(classes) == len(TORCH_LOSSES) == 21
+    assert classes <= _public(ln)
+    assert {e for e in DIALECT_ENTRIES if e.startswith("nn.")} == {f"nn.{n}" for n in classes}
 
 
 def test_inductor_cases() -> None:

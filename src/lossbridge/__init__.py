@@ -6,7 +6,14 @@ autodiff and tracing intact under ``jax.jit``, ``tf.function`` and ``torch.compi
 
 ``import lossbridge`` imports no framework: the framework of each call's arrays is found in
 ``sys.modules``.
+
+The porting dialects are submodules, loaded on first use: :mod:`lossbridge.keras` (Keras 3 names,
+``(y_true, y_pred)``, Keras reductions and clipping), :mod:`lossbridge.optax` (optax names,
+unreduced outputs, ``where=`` masks) and :mod:`lossbridge.nn` (``torch.nn``-style classes). Each
+maps onto the losses here and imports no framework either.
 """
+
+import importlib
 
 from lossbridge.angular_margin import arcface_loss, cosface_loss, magface_loss
 from lossbridge.classification import (
@@ -147,3 +154,13 @@ __all__ = [
 ]
 
 _skip_autograph(__all__)
+
+#: The porting dialects, importable as ``lossbridge.keras`` etc. and loaded on first access.
+DIALECTS = ("keras", "optax", "nn")
+
+
+def __getattr__(name: str):
+    """``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``: imported on first use."""
+    if name in DIALECTS:
+        return importlib.import_module(f"lossbridge.{name}")
+    raise AttributeError(f"module 'lossbridge' has no attribute {name!r}")

@@ -1,0 +1,2287 @@
+r"""The Keras 3 dialect: every loss of ``keras.losses`` (Keras 3.15.1), same names and numbers.
+
+Every function and class of ``keras.losses`` with Keras's names, parameters, defaults and
+argument order ``(y_true, y_pred)``, computed by the lossbridge core on NumPy, torch, JAX,
+TensorFlow or array-api-strict arrays (eager and compiled). The classes take Keras's
+``reduction``, ``name`` and ``dtype`` and are called as ``loss(y_true, y_pred,
+sample_weight=None)``; the functions return Keras's per-sample loss (no reduction).
+
+``import lossbridge.keras`` imports no framework, not even Keras. A Keras user passes the
+classes to ``model.compile(loss=...)``: created while ``keras`` is imported, an instance is also
+a ``keras.losses.Loss`` (see :class:`Loss`), so Keras calls it with the sample weights and it
+reduces them as Keras's own class does.
+
+Keras numerics reproduced here (``keras/src/losses/losses.py`` and ``loss.py``, and the
+TensorFlow backend's ``keras/src/backend/tensorflow/nn.py``):
+
+* probabilities are clipped to :math:`[\epsilon, 1 - \epsilon]` with :math:`\epsilon = 10^{-7}`
+  **in the compute dtype**: in float32 the upper bound rounds to 0.99999988, so
+  :math:`-\log(1 - p)` at :math:`p = 1` is 15.942 where :math:`-\log \epsilon` is 16.118
+  (reference section 3.1); in float64 both ends give 16.118;
+* categorical cross-entropy on probabilities renormalises them to sum to 1 before clipping;
+* elementwise losses (MSE, MAE, MAPE, MSLE, Huber, LogCosh, Poisson, BCE, binary focal, Hinge,
+  SquaredHinge) take the **mean over the last axis**, so 1-D inputs give a scalar and
+  ``reduction=None`` gives per-sample values, not elementwise ones (section 3.3);
+* hinge labels in {0, 1} become {-1, 1} only when **every** label of the call is 0 or 1
+  (written with ``where`` on a whole-array test, so it also runs under tracing);
+* ``(N,)`` against ``(N, 1)``: the classes (and the functions that do so in Keras) first apply
+  Keras's ``squeeze_or_expand_to_same_rank``;
+* reductions: ``'sum_over_batch_size'`` and ``'mean'`` divide the (weighted) sum by the number
+  of elements of the per-sample loss, ``'mean_with_sample_weight'`` by the sum of the sample
+  weights, ``'sum'`` sums, ``None``/``'none'`` return the per-sample loss; a 0-d or empty (0,)
+  per-sample loss is returned unreduced, and a zero divisor gives 0 (``divide_no_nan``);
+* a Keras mask (``SparseCategoricalCrossentropy(ignore_class=...)``, ``Circle``'s positive
+  losses) reweights the valid items by total/valid for ``'sum_over_batch_size'``/``'mean'``,
+  so those reductions average over the valid items only; every item ignored gives 0.0.
+
+Conventions chosen where Keras is not one thing:
+
+* **dtype.** Keras's classes cast both arrays to ``dtype`` (default ``floatx()``, float32),
+  so a float64 MSE of 1e-18 becomes 0.0 (section 3.14). Here ``dtype=None`` keeps the
+  prediction's floating dtype (float64 stays float64, the house rule); non-floating
+  predictions use float32 like Keras. Pass ``dtype='float32'`` for Keras's cast.
+* **Backends.** Where Keras's own backends disagree (section 3.14), the numbers are the
+  TensorFlow backend's on every path that does not depend on how the input tensor was made:
+  ``BinaryFocalCrossentropy(from_logits=True)`` computes the cross-entropy from the logits
+  (TF: 100 at logit 100; Keras's JAX/torch/NumPy backends clip the sigmoid and give 15.94).
+  The TF backend also switches silently to the logits path when ``y_pred`` is the output of
+  a Keras ``sigmoid``/``softmax`` op (the hidden ``_keras_logits`` attribute); that depends on
+  the tensor's history and is **not** reproduced: probabilities are clipped as on the other
+  backends (``binary_crossentropy(y, sigmoid(40))`` is 40 on TF, 15.94 here and on
+  JAX/torch/NumPy).
+* **Tversky.** ``alpha`` weights false positives and ``beta`` false negatives, as Keras's
+  docstring (and MONAI, smp, optax) says. Keras 3.15.1's code swaps them (fixed upstream in
+  keras-team/keras PR #23333): ``tversky(y, p, alpha=a, beta=b)`` here equals Keras 3.15.1's
+  ``tversky(y, p, alpha=b, beta=a)``.
+* Not reproduced: TF's ``tf.distribute`` loss scaling by 1/replicas and Keras masks attached
+  to ``y_pred`` by Keras layers (``Masking``, ``mask_zero``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import re
+import sys
+from typing import Any
+
+from lossbridge._inputs import arange_like
+from lossbridge._primitives import clamp_min0, log_softmax, softplus
+from lossbridge._validation import check_class_indices, shape_str
+from lossbridge.backends import asarray_on, get_namespace, stop_gradient, take_along_axis
+from lossbridge.classification import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    categorical_hinge_loss,
+    cross_entropy,
+    kl_div,
+)
+from lossbridge.ctc import ctc_loss
+from lossbridge.detection import sigmoid_focal_loss
+from lossbridge.regression import (
+    huber_loss,
+    l1_loss,
+    log_cosh_loss,
+    mape_loss,
+    mse_loss,
+    msle_loss,
+    poisson_nll_loss,
+)
+
+__all__ = [
+    "CTC",
+    "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
+    "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy",
+    "CategoricalHinge",
+    "Circle",
+    "CosineSimilarity",
+    "Dice",
+    "Hinge",
+    "Huber",
+    "KLDivergence",
+    "LogCosh",
+    "Loss",
+    "LossFunctionWrapper",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "SparseCategoricalCrossentropy",
+    "SquaredHinge",
+    "Tversky",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "categorical_generalized_cross_entropy",
+    "categorical_hinge",
+    "circle",
+    "cosine_similarity",
+    "ctc",
+    "deserialize",
+    "dice",
+    "get",
+    "hinge",
+    "huber",
+    "kl_divergence",
+    "log_cosh",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
+    "serialize",
+    "sparse_categorical_crossentropy",
+    "squared_hinge",
+    "tversky",
+]
+
+#: ``keras.backend.epsilon()``.
+EPSILON = 1e-7
+
+#: The reductions ``keras.losses.Loss`` accepts (``standardize_reduction``).
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+_FLOAT_NAMES = {
+    "float16": "float16",
+    "float32": "float32",
+    "float64": "float64",
+    "bfloat16": "bfloat16",
+    "mixed_float16": "float16",
+    "mixed_bfloat16": "bfloat16",
+}
+
+# ------------------------------------------------------------------------------------------
+# Argument checks and conversion
+# ------------------------------------------------------------------------------------------
+
+
+def standardize_reduction(reduction: Any) -> Any:
+    """``reduction`` if Keras accepts it, else ``ValueError`` naming the argument."""
+    if not (reduction is None or (isinstance(reduction, str) and reduction in REDUCTIONS)):
+        raise ValueError(
+            f"Invalid value for argument `reduction`: reduction={reduction!r}; expected one of "
+            + ", ".join(repr(r) for r in REDUCTIONS)
+        )
+    return reduction
+
+
+def _check_dtype(dtype: Any) -> Any:
+    """Validate a ``dtype`` argument (None, a float dtype name, a policy, a dtype object)."""
+    if dtype is None:
+        return None
+    name = getattr(dtype, "compute_dtype", dtype)  # a keras.DTypePolicy
+    if isinstance(name, str):
+        if name not in _FLOAT_NAMES:
+            raise ValueError(
+                f"dtype={dtype!r} is not a floating dtype; expected None or one of "
+                + ", ".join(repr(n) for n in _FLOAT_NAMES)
+            )
+        return _FLOAT_NAMES[name]
+    return dtype
+
+
+def _compute_dtype(xp: Any, y_pred: Any, dtype: Any) -> Any:
+    if dtype is None:
+        return y_pred.dtype if xp.isdtype(y_pred.dtype, "real floating") else xp.float32
+    if isinstance(dtype, str):
+        out = getattr(xp, dtype, None)
+        if out is None:
+            kind = type(y_pred).__module__.split(".")[0]
+            raise TypeError(f"dtype={dtype!r} is not available for {kind} arrays")
+        return out
+    if not xp.isdtype(dtype, "real floating"):
+        raise TypeError(f"dtype must be a real floating dtype; got {dtype!r}")
+    return dtype
+
+
+def _real(value: Any, name: str, loss: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise TypeError(f"{loss}: {name} must be a real number; got {value!r}")
+    return float(value)
+
+
+def _flag(value: Any, name: str, loss: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{loss}: {name} must be a bool; got {value!r}")
+    return value
+
+
+def _axis(axis: Any, name: str, loss: str, *, allow_none: bool = False) -> Any:
+    if axis is None and allow_none:
+        return None
+    if isinstance(axis, tuple | list) and allow_none:
+        return tuple(_axis(a, name, loss) for a in axis)
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise ValueError(
+            f"{loss}: `{name}` must be of type `int`"
+            + (", a tuple of ints or None" if allow_none else "")
+            + f"; got {name}={axis!r}"
+        )
+    return int(axis)
+
+
+def _prep(y_true: Any, y_pred: Any, dtype: Any = None, *, labels: bool = False) -> tuple:
+    """``(xp, y_true, y_pred)``: y_pred in the compute dtype, y_true in it too (``labels``:
+    int64 class indices, floats truncated as Keras's cast does)."""
+    if y_pred is None or y_true is None:
+        which = "y_pred" if y_pred is None else "y_true"
+        raise TypeError(f"{which} must be an array; got None")
+    xp, device = get_namespace(y_pred, y_true, names=("y_pred", "y_true"))
+    y_pred = asarray_on(y_pred, xp, device)
+    ct = _compute_dtype(xp, y_pred, dtype)
+    if y_pred.dtype != ct:
+        y_pred = xp.astype(y_pred, ct)
+    y_true = asarray_on(y_true, xp, device)
+    want = xp.int64 if labels else ct
+    if y_true.dtype != want:
+        y_true = xp.astype(y_true, want)
+    return xp, y_true, y_pred
+
+
+def squeeze_or_expand_to_same_rank(xp: Any, x1: Any, x2: Any, expand_rank_1: bool = True) -> tuple:
+    """Keras's rule: where the ranks differ by one and the longer array ends in 1, squeeze it
+    (or, when the shorter one is 1-D and ``expand_rank_1``, expand that one instead)."""
+    r1, r2 = x1.ndim, x2.ndim
+    if r1 == r2:
+        return x1, x2
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            x2 = xp.expand_dims(x2, axis=-1)
+        else:
+            x1 = xp.squeeze(x1, axis=-1)
+    if r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            x1 = xp.expand_dims(x1, axis=-1)
+        else:
+            x2 = xp.squeeze(x2, axis=-1)
+    return x1, x2
+
+
+def _same_shape(xp: Any, a: Any, b: Any, loss: str) -> tuple:
+    """Broadcast ``a`` (y_true) and ``b`` (y_pred) explicitly (a clear error if they cannot)."""
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if sa == sb:
+        return a, b
+    for da, db in zip(reversed(sa), reversed(sb), strict=False):
+        if da is not None and db is not None and da != db and da != 1 and db != 1:
+            raise ValueError(
+                f"{loss}: y_true has shape {shape_str(sa)} but y_pred has shape {shape_str(sb)}; "
+                "expected the same shape (or shapes that broadcast together)"
+            )
+    a, b = xp.broadcast_arrays(a, b)
+    return a, b
+
+
+def _clip(xp: Any, x: Any, low: float, high: float) -> Any:
+    """Clip to ``[low, high]`` in ``x``'s dtype; gradient 1 inside and on the bounds, 0 outside
+    (``tf.clip_by_value``'s), the same on every backend."""
+    lo = xp.full_like(x, low)
+    hi = xp.full_like(x, high)
+    return xp.where(x < lo, lo, xp.where(x > hi, hi, x))
+
+
+def _mean_last(xp: Any, loss: Any, axis: int = -1) -> Any:
+    return xp.mean(loss, axis=axis)
+
+
+def _static_size(shape: Any) -> int | None:
+    n = 1
+    for d in shape:
+        if d is None:
+            return None
+        n *= int(d)
+    return n
+
+
+def _size(xp: Any, x: Any) -> Any:
+    """Number of elements of ``x`` as a Python int, or as an array when a dimension is unknown
+    (``tf.function`` with a dynamic batch)."""
+    n = _static_size(x.shape)
+    if n is not None:
+        return n
+    return xp.sum(xp.ones_like(x))
+
+
+def _divide_no_nan(xp: Any, a: Any, b: Any) -> Any:
+    if isinstance(b, int):
+        return a / b if b else a * 0.0
+    zero = b == 0
+    return xp.where(zero, xp.zeros_like(a), a / xp.where(zero, xp.ones_like(b), b))
+
+
+def reduce_weighted_values(
+    xp: Any, values: Any, sample_weight: Any = None, mask: Any = None, reduction: Any = None
+) -> Any:
+    """Keras's ``reduce_weighted_values``: mask into weights, weights times values, reduce."""
+    dtype = values.dtype
+    if mask is not None:
+        maskf = xp.astype(mask, dtype)
+        if reduction in ("mean", "sum_over_batch_size"):
+            total = _size(xp, maskf)
+            valid = xp.sum(maskf)
+            if isinstance(total, int):
+                total = xp.full_like(valid, float(total))
+            maskf = maskf * _divide_no_nan(xp, total, valid)
+        if sample_weight is not None:
+            maskf, sample_weight = squeeze_or_expand_to_same_rank(xp, maskf, sample_weight)
+            sample_weight = sample_weight * maskf
+        else:
+            sample_weight = maskf
+    if sample_weight is not None:
+        values, sample_weight = squeeze_or_expand_to_same_rank(xp, values, sample_weight)
+        sv, sw = tuple(values.shape), tuple(sample_weight.shape)
+        for dv, dw in zip(reversed(sv), reversed(sw), strict=False):
+            if dv is not None and dw is not None and dv != dw and dv != 1 and dw != 1:
+                raise ValueError(
+                    f"sample_weight has shape {shape_str(sw)} but the per-sample loss has shape "
+                    f"{shape_str(sv)}; expected shapes that broadcast together"
+                )
+        values = values * sample_weight
+    shape = tuple(values.shape)
+    if reduction is None or reduction == "none" or shape == () or shape == (0,):
+        return values
+    loss = xp.sum(values)
+    if reduction == "sum":
+        return loss
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        return _divide_no_nan(xp, loss, xp.sum(sample_weight))
+    return _divide_no_nan(xp, loss, _size(xp, values))
+
+
+def _weights_on(xp: Any, sample_weight: Any, like: Any) -> Any:
+    if sample_weight is None:
+        return None
+    device = get_namespace(like)[1]
+    w = asarray_on(sample_weight, xp, device)
+    if w.dtype != like.dtype:
+        w = xp.astype(w, like.dtype)
+    return w
+
+
+# ------------------------------------------------------------------------------------------
+# Per-sample implementations: (xp, y_true, y_pred, **kwargs) -> (loss, mask or None)
+# ------------------------------------------------------------------------------------------
+
+
+def _mse(xp, y_true, y_pred):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_squared_error")
+    return _mean_last(xp, mse_loss(y_pred, y_true, reduction="none")), None
+
+
+def _mae(xp, y_true, y_pred):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_absolute_error")
+    return _mean_last(xp, l1_loss(y_pred, y_true, reduction="none")), None
+
+
+def _mape(xp, y_true, y_pred):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_absolute_percentage_error")
+    return _mean_last(xp, mape_loss(y_pred, y_true, eps=EPSILON, reduction="none")), None
+
+
+def _msle(xp, y_true, y_pred):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_squared_logarithmic_error")
+    return _mean_last(xp, msle_loss(y_pred, y_true, eps=EPSILON, reduction="none")), None
+
+
+def _huber(xp, y_true, y_pred, delta=1.0):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "huber")
+    return _mean_last(xp, huber_loss(y_pred, y_true, reduction="none", delta=delta)), None
+
+
+def _log_cosh(xp, y_true, y_pred):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "log_cosh")
+    return _mean_last(xp, log_cosh_loss(y_pred, y_true, reduction="none")), None
+
+
+def _poisson(xp, y_true, y_pred):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "poisson")
+    loss = poisson_nll_loss(y_pred, y_true, log_input=False, eps=EPSILON, reduction="none")
+    return _mean_last(xp, loss), None
+
+
+def _kl(xp, y_true, y_pred):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "kl_divergence")
+    t = _clip(xp, y_true, EPSILON, 1.0)
+    p = _clip(xp, y_pred, EPSILON, 1.0)
+    return xp.sum(kl_div(xp.log(p), t, reduction="none"), axis=-1), None
+
+
+def _hinge_labels(xp, y):
+    """{0, 1} -> {-1, 1} when every label is 0 or 1; traced as a ``where`` (no Python branch)."""
+    binary = xp.all(xp.logical_or(y == 0, y == 1))
+    return xp.where(binary, 2.0 * y - 1.0, y)
+
+
+def _hinge(xp, y_true, y_pred):
+    y = _hinge_labels(xp, y_true)
+    return xp.mean(clamp_min0(xp, 1.0 - y * y_pred), axis=-1), None
+
+
+def _squared_hinge(xp, y_true, y_pred):
+    y = _hinge_labels(xp, y_true)
+    z = clamp_min0(xp, 1.0 - y * y_pred)
+    return xp.mean(z * z, axis=-1), None
+
+
+def _class_axis_to_1(xp, *arrays, axis=-1):
+    """Move the class axis to 1 (the core's layout) for arrays of rank >= 2."""
+    nd = arrays[0].ndim
+    if nd < 2:
+        return arrays
+    a = axis % nd
+    if a == 1:
+        return arrays
+    return tuple(xp.moveaxis(x, a, 1) for x in arrays)
+
+
+def _categorical_hinge(xp, y_true, y_pred):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "categorical_hinge")
+    yp, yt = _class_axis_to_1(xp, y_pred, y_true, axis=-1)
+    return categorical_hinge_loss(yp, yt, reduction="none"), None
+
+
+def _smooth_categorical(xp, y_true, label_smoothing, axis):
+    if not label_smoothing:
+        return y_true
+    c = y_true.shape[axis]
+    return y_true * (1.0 - label_smoothing) + label_smoothing / c
+
+
+def _cce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    if y_true.ndim < 1 or tuple(y_true.shape) != tuple(y_pred.shape):
+        raise ValueError(
+            f"categorical_crossentropy: y_true has shape {shape_str(y_true.shape)} and y_pred "
+            f"{shape_str(y_pred.shape)}; expected the same shape, at least 1-D"
+        )
+    y_true = _smooth_categorical(xp, y_true, label_smoothing, axis)
+    if from_logits:
+        yp, yt = _class_axis_to_1(xp, y_pred, y_true, axis=axis)
+        return cross_entropy(yp, yt, reduction="none"), None
+    p = y_pred / xp.sum(y_pred, axis=axis, keepdims=True)
+    p = _clip(xp, p, EPSILON, 1.0 - EPSILON)
+    return -xp.sum(y_true * xp.log(p), axis=axis), None
+
+
+def _sparse_cce(xp, y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    if y_true.ndim == y_pred.ndim and y_true.shape[axis] == 1:
+        y_true = xp.squeeze(y_true, axis=axis)
+    expected = tuple(d for i, d in enumerate(y_pred.shape) if i != axis % max(y_pred.ndim, 1))
+    if y_pred.ndim < 1 or tuple(y_true.shape) != expected:
+        raise ValueError(
+            f"sparse_categorical_crossentropy: y_true has shape {shape_str(y_true.shape)} but "
+            f"y_pred has shape {shape_str(y_pred.shape)}; expected y_true of shape "
+            f"{shape_str(expected)} (or with a trailing 1)"
+        )
+    logits = y_pred if from_logits else xp.log(_clip(xp, y_pred, EPSILON, 1.0 - EPSILON))
+    if y_pred.ndim >= 2:
+        (logits,) = _class_axis_to_1(xp, logits, axis=axis)
+    ignore = -(2**31) if ignore_class is None else ignore_class
+    loss = cross_entropy(logits, y_true, ignore_index=ignore, reduction="none")
+    mask = None if ignore_class is None else y_true != ignore_class
+    return loss, mask
+
+
+def _bce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise ValueError(
+            f"binary_crossentropy: y_true has shape {shape_str(y_true.shape)} but y_pred has "
+            f"shape {shape_str(y_pred.shape)}; expected the same shape"
+        )
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        loss = binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+    else:
+        p = _clip(xp, y_pred, EPSILON, 1.0 - EPSILON)
+        loss = binary_cross_entropy(p, y_true, reduction="none")
+    return xp.mean(loss, axis=axis), None
+
+
+def _binary_focal(
+    xp,
+    y_true,
+    y_pred,
+    apply_class_balancing=False,
+    alpha=0.25,
+    gamma=2.0,
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
+):
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise ValueError(
+            f"binary_focal_crossentropy: y_true has shape {shape_str(y_true.shape)} but y_pred "
+            f"has shape {shape_str(y_pred.shape)}; expected the same shape"
+        )
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        # TensorFlow backend: the cross-entropy from the logits (see the module docstring).
+        a = alpha if apply_class_balancing else -1.0
+        loss = sigmoid_focal_loss(y_pred, y_true, alpha=a, gamma=gamma, reduction="none")
+        return xp.mean(loss, axis=axis), None
+    bce = binary_cross_entropy(_clip(xp, y_pred, EPSILON, 1.0 - EPSILON), y_true, reduction="none")
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    loss = xp.pow(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        loss = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * loss
+    return xp.mean(loss, axis=axis), None
+
+
+def _categorical_focal(
+    xp, y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+):
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise ValueError(
+            f"categorical_focal_crossentropy: y_true has shape {shape_str(y_true.shape)} but "
+            f"y_pred has shape {shape_str(y_pred.shape)}; expected the same shape"
+        )
+    y_true = _smooth_categorical(xp, y_true, label_smoothing, axis)
+    p = xp.exp(log_softmax(xp, y_pred, axis)) if from_logits else y_pred
+    p = p / xp.sum(p, axis=axis, keepdims=True)
+    p = _clip(xp, p, EPSILON, 1.0 - EPSILON)
+    loss = alpha * xp.pow(1.0 - p, gamma) * (-y_true * xp.log(p))
+    return xp.sum(loss, axis=axis), None
+
+
+def _gce(xp, y_true, y_pred, q=0.5):
+    if y_pred.ndim < 1:
+        raise ValueError("categorical_generalized_cross_entropy: y_pred must be at least 1-D")
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = xp.squeeze(y_true, axis=-1)
+    if tuple(y_true.shape) != tuple(y_pred.shape[:-1]):
+        raise ValueError(
+            f"categorical_generalized_cross_entropy: y_true has shape {shape_str(y_true.shape)} "
+            f"but y_pred has shape {shape_str(y_pred.shape)}; expected class indices of shape "
+            f"{shape_str(y_pred.shape[:-1])}"
+        )
+    check_class_indices(xp, y_true, y_pred.shape[-1], None, "y_true")
+    p = take_along_axis(xp, y_pred, xp.expand_dims(y_true, axis=-1), -1)
+    p = xp.squeeze(p, axis=-1)
+    return (1.0 - xp.pow(p, q)) / q, None
+
+
+def _dice(xp, y_true, y_pred, axis=None):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "dice")
+    inter = xp.sum(y_true * y_pred, axis=axis)
+    denom = xp.sum(y_true, axis=axis) + xp.sum(y_pred, axis=axis) + EPSILON
+    return 1.0 - 2.0 * inter / denom, None
+
+
+def _tversky(xp, y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "tversky")
+    tp = xp.sum(y_true * y_pred, axis=axis)
+    fp = xp.sum((1.0 - y_true) * y_pred, axis=axis)
+    fn = xp.sum(y_true * (1.0 - y_pred), axis=axis)
+    return 1.0 - tp / (tp + alpha * fp + beta * fn + EPSILON), None
+
+
+def _masked_logsumexp(xp, z, mask):
+    """log-sum-exp over ``mask`` along axis 1; ``-inf`` for rows with nothing in the mask,
+    with finite gradients everywhere (double ``where``)."""
+    neg_inf = xp.full_like(z, -math.inf)
+    m = stop_gradient(xp.max(xp.where(mask, z, neg_inf), axis=1, keepdims=True))
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    e = xp.exp(xp.where(mask, z, m) - m)
+    s = xp.sum(xp.where(mask, e, xp.zeros_like(e)), axis=1, keepdims=True)
+    some = s > 0
+    out = xp.log(xp.where(some, s, xp.ones_like(s))) + m
+    return xp.squeeze(xp.where(some, out, xp.full_like(out, -math.inf)), axis=1)
+
+
+def _circle(
+    xp,
+    y_true,
+    y_pred,
+    ref_labels=None,
+    ref_embeddings=None,
+    remove_diagonal=True,
+    gamma=80.0,
+    margin=0.4,
+):
+    if y_pred.ndim != 2:
+        raise ValueError(
+            f"circle: y_pred must be embeddings of shape (N, D); got {shape_str(y_pred.shape)}"
+        )
+    labels = xp.reshape(y_true, (-1,))
+    ref = y_pred if ref_embeddings is None else ref_embeddings
+    rl = labels if ref_labels is None else xp.reshape(ref_labels, (-1,))
+    d = clamp_min0(xp, 1.0 - xp.matmul(y_pred, xp.matrix_transpose(ref)))
+    same = xp.expand_dims(labels, axis=1) == xp.expand_dims(rl, axis=0)
+    neg = xp.logical_not(same)
+    pos = same
+    if remove_diagonal:
+        rows = xp.expand_dims(arange_like(xp, same.shape[0], d), axis=1)
+        cols = xp.expand_dims(arange_like(xp, same.shape[1], d), axis=0)
+        pos = xp.logical_and(same, rows != cols)
+    posf, negf = xp.astype(pos, d.dtype), xp.astype(neg, d.dtype)
+    pos_w = clamp_min0(xp, (margin + d) * posf)
+    neg_w = clamp_min0(xp, (1.0 + margin - d) * negf)
+    p_z = -gamma * pos_w * (margin - d)
+    n_z = gamma * neg_w * ((1.0 - margin) - d)
+    loss = softplus(xp, _masked_logsumexp(xp, p_z, pos) + _masked_logsumexp(xp, n_z, neg))
+    return loss, loss > 0
+
+
+def _ctc(xp, y_true, y_pred):
+    if y_true.ndim != 2:
+        raise ValueError(
+            "ctc: targets `y_true` are expected to be a tensor of shape (batch_size, max_length) "
+            f"in integer format; got y_true.shape={shape_str(y_true.shape)}"
+        )
+    if y_pred.ndim != 3:
+        raise ValueError(
+            "ctc: logits `y_pred` are expected to be a tensor of shape (batch_size, max_length, "
+            f"num_classes); got y_pred.shape={shape_str(y_pred.shape)}"
+        )
+    label_len = xp.sum(xp.astype(y_true != 0, xp.int64), axis=-1)
+    input_len = xp.zeros_like(label_len) + y_pred.shape[1]
+    log_probs = xp.permute_dims(log_softmax(xp, y_pred, -1), (1, 0, 2))
+    return ctc_loss(log_probs, y_true, input_len, label_len, blank=0, reduction="none"), None
+
+
+# ------------------------------------------------------------------------------------------
+# Functions
+# ------------------------------------------------------------------------------------------
+
+
+def _call(impl, y_true, y_pred, *, squeeze=False, labels=False, **kwargs):
+    xp, y_true, y_pred = _prep(y_true, y_pred, labels=labels)
+    if squeeze:
+        y_true, y_pred = squeeze_or_expand_to_same_rank(xp, y_true, y_pred)
+    return impl(xp, y_true, y_pred, **kwargs)[0]
+
+
+_ELEMENTWISE_NOTES = """
+    Returns
+    -------
+    array
+        The per-sample loss: ``y_pred``'s shape without its last axis (a scalar for 1-D
+        inputs), ``y_pred``'s array type, dtype and device.
+"""
+
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> Any:
+    r"""Mean squared error over the last axis, :math:`\operatorname{mean}_{-1} (y - \hat y)^2`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., d)
+        ``(N,)`` against ``(N, 1)`` is aligned by Keras's squeeze/expand rule first.
+
+    Returns
+    -------
+    array, shape (...)
+        The per-sample loss (a scalar for 1-D inputs).
+
+    Notes
+    -----
+    ``mean_squared_error`` in ``keras/src/losses/losses.py``. Computed by
+    :func:`lossbridge.mse_loss` (``reduction='none'``) and a mean over the last axis.
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.mean_squared_error``.
+    """
+    return _call(_mse, y_true, y_pred, squeeze=True)
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any) -> Any:
+    r"""Mean absolute error over the last axis, :math:`\operatorname{mean}_{-1} |y - \hat y|`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., d)
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``mean_absolute_error``; :func:`lossbridge.l1_loss` per element (gradient 0 at
+    :math:`y = \hat y`, as TensorFlow's ``abs``).
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.mean_absolute_error``.
+    """
+    return _call(_mae, y_true, y_pred, squeeze=True)
+
+
+def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Any:
+    r"""MAPE over the last axis, :math:`100 \operatorname{mean}_{-1} |y - \hat y| /
+    \max(|y|, \epsilon)`, :math:`\epsilon = 10^{-7}`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., d)
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``mean_absolute_percentage_error``; :func:`lossbridge.mape_loss` with
+    ``eps=1e-7`` per element.
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.mean_absolute_percentage_error``.
+    """
+    return _call(_mape, y_true, y_pred, squeeze=True)
+
+
+def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Any:
+    r"""MSLE over the last axis, :math:`\operatorname{mean}_{-1} (\log(1 + \max(\hat y,
+    \epsilon)) - \log(1 + \max(y, \epsilon)))^2`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., d)
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``mean_squared_logarithmic_error``: both arrays clipped below at
+    :math:`\epsilon = 10^{-7}` (so negative values count as 0); :func:`lossbridge.msle_loss`
+    with ``eps=1e-7``, which uses ``log1p`` (Keras: ``log(x + 1)``, up to one rounding apart).
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.mean_squared_logarithmic_error``.
+    """
+    return _call(_msle, y_true, y_pred, squeeze=True)
+
+
+def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Any:
+    r"""Huber loss over the last axis: :math:`\tfrac12 e^2` for :math:`|e| \le \delta`, else
+    :math:`\delta |e| - \tfrac12 \delta^2`, averaged over the last axis.
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., d)
+    delta : float, default 1.0
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``huber``; :func:`lossbridge.huber_loss` per element. Errors [0.5, 1.5, 3] give
+    1.2083 (reference section 3.6); torch's ``huber_loss`` keeps the elements.
+
+    References
+    ----------
+    Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 1964; Keras 3
+    documentation, ``keras.losses.huber``.
+    """
+    delta = _real(delta, "delta", "huber")
+    return _call(_huber, y_true, y_pred, squeeze=True, delta=delta)
+
+
+def log_cosh(y_true: Any, y_pred: Any) -> Any:
+    r"""Log-cosh over the last axis, :math:`\operatorname{mean}_{-1} \log\cosh(\hat y - y)`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., d)
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``log_cosh`` (:math:`x + \operatorname{softplus}(-2x) - \log 2`);
+    :func:`lossbridge.log_cosh_loss` per element.
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.log_cosh``.
+    """
+    return _call(_log_cosh, y_true, y_pred, squeeze=True)
+
+
+def poisson(y_true: Any, y_pred: Any) -> Any:
+    r"""Poisson loss over the last axis, :math:`\operatorname{mean}_{-1}(\hat y - y \log(\hat y
+    + \epsilon))` with rates :math:`\hat y`.
+
+    Parameters
+    ----------
+    y_true : array, shape (..., d)
+        Counts.
+    y_pred : array, shape (..., d)
+        Rates (not log-rates).
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``poisson``: :math:`\lambda = [0.5, 2, 4]`, :math:`k = [0, 3, 2]` give 0.5493
+    (reference section 3.7). :func:`lossbridge.poisson_nll_loss` with ``log_input=False,
+    eps=1e-7``. No shape alignment (as Keras's function).
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.poisson``.
+    """
+    return _call(_poisson, y_true, y_pred)
+
+
+def kl_divergence(y_true: Any, y_pred: Any) -> Any:
+    r"""KL divergence over the last axis, :math:`\sum_{-1} y \log(y / \hat y)`, both clipped to
+    :math:`[\epsilon, 1]`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., C)
+        Probabilities; zeros become :math:`\epsilon = 10^{-7}`.
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``kl_divergence`` (argument order ``(p, q)``: swapping them gives another number,
+    reference section 3.2). :func:`lossbridge.kl_div` on ``log(clip(y_pred))``.
+
+    References
+    ----------
+    Kullback and Leibler, "On Information and Sufficiency", Ann. Math. Statist. 1951; Keras 3
+    documentation, ``keras.losses.kl_divergence``.
+    """
+    return _call(_kl, y_true, y_pred)
+
+
+def hinge(y_true: Any, y_pred: Any) -> Any:
+    r"""Hinge loss over the last axis, :math:`\operatorname{mean}_{-1} \max(0, 1 - y \hat y)`.
+
+    Parameters
+    ----------
+    y_true : array, shape (..., d)
+        Labels in {-1, 1}; if **every** label is 0 or 1 they are mapped to {-1, 1} first.
+    y_pred : array, shape (..., d)
+        Scores.
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``hinge`` with ``convert_binary_labels_to_hinge``: scores [0.3, -0.5, 2] with
+    labels [0, 1, 1] give 0.9333; mixed labels [0, 1, 0.5] are not converted (0.8333, reference
+    section 3.9). The test is one ``where`` on the whole array, so it runs under tracing.
+    Gradient 1 at the kink (TensorFlow's ``maximum``).
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.hinge``.
+    """
+    return _call(_hinge, y_true, y_pred)
+
+
+def squared_hinge(y_true: Any, y_pred: Any) -> Any:
+    r"""Squared hinge over the last axis, :math:`\operatorname{mean}_{-1} \max(0, 1 - y \hat
+    y)^2`, with Keras's {0, 1} -> {-1, 1} label conversion (see :func:`hinge`).
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., d)
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``squared_hinge``.
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.squared_hinge``.
+    """
+    return _call(_squared_hinge, y_true, y_pred)
+
+
+def categorical_hinge(y_true: Any, y_pred: Any) -> Any:
+    r"""Categorical hinge, :math:`\max(0, \max_{-1}((1 - y) \hat y) - \sum_{-1} y \hat y + 1)`.
+
+    Parameters
+    ----------
+    y_true : array, shape (..., C)
+        One-hot (or soft) rows.
+    y_pred : array, shape (..., C)
+        Scores.
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``categorical_hinge``, computed by :func:`lossbridge.categorical_hinge_loss` on
+    floating targets (class axis moved to 1). Scores [1, 2, 0.5], label 0 give 2.0 (reference
+    section 3.9). A tie for the max splits its gradient (TensorFlow gives it to one entry).
+
+    References
+    ----------
+    Crammer and Singer, "On the Algorithmic Implementation of Multiclass Kernel-based Vector
+    Machines", JMLR 2, 2001; Keras 3 documentation, ``keras.losses.categorical_hinge``.
+    """
+    return _call(_categorical_hinge, y_true, y_pred)
+
+
+def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
+    r"""Negative cosine similarity, :math:`-\sum_{axis} \bar y \cdot \bar{\hat y}` with
+    :math:`\bar x = x \min(1 / \lVert x \rVert, 1 / \epsilon)`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., d, ...)
+    axis : int, default -1
+
+    Returns
+    -------
+    array
+        ``y_pred``'s shape without ``axis``.
+
+    Notes
+    -----
+    Keras's ``cosine_similarity`` loss: **negative** (a=[1, 0], b=[1, 1] give -0.7071; torch
+    and optax give +0.7071 or 1 - 0.7071, reference section 3.8). Keras normalises by
+    :math:`\min(\operatorname{rsqrt}(\sum x^2), 1/\epsilon)`, so a zero vector gives -0.0
+    (optax: NaN). Not the core's :func:`lossbridge.cosine_similarity_loss` (1 - cos, norm
+    clamped at 1e-8), hence written here.
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.cosine_similarity``.
+    """
+    axis = _axis(axis, "axis", "cosine_similarity")
+    return _call(_cosine, y_true, y_pred, squeeze=True, axis=axis)
+
+
+def _l2_normalize(xp, x, axis):
+    s = xp.sum(x * x, axis=axis, keepdims=True)
+    big = s > EPSILON * EPSILON
+    inv = xp.where(
+        big, 1.0 / xp.sqrt(xp.where(big, s, xp.ones_like(s))), xp.full_like(s, 1.0 / EPSILON)
+    )
+    return x * inv
+
+
+def _cosine(xp, y_true, y_pred, axis=-1):
+    y_true, y_pred = _same_shape(xp, y_true, y_pred, "cosine_similarity")
+    yt = _l2_normalize(xp, y_true, axis)
+    yp = _l2_normalize(xp, y_pred, axis)
+    return -xp.sum(yt * yp, axis=axis), None
+
+
+def binary_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Any:
+    r"""Binary cross-entropy averaged over ``axis``.
+
+    .. math::
+
+        \ell = -\operatorname{mean}_{axis}\big(y' \log p + (1 - y') \log(1 - p)\big),\quad
+        p = \operatorname{clip}(\hat y, \epsilon, 1 - \epsilon),\quad
+        y' = y (1 - s) + s / 2,
+
+    or, with ``from_logits``, the exact logits form :math:`\max(z, 0) - z y' + \log(1 +
+    e^{-|z|})`.
+
+    Parameters
+    ----------
+    y_true : array, the shape of ``y_pred``
+        Targets in [0, 1].
+    y_pred : array, shape (..., d)
+        Probabilities (or logits with ``from_logits=True``).
+    from_logits : bool, default False
+    label_smoothing : float, default 0.0
+        :math:`s`: targets move towards 0.5 (Keras's binary rule; smp uses :math:`y(1 - s) +
+        (1 - y)s`, i.e. half of this, reference section 3.10).
+    axis : int, default -1
+        The axis averaged.
+
+    Returns
+    -------
+    array
+        ``y_pred``'s shape without ``axis`` (a scalar for 1-D inputs).
+
+    Notes
+    -----
+    Keras's ``binary_crossentropy``. The clip is in the compute dtype: p = [0, 1, 1e-9, 0.3],
+    y = [1, 0, 1, 1] give [16.118, 15.942, 16.118, 1.204] in float32 (torch clamps the log at
+    -100 and gives [100, 100, 20.723, 1.204], reference section 3.1); float64 gives 16.118 at
+    both ends. The TF backend's silent logits path for ``y_pred`` made by a Keras ``sigmoid`` is
+    not reproduced (module docstring). Probability path: :func:`lossbridge.binary_cross_entropy`
+    on the clipped probabilities; logits: :func:`lossbridge.binary_cross_entropy_with_logits`.
+    Neither function form aligns (N,) with (N, 1); the class does.
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.binary_crossentropy``.
+    """
+    from_logits = _flag(from_logits, "from_logits", "binary_crossentropy")
+    ls = _real(label_smoothing, "label_smoothing", "binary_crossentropy")
+    axis = _axis(axis, "axis", "binary_crossentropy")
+    return _call(_bce, y_true, y_pred, from_logits=from_logits, label_smoothing=ls, axis=axis)
+
+
+def binary_focal_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    apply_class_balancing: bool = False,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Any:
+    r"""Binary focal cross-entropy averaged over ``axis``.
+
+    .. math::
+
+        \ell = \operatorname{mean}_{axis}\ w\,(1 - p_t)^\gamma\,\mathrm{BCE}(y', \hat y),\quad
+        p_t = y' p + (1 - y')(1 - p),
+
+    with :math:`w = y'\alpha + (1 - y')(1 - \alpha)` **only** when ``apply_class_balancing``
+    (else 1), :math:`p` the probability (the sigmoid of the logits with ``from_logits``).
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., d)
+    apply_class_balancing : bool, default False
+    alpha : float, default 0.25
+        Ignored unless ``apply_class_balancing``.
+    gamma : float, default 2.0
+    from_logits : bool, default False
+    label_smoothing : float, default 0.0
+        Binary rule, :math:`y' = y(1 - s) + s/2`.
+    axis : int, default -1
+
+    Returns
+    -------
+    array
+        ``y_pred``'s shape without ``axis``.
+
+    Notes
+    -----
+    Keras's ``binary_focal_crossentropy``. Keras's default ignores ``alpha``: logits [2, -1,
+    0.5, -3] with y [1, 0, 0, 1] give 0.79204 (torchvision's default alpha=0.25 gives 0.24802,
+    as does ``apply_class_balancing=True``, reference section 3.11). With ``from_logits`` the
+    cross-entropy is the logits one, as on Keras's TensorFlow backend (logit 100, y=0 gives 100;
+    Keras's JAX/torch/NumPy backends give 15.94, reference section 3.14), via
+    :func:`lossbridge.sigmoid_focal_loss`; on probabilities it uses the clipped probabilities
+    and the unclipped :math:`p_t`, as Keras.
+
+    References
+    ----------
+    Lin, Goyal, Girshick, He and Dollár, "Focal Loss for Dense Object Detection", ICCV 2017
+    (arXiv:1708.02002); Keras 3 documentation, ``keras.losses.binary_focal_crossentropy``.
+    """
+    name = "binary_focal_crossentropy"
+    return _call(
+        _binary_focal,
+        y_true,
+        y_pred,
+        apply_class_balancing=_flag(apply_class_balancing, "apply_class_balancing", name),
+        alpha=_real(alpha, "alpha", name),
+        gamma=_real(gamma, "gamma", name),
+        from_logits=_flag(from_logits, "from_logits", name),
+        label_smoothing=_real(label_smoothing, "label_smoothing", name),
+        axis=_axis(axis, "axis", name),
+    )
+
+
+def categorical_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Any:
+    r"""Categorical cross-entropy over ``axis``.
+
+    .. math::
+
+        \ell = -\sum_{axis} y' \log \operatorname{clip}\Big(\frac{\hat y}{\sum_{axis}
+        \hat y}, \epsilon, 1 - \epsilon\Big),\qquad y' = y(1 - s) + s / C,
+
+    or :math:`-\sum y' \log\operatorname{softmax}(z)` with ``from_logits``.
+
+    Parameters
+    ----------
+    y_true : array, the shape of ``y_pred``
+        One-hot or probability rows.
+    y_pred : array, shape (..., C, ...)
+        Probabilities (renormalised along ``axis``) or logits.
+    from_logits : bool, default False
+    label_smoothing : float, default 0.0
+    axis : int, default -1
+        The class axis.
+
+    Returns
+    -------
+    array
+        ``y_pred``'s shape without ``axis``.
+
+    Notes
+    -----
+    Keras's ``categorical_crossentropy``: probabilities are renormalised ([.2, .2, .1] with
+    label 0 gives -log(.2/.5) = 0.9163; torch's ``nll_loss(log p)`` 1.6094, reference section
+    3.15). The logits path is :func:`lossbridge.cross_entropy` with probability targets. The TF
+    backend's silent logits path for a Keras ``softmax`` output is not reproduced.
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.categorical_crossentropy``.
+    """
+    name = "categorical_crossentropy"
+    return _call(
+        _cce,
+        y_true,
+        y_pred,
+        from_logits=_flag(from_logits, "from_logits", name),
+        label_smoothing=_real(label_smoothing, "label_smoothing", name),
+        axis=_axis(axis, "axis", name),
+    )
+
+
+def categorical_focal_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Any:
+    r"""Categorical focal cross-entropy over ``axis``.
+
+    .. math::
+
+        \ell = \sum_{axis} -\alpha (1 - p)^\gamma y' \log p,\qquad
+        p = \operatorname{clip}(q / \textstyle\sum q, \epsilon, 1 - \epsilon),
+
+    :math:`q` the probabilities (``softmax`` of the logits with ``from_logits``).
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (..., C, ...)
+    alpha : float, default 0.25
+        One scalar for every class.
+    gamma : float, default 2.0
+    from_logits : bool, default False
+    label_smoothing : float, default 0.0
+    axis : int, default -1
+
+    Returns
+    -------
+    array
+        ``y_pred``'s shape without ``axis``.
+
+    Notes
+    -----
+    Keras's ``categorical_focal_crossentropy`` (scalar alpha: 0.012123 on reference section
+    3.11's example; MONAI and smp give other losses under the name). The probabilities are
+    clipped also on the logits path (no hidden logits there in Keras either), so every backend
+    of Keras agrees. The core's :func:`lossbridge.softmax_focal_loss` does not clip, hence the
+    composition here.
+
+    References
+    ----------
+    Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017 (arXiv:1708.02002); Keras 3
+    documentation, ``keras.losses.categorical_focal_crossentropy``.
+    """
+    name = "categorical_focal_crossentropy"
+    return _call(
+        _categorical_focal,
+        y_true,
+        y_pred,
+        alpha=_real(alpha, "alpha", name),
+        gamma=_real(gamma, "gamma", name),
+        from_logits=_flag(from_logits, "from_logits", name),
+        label_smoothing=_real(label_smoothing, "label_smoothing", name),
+        axis=_axis(axis, "axis", name),
+    )
+
+
+def sparse_categorical_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    ignore_class: int | None = None,
+    axis: int = -1,
+) -> Any:
+    r"""Cross-entropy with class-index targets.
+
+    .. math::
+
+        \ell = -\log \operatorname{softmax}(z)_y,\qquad z = \hat y \text{ (logits) or }
+        \log\operatorname{clip}(\hat y, \epsilon, 1 - \epsilon) \text{ (probabilities)}.
+
+    Parameters
+    ----------
+    y_true : array, shape (...) or (..., 1)
+        Class indices (floats are truncated, as Keras's cast).
+    y_pred : array, shape (..., C)
+    from_logits : bool, default False
+    ignore_class : int, optional
+        Items with this label get loss 0 (and, in the class, are left out of the mean).
+    axis : int, default -1
+        The class axis (Keras's TF backend accepts only the last; any axis works here).
+
+    Returns
+    -------
+    array, shape (...)
+
+    Notes
+    -----
+    Keras's ``sparse_categorical_crossentropy``. On probabilities the TF backend passes
+    ``log(clip(p))`` to ``sparse_softmax_cross_entropy_with_logits``, which renormalises the
+    *clipped* probabilities (CCE renormalises before clipping). Computed by
+    :func:`lossbridge.cross_entropy` with ``ignore_index=ignore_class``. Labels out of range
+    raise ``ValueError`` where they can be read (Keras's TF-CPU kernel raises too).
+
+    References
+    ----------
+    Keras 3 documentation, ``keras.losses.sparse_categorical_crossentropy``.
+    """
+    name = "sparse_categorical_crossentropy"
+    return _call(
+        _sparse_cce,
+        y_true,
+        y_pred,
+        labels=True,
+        from_logits=_flag(from_logits, "from_logits", name),
+        ignore_class=_ignore_class(ignore_class, name),
+        axis=_axis(axis, "axis", name),
+    )
+
+
+def _ignore_class(value: Any, loss: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{loss}: ignore_class must be an int or None; got {value!r}")
+    return int(value)
+
+
+def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) -> Any:
+    r"""Generalized cross-entropy on probabilities, :math:`\ell = (1 - p_y^q) / q`.
+
+    Parameters
+    ----------
+    y_true : array, shape (N,) (or (N, 1))
+        Class indices.
+    y_pred : array, shape (N, C)
+        Probabilities (not logits, not clipped).
+    q : float
+        In (0, 1); :math:`q \to 0` is the cross-entropy, :math:`q = 1` the MAE.
+
+    Returns
+    -------
+    array, shape (N,)
+
+    Notes
+    -----
+    Keras's ``categorical_generalized_cross_entropy``. The core's
+    :func:`lossbridge.generalized_cross_entropy` takes logits (softmax inside), so the formula
+    is written here on the given probabilities. Labels out of range raise (Keras's one-hot
+    silently gives :math:`1/q`); a (N, 1) target is squeezed (Keras would broadcast it to
+    (N, N)).
+
+    References
+    ----------
+    Zhang and Sabuncu, "Generalized Cross Entropy Loss for Training Deep Neural Networks with
+    Noisy Labels", NeurIPS 2018 (arXiv:1805.07836); Keras 3 documentation,
+    ``keras.losses.categorical_generalized_cross_entropy``.
+    """
+    q = _check_q(q)
+    return _call(_gce, y_true, y_pred, labels=True, q=q)
+
+
+def _check_q(q: Any) -> float:
+    q = _real(q, "q", "categorical_generalized_cross_entropy")
+    if not 0 < q < 1:
+        raise ValueError(f"categorical_generalized_cross_entropy: q must be in (0, 1); got {q!r}")
+    return q
+
+
+def dice(y_true: Any, y_pred: Any, axis: Any = None) -> Any:
+    r"""Dice loss, :math:`1 - 2 \sum y \hat y / (\sum y + \sum \hat y + \epsilon)`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array
+    axis : int, tuple of int or None, default None
+        Axes summed; None sums **every axis, batch included** (one number per call).
+
+    Returns
+    -------
+    array
+        The shape left after summing ``axis`` (0-d for None).
+
+    Notes
+    -----
+    Keras's ``dice``: p = [.9, .8, .2, .1], t = [1, 1, 0, 0] give 0.1500000212 (the epsilon in
+    the denominator only); an empty target and prediction give 1.0 (optax, MONAI, smp: 0,
+    reference section 3.12). The core's :func:`lossbridge.dice_loss` works per channel with an
+    activation, hence written here.
+
+    References
+    ----------
+    Milletari, Navab and Ahmadi, "V-Net", 3DV 2016 (arXiv:1606.04797); Keras 3 documentation,
+    ``keras.losses.dice``.
+    """
+    axis = _axis(axis, "axis", "dice", allow_none=True)
+    return _call(_dice, y_true, y_pred, axis=axis)
+
+
+def tversky(
+    y_true: Any, y_pred: Any, alpha: float = 0.5, beta: float = 0.5, axis: Any = None
+) -> Any:
+    r"""Tversky loss, :math:`1 - TP / (TP + \alpha FP + \beta FN + \epsilon)`.
+
+    :math:`TP = \sum y \hat y`, :math:`FP = \sum (1 - y)\hat y`, :math:`FN = \sum y (1 - \hat y)`
+    over ``axis``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array
+    alpha : float, default 0.5
+        Weight of the false positives (Keras's docstring).
+    beta : float, default 0.5
+        Weight of the false negatives.
+    axis : int, tuple of int or None, default None
+        None sums every axis, batch included.
+
+    Returns
+    -------
+    array
+
+    Notes
+    -----
+    **alpha weights false positives**, as Keras's docstring, MONAI, smp and optax say. Keras
+    3.15.1's code weights the false negatives with alpha (fixed in keras-team/keras PR #23333):
+    TP=1, FP=2, FN=0, alpha=0.9, beta=0.1 give 0.642857 here and 0.166667 in Keras 3.15.1
+    (reference section 3.12); ``tversky(y, p, a, b)`` equals Keras 3.15.1's ``tversky(y, p,
+    b, a)``.
+
+    References
+    ----------
+    Salehi, Erdogmus and Gholipour, "Tversky loss function for image segmentation using 3D
+    fully convolutional deep networks", MLMI 2017 (arXiv:1706.05721); Keras 3 documentation,
+    ``keras.losses.tversky``.
+    """
+    alpha = _real(alpha, "alpha", "tversky")
+    beta = _real(beta, "beta", "tversky")
+    axis = _axis(axis, "axis", "tversky", allow_none=True)
+    return _call(_tversky, y_true, y_pred, alpha=alpha, beta=beta, axis=axis)
+
+
+def circle(
+    y_true: Any,
+    y_pred: Any,
+    ref_labels: Any = None,
+    ref_embeddings: Any = None,
+    remove_diagonal: bool = True,
+    gamma: float = 80,
+    margin: float = 0.4,
+) -> Any:
+    r"""Circle loss per query embedding (Keras's form).
+
+    With cosine distances :math:`d_{ij} = \max(0, 1 - e_i \cdot r_j)`, positives (same label,
+    off the diagonal when ``remove_diagonal``) and negatives:
+
+    .. math::
+
+        \ell_i = \operatorname{softplus}\Big(\operatorname{LSE}_{j \in P_i}
+        -\gamma [m + d_{ij}]_+ (m - d_{ij}) + \operatorname{LSE}_{j \in N_i}
+        \gamma [1 + m - d_{ij}]_+ (1 - m - d_{ij})\Big).
+
+    Parameters
+    ----------
+    y_true : array, shape (N,)
+        Labels.
+    y_pred : array, shape (N, D)
+        **L2-normalised** embeddings (Keras does not normalise: raw embeddings give another
+        loss, reference section 3.16).
+    ref_labels, ref_embeddings : array, optional
+        The keys (default: the queries themselves).
+    remove_diagonal : bool, default True
+    gamma : float, default 80
+    margin : float, default 0.4
+
+    Returns
+    -------
+    array, shape (N,)
+        0 where a query has no positive (or no negative); the class leaves those out of its
+        mean (Keras's mask ``loss > 0``).
+
+    Notes
+    -----
+    Keras's ``circle``. The core's :func:`lossbridge.circle_loss` is the pytorch-metric-learning
+    form (normalises, other defaults), hence written here.
+
+    References
+    ----------
+    Sun et al., "Circle Loss: A Unified Perspective of Pair Similarity Optimization", CVPR 2020
+    (arXiv:2002.10857); Keras 3 documentation, ``keras.losses.circle``.
+    """
+    name = "circle"
+    xp, y_true, y_pred = _prep(y_true, y_pred, labels=True)
+    device = get_namespace(y_pred)[1]
+    if ref_embeddings is not None:
+        ref_embeddings = asarray_on(ref_embeddings, xp, device, dtype=y_pred.dtype)
+    if ref_labels is not None:
+        ref_labels = asarray_on(ref_labels, xp, device, dtype=xp.int64)
+    return _circle(
+        xp,
+        y_true,
+        y_pred,
+        ref_labels=ref_labels,
+        ref_embeddings=ref_embeddings,
+        remove_diagonal=_flag(remove_diagonal, "remove_diagonal", name),
+        gamma=_real(gamma, "gamma", name),
+        margin=_real(margin, "margin", name),
+    )[0]
+
+
+def ctc(y_true: Any, y_pred: Any) -> Any:
+    r"""CTC loss per sequence, Keras's form: padded labels (0 = padding and blank), logits.
+
+    Label lengths are the counts of non-zero labels, input lengths the full ``T``; the loss is
+    :func:`lossbridge.ctc_loss` (``blank=0``) on ``log_softmax(y_pred)`` made time-major.
+
+    Parameters
+    ----------
+    y_true : array, shape (B, L)
+        Integer labels padded with 0 (so 0 cannot be a real class).
+    y_pred : array, shape (B, T, C)
+        Logits, batch-major.
+
+    Returns
+    -------
+    array, shape (B,)
+
+    Notes
+    -----
+    Keras's ``ctc``: on reference section 3.13's example [5.029, 4.4654] (torch with input
+    lengths [6, 6]). A sequence without a feasible alignment gives ``inf`` here (torch's value);
+    TensorFlow gives a large finite number (708.2). Keras's TF backend computes float64 in
+    float32; here float64 stays float64.
+
+    References
+    ----------
+    Graves, Fernández, Gomez and Schmidhuber, "Connectionist Temporal Classification", ICML 2006;
+    Keras 3 documentation, ``keras.losses.ctc``.
+    """
+    return _call(_ctc, y_true, y_pred, labels=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Classes
+# ------------------------------------------------------------------------------------------
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+_HYBRIDS: dict = {}
+
+
+def _keras_compatible(cls: type) -> type:
+    """``cls``, or (while Keras is imported) a subclass of ``cls`` and ``keras.losses.Loss``.
+
+    ``model.compile`` calls a ``keras.losses.Loss`` with ``sample_weight`` and lets it reduce;
+    any other callable is wrapped in Keras's ``LossFunctionWrapper``, which would weight our
+    already reduced scalar. Keras is never imported here: only a loaded ``keras`` is used.
+    """
+    keras = sys.modules.get("keras")
+    base = getattr(getattr(keras, "losses", None), "Loss", None)
+    if not isinstance(base, type) or issubclass(cls, base):
+        return cls
+    hybrid = _HYBRIDS.get((cls, base))
+    if hybrid is None:
+        hybrid = type(
+            cls.__name__,
+            (cls, base),
+            {
+                "__module__": cls.__module__,
+                "__qualname__": cls.__qualname__,
+                "__doc__": cls.__doc__,
+            },
+        )
+        _HYBRIDS[(cls, base)] = hybrid
+    return hybrid
+
+
+def _rebuild(cls: type, config: dict) -> Loss:
+    return cls.from_config(config)
+
+
+class Loss:
+    """Base class of the Keras-dialect losses (``keras.losses.Loss``'s interface).
+
+    Subclass it and implement :meth:`call` (per-sample losses from ``y_true``, ``y_pred``);
+    ``__call__`` converts both arrays to the compute dtype, calls :meth:`call` and applies
+    Keras's sample weights and reduction.
+
+    Parameters
+    ----------
+    name : str, optional
+        Defaults to the class name in snake case.
+    reduction : {'sum_over_batch_size', 'sum', 'mean', 'mean_with_sample_weight', 'none', None}
+        ``'sum_over_batch_size'`` and ``'mean'``: the weighted sum over the number of elements
+        of the per-sample loss. ``'mean_with_sample_weight'``: over the sum of the sample
+        weights (over the element count without weights). ``'sum'``. ``None``/``'none'``:
+        the per-sample loss, weighted.
+    dtype : str or dtype, optional
+        Compute dtype. **None keeps the prediction's floating dtype** (float32 for
+        non-floating predictions); Keras's None means ``floatx()``, float32. A Keras
+        ``DTypePolicy`` uses its ``compute_dtype``.
+
+    Notes
+    -----
+    Created while ``keras`` is imported, an instance is also an instance of
+    ``keras.losses.Loss`` (a subclass made on the fly; Keras is never imported here), so
+    ``model.compile(loss=...)`` calls it with ``sample_weight`` and its numbers equal those of
+    Keras's own class. Created before Keras is imported, Keras wraps it in its
+    ``LossFunctionWrapper``, which applies sample weights to the reduced value: create the loss
+    after ``import keras``. Keras masks on ``y_pred`` (``_keras_mask``) are not read, and
+    ``tf.distribute``'s 1/replicas scaling is not applied.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Loss:
+        return object.__new__(_keras_compatible(cls))
+
+    def __init__(
+        self, name: str | None = None, reduction: Any = "sum_over_batch_size", dtype: Any = None
+    ):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None; got {name!r}")
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = standardize_reduction(reduction)
+        self._dtype = _check_dtype(dtype)
+
+    @property
+    def dtype(self) -> Any:
+        """The compute dtype given (None: the prediction's floating dtype)."""
+        return self._dtype
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        """The loss, weighted by ``sample_weight`` and reduced as :attr:`reduction` says."""
+        xp, y_true, y_pred = _prep(y_true, y_pred, self._dtype, labels=self._labels)
+        losses, mask = self._call_masked(xp, y_true, y_pred)
+        sample_weight = _weights_on(xp, sample_weight, losses)
+        return reduce_weighted_values(xp, losses, sample_weight, mask, self.reduction)
+
+    _labels = False
+
+    def _call_masked(self, xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+        return self.call(y_true, y_pred), None
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        """Per-sample losses; implemented by subclasses."""
+        raise NotImplementedError(f"{type(self).__name__}.call is not implemented")
+
+    def get_config(self) -> dict:
+        """Keras's config: ``name``, ``reduction`` (and ``dtype`` where one was given)."""
+        config = {"name": self.name, "reduction": self.reduction}
+        if self._dtype is not None:
+            config["dtype"] = self._dtype
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Loss:
+        """The loss ``cls(**config)``."""
+        return cls(**config)
+
+    def __reduce__(self) -> Any:
+        klass = type(self)
+        if klass not in _HYBRIDS.values():
+            return (_rebuild, (klass, self.get_config()))
+        return (_rebuild, (klass.__mro__[1], self.get_config()))
+
+    def _obj_type(self) -> str:
+        return "Loss"
+
+    def __repr__(self) -> str:
+        return f"<lossbridge.keras.{type(self).__name__} name={self.name!r}>"
+
+
+class LossFunctionWrapper(Loss):
+    """A :class:`Loss` around a function ``fn(y_true, y_pred, **kwargs)`` of per-sample losses.
+
+    Parameters
+    ----------
+    fn : callable
+    reduction, name, dtype
+        As :class:`Loss`.
+    **kwargs
+        Passed to ``fn``.
+
+    Notes
+    -----
+    As Keras's ``LossFunctionWrapper``, :meth:`call` first aligns ``(N,)`` with ``(N, 1)``
+    (``squeeze_or_expand_to_same_rank``).
+    """
+
+    _impl = None
+
+    def __init__(
+        self,
+        fn: Any,
+        reduction: Any = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        **kwargs: Any,
+    ):
+        if not callable(fn):
+            raise TypeError(f"fn must be callable; got {fn!r}")
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def _call_masked(self, xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+        y_true, y_pred = squeeze_or_expand_to_same_rank(xp, y_true, y_pred)
+        if self._impl is not None:
+            return type(self)._impl(xp, y_true, y_pred, **self._fn_kwargs)
+        return self.fn(y_true, y_pred, **self._fn_kwargs), None
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        """Per-sample losses of ``fn`` on the aligned arrays."""
+        xp, y_true, y_pred = _prep(y_true, y_pred, self._dtype, labels=self._labels)
+        return self._call_masked(xp, y_true, y_pred)[0]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if type(self) is LossFunctionWrapper:
+            config.update({"fn": self.fn, **self._fn_kwargs})
+        return config
+
+    def __repr__(self) -> str:
+        return f"<LossFunctionWrapper({self.fn}, kwargs={self._fn_kwargs})>"
+
+
+def _loss_class(
+    class_name: str,
+    fn: Any,
+    impl: Any,
+    default_name: str,
+    params: tuple[tuple[str, Any], ...] = (),
+    *,
+    reduction_first: bool = False,
+    labels: bool = False,
+    check: Any = None,
+    doc: str = "",
+) -> type:
+    """A Keras loss class with ``params`` (name, default) before ``reduction``, ``name`` and
+    ``dtype`` (or ``reduction`` first, as Keras's ``SparseCategoricalCrossentropy``, ``Dice``
+    and ``Tversky`` order them)."""
+    names = tuple(p for p, _ in params)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        order = _ORDERS[class_name]
+        if len(args) > len(order):
+            raise TypeError(f"{class_name}() takes at most {len(order)} positional arguments")
+        values = dict(_DEFAULTS[class_name])
+        for k, v in zip(order, args, strict=False):
+            values[k] = v
+        for k, v in kwargs.items():
+            if k not in values:
+                raise TypeError(f"{class_name}() got an unexpected keyword argument {k!r}")
+            if k in order[: len(args)]:
+                raise TypeError(f"{class_name}() got multiple values for argument {k!r}")
+            values[k] = v
+        opts = {p: values[p] for p in names}
+        if check is not None:
+            opts = check(**opts)
+        LossFunctionWrapper.__init__(
+            self,
+            fn,
+            reduction=values["reduction"],
+            name=values["name"],
+            dtype=values["dtype"],
+            **opts,
+        )
+        for p in names:
+            setattr(self, p, opts[p])
+
+    def get_config(self) -> dict:
+        config = Loss.get_config(self)
+        config.update({p: getattr(self, p) for p in names})
+        return config
+
+    common = (("reduction", "sum_over_batch_size"), ("name", default_name), ("dtype", None))
+    if reduction_first:
+        order = (
+            ("reduction", "sum_over_batch_size"),
+            *params,
+            ("name", default_name),
+            ("dtype", None),
+        )
+    else:
+        order = (*params, *common)
+    if class_name == "SparseCategoricalCrossentropy":  # Keras: (..., reduction, axis, name, dtype)
+        order = (
+            params[0],
+            params[1],
+            ("reduction", "sum_over_batch_size"),
+            params[2],
+            ("name", default_name),
+            ("dtype", None),
+        )
+    if class_name in ("Dice", "Tversky"):  # Keras: (..., reduction, name, axis, dtype)
+        order = (
+            *params[:-1],
+            ("reduction", "sum_over_batch_size"),
+            ("name", default_name),
+            params[-1],
+            ("dtype", None),
+        )
+    _ORDERS[class_name] = tuple(k for k, _ in order)
+    _DEFAULTS[class_name] = dict(order)
+    signature = ", ".join(f"{k}={v!r}" for k, v in order)
+    cls = type(
+        class_name,
+        (LossFunctionWrapper,),
+        {
+            "__init__": __init__,
+            "get_config": get_config,
+            "_impl": staticmethod(impl),
+            "_labels": labels,
+            "__module__": __name__,
+            "__qualname__": class_name,
+            "__doc__": doc.replace("{signature}", f"{class_name}({signature})"),
+        },
+    )
+    cls.__init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [
+            inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v)
+            for k, v in order
+        ]
+    )
+    return cls
+
+
+_ORDERS: dict[str, tuple[str, ...]] = {}
+_DEFAULTS: dict[str, dict[str, Any]] = {}
+
+
+def _class_doc(summary: str, fn_name: str, params: str = "") -> str:
+    return f"""{summary}
+
+    ``{{signature}}``; called as ``loss(y_true, y_pred, sample_weight=None)``. The per-sample
+    loss is :func:`{fn_name}` (see it for the formula, shapes and notes); the sample weights and
+    the reduction are Keras's (:class:`Loss`). ``(N,)`` against ``(N, 1)`` is aligned first.
+
+    Parameters
+    ----------
+{params}    reduction : {{'sum_over_batch_size', 'sum', 'mean', 'mean_with_sample_weight', None}}
+    name : str
+    dtype : str or dtype, optional
+        None keeps the prediction's floating dtype (Keras: float32).
+
+    Returns
+    -------
+    array
+        From ``loss(y_true, y_pred, sample_weight)``: 0-d, or the per-sample loss for
+        ``reduction=None``.
+
+    References
+    ----------
+    Keras 3 source, ``keras/src/losses/losses.py``.
+    """
+
+
+def _bce_check(from_logits, label_smoothing, axis):
+    n = "BinaryCrossentropy"
+    return {
+        "from_logits": _flag(from_logits, "from_logits", n),
+        "label_smoothing": _real(label_smoothing, "label_smoothing", n),
+        "axis": _axis(axis, "axis", n),
+    }
+
+
+def _focal_check(apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis):
+    n = "BinaryFocalCrossentropy"
+    return {
+        "apply_class_balancing": _flag(apply_class_balancing, "apply_class_balancing", n),
+        "alpha": _real(alpha, "alpha", n),
+        "gamma": _real(gamma, "gamma", n),
+        **_bce_check(from_logits, label_smoothing, axis),
+    }
+
+
+def _cat_focal_check(alpha, gamma, from_logits, label_smoothing, axis):
+    n = "CategoricalFocalCrossentropy"
+    return {
+        "alpha": _real(alpha, "alpha", n),
+        "gamma": _real(gamma, "gamma", n),
+        **_bce_check(from_logits, label_smoothing, axis),
+    }
+
+
+def _sparse_check(from_logits, ignore_class, axis):
+    n = "SparseCategoricalCrossentropy"
+    return {
+        "from_logits": _flag(from_logits, "from_logits", n),
+        "ignore_class": _ignore_class(ignore_class, n),
+        "axis": _axis(axis, "axis", n),
+    }
+
+
+def _tversky_check(alpha, beta, axis):
+    return {
+        "alpha": _real(alpha, "alpha", "Tversky"),
+        "beta": _real(beta, "beta", "Tversky"),
+        "axis": _axis(axis, "axis", "Tversky", allow_none=True),
+    }
+
+
+def _circle_check(gamma, margin, remove_diagonal):
+    return {
+        "gamma": _real(gamma, "gamma", "Circle"),
+        "margin": _real(margin, "margin", "Circle"),
+        "remove_diagonal": _flag(remove_diagonal, "remove_diagonal", "Circle"),
+    }
+
+
+_P_LOGITS = "    from_logits : bool, default False\n"
+_P_SMOOTH = "    label_smoothing : float, default 0.0\n"
+_P_AXIS = "    axis : int, default -1\n"
+
+MeanSquaredError = _loss_class(
+    "MeanSquaredError",
+    mean_squared_error,
+    _mse,
+    "mean_squared_error",
+    doc=_class_doc("Mean squared error (``keras.losses.MeanSquaredError``).", "mean_squared_error"),
+)
+MeanAbsoluteError = _loss_class(
+    "MeanAbsoluteError",
+    mean_absolute_error,
+    _mae,
+    "mean_absolute_error",
+    doc=_class_doc(
+        "Mean absolute error (``keras.losses.MeanAbsoluteError``).", "mean_absolute_error"
+    ),
+)
+MeanAbsolutePercentageError = _loss_class(
+    "MeanAbsolutePercentageError",
+    mean_absolute_percentage_error,
+    _mape,
+    "mean_absolute_percentage_error",
+    doc=_class_doc(
+        "MAPE (``keras.losses.MeanAbsolutePercentageError``).", "mean_absolute_percentage_error"
+    ),
+)
+MeanSquaredLogarithmicError = _loss_class(
+    "MeanSquaredLogarithmicError",
+    mean_squared_logarithmic_error,
+    _msle,
+    "mean_squared_logarithmic_error",
+    doc=_class_doc(
+        "MSLE (``keras.losses.MeanSquaredLogarithmicError``).", "mean_squared_logarithmic_error"
+    ),
+)
+CosineSimilarity = _loss_class(
+    "CosineSimilarity",
+    cosine_similarity,
+    _cosine,
+    "cosine_similarity",
+    (("axis", -1),),
+    check=lambda axis: {"axis": _axis(axis, "axis", "CosineSimilarity")},
+    doc=_class_doc(
+        "Negative cosine similarity (``keras.losses.CosineSimilarity``).",
+        "cosine_similarity",
+        _P_AXIS,
+    ),
+)
+Huber = _loss_class(
+    "Huber",
+    huber,
+    _huber,
+    "huber_loss",
+    (("delta", 1.0),),
+    check=lambda delta: {"delta": _real(delta, "delta", "Huber")},
+    doc=_class_doc(
+        "Huber loss (``keras.losses.Huber``).", "huber", "    delta : float, default 1.0\n"
+    ),
+)
+LogCosh = _loss_class(
+    "LogCosh",
+    log_cosh,
+    _log_cosh,
+    "log_cosh",
+    doc=_class_doc("Log-cosh (``keras.losses.LogCosh``).", "log_cosh"),
+)
+Hinge = _loss_class(
+    "Hinge", hinge, _hinge, "hinge", doc=_class_doc("Hinge loss (``keras.losses.Hinge``).", "hinge")
+)
+SquaredHinge = _loss_class(
+    "SquaredHinge",
+    squared_hinge,
+    _squared_hinge,
+    "squared_hinge",
+    doc=_class_doc("Squared hinge (``keras.losses.SquaredHinge``).", "squared_hinge"),
+)
+CategoricalHinge = _loss_class(
+    "CategoricalHinge",
+    categorical_hinge,
+    _categorical_hinge,
+    "categorical_hinge",
+    doc=_class_doc("Categorical hinge (``keras.losses.CategoricalHinge``).", "categorical_hinge"),
+)
+KLDivergence = _loss_class(
+    "KLDivergence",
+    kl_divergence,
+    _kl,
+    "kl_divergence",
+    doc=_class_doc("KL divergence (``keras.losses.KLDivergence``).", "kl_divergence"),
+)
+Poisson = _loss_class(
+    "Poisson",
+    poisson,
+    _poisson,
+    "poisson",
+    doc=_class_doc("Poisson loss (``keras.losses.Poisson``).", "poisson"),
+)
+BinaryCrossentropy = _loss_class(
+    "BinaryCrossentropy",
+    binary_crossentropy,
+    _bce,
+    "binary_crossentropy",
+    (("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)),
+    check=_bce_check,
+    doc=_class_doc(
+        "Binary cross-entropy (``keras.losses.BinaryCrossentropy``).",
+        "binary_crossentropy",
+        _P_LOGITS + _P_SMOOTH + _P_AXIS,
+    ),
+)
+BinaryFocalCrossentropy = _loss_class(
+    "BinaryFocalCrossentropy",
+    binary_focal_crossentropy,
+    _binary_focal,
+    "binary_focal_crossentropy",
+    (
+        ("apply_class_balancing", False),
+        ("alpha", 0.25),
+        ("gamma", 2.0),
+        ("from_logits", False),
+        ("label_smoothing", 0.0),
+        ("axis", -1),
+    ),
+    check=_focal_check,
+    doc=_class_doc(
+        "Binary focal cross-entropy (``keras.losses.BinaryFocalCrossentropy``).",
+        "binary_focal_crossentropy",
+        "    apply_class_balancing : bool, default False\n    alpha : float, default 0.25\n"
+        "    gamma : float, default 2.0\n" + _P_LOGITS + _P_SMOOTH + _P_AXIS,
+    ),
+)
+CategoricalCrossentropy = _loss_class(
+    "CategoricalCrossentropy",
+    categorical_crossentropy,
+    _cce,
+    "categorical_crossentropy",
+    (("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)),
+    check=_bce_check,
+    doc=_class_doc(
+        "Categorical cross-entropy (``keras.losses.CategoricalCrossentropy``).",
+        "categorical_crossentropy",
+        _P_LOGITS + _P_SMOOTH + _P_AXIS,
+    ),
+)
+CategoricalFocalCrossentropy = _loss_class(
+    "CategoricalFocalCrossentropy",
+    categorical_focal_crossentropy,
+    _categorical_focal,
+    "categorical_focal_crossentropy",
+    (
+        ("alpha", 0.25),
+        ("gamma", 2.0),
+        ("from_logits", False),
+        ("label_smoothing", 0.0),
+        ("axis", -1),
+    ),
+    check=_cat_focal_check,
+    doc=_class_doc(
+        "Categorical focal cross-entropy (``keras.losses.CategoricalFocalCrossentropy``).",
+        "categorical_focal_crossentropy",
+        "    alpha : float, default 0.25\n    gamma : float, default 2.0\n"
+        + _P_LOGITS
+        + _P_SMOOTH
+        + _P_AXIS,
+    ),
+)
+SparseCategoricalCrossentropy = _loss_class(
+    "SparseCategoricalCrossentropy",
+    sparse_categorical_crossentropy,
+    _sparse_cce,
+    "sparse_categorical_crossentropy",
+    (("from_logits", False), ("ignore_class", None), ("axis", -1)),
+    labels=True,
+    check=_sparse_check,
+    doc=_class_doc(
+        "Sparse categorical cross-entropy (``keras.losses.SparseCategoricalCrossentropy``); "
+        "with ``ignore_class`` the ``'sum_over_batch_size'`` mean is over the valid items "
+        "(every item ignored gives 0.0; torch gives NaN).",
+        "sparse_categorical_crossentropy",
+        _P_LOGITS + "    ignore_class : int, optional\n" + _P_AXIS,
+    ),
+)
+CTC = _loss_class(
+    "CTC", ctc, _ctc, "ctc", labels=True, doc=_class_doc("CTC loss (``keras.losses.CTC``).", "ctc")
+)
+Dice = _loss_class(
+    "Dice",
+    dice,
+    _dice,
+    "dice",
+    (("axis", None),),
+    check=lambda axis: {"axis": _axis(axis, "axis", "Dice", allow_none=True)},
+    doc=_class_doc(
+        "Dice loss (``keras.losses.Dice``).",
+        "dice",
+        "    axis : int, tuple or None, default None\n",
+    ),
+)
+Tversky = _loss_class(
+    "Tversky",
+    tversky,
+    _tversky,
+    "tversky",
+    (("alpha", 0.5), ("beta", 0.5), ("axis", None)),
+    check=_tversky_check,
+    doc=_class_doc(
+        "Tversky loss (``keras.losses.Tversky``); **alpha weights false positives** as Keras's "
+        "docstring says (Keras 3.15.1's code swaps alpha and beta; fixed in keras-team/keras PR "
+        "#23333).",
+        "tversky",
+        "    alpha : float, default 0.5\n        False positives.\n    beta : float, default "
+        "0.5\n        False negatives.\n    axis : int, tuple or None, default None\n",
+    ),
+)
+Circle = _loss_class(
+    "Circle",
+    circle,
+    _circle,
+    "circle",
+    (("gamma", 80.0), ("margin", 0.4), ("remove_diagonal", True)),
+    labels=True,
+    check=_circle_check,
+    doc=_class_doc(
+        "Circle loss (``keras.losses.Circle``); queries without a positive pair are left out of "
+        "the ``'sum_over_batch_size'`` mean (Keras's mask ``loss > 0``).",
+        "circle",
+        "    gamma : float, default 80.0\n    margin : float, default 0.4\n"
+        "    remove_diagonal : bool, default True\n",
+    ),
+)
+CategoricalGeneralizedCrossEntropy = _loss_class(
+    "CategoricalGeneralizedCrossEntropy",
+    categorical_generalized_cross_entropy,
+    _gce,
+    "categorical_generalized_cross_entropy",
+    (("q", 0.5),),
+    labels=True,
+    check=lambda q: {"q": _check_q(q)},
+    doc=_class_doc(
+        "Generalized cross-entropy (``keras.losses.CategoricalGeneralizedCrossEntropy``).",
+        "categorical_generalized_cross_entropy",
+        "    q : float, default 0.5\n        In (0, 1).\n",
+    ),
+)
+
+# ------------------------------------------------------------------------------------------
+# get / serialize / deserialize
+# ------------------------------------------------------------------------------------------
+
+_CLASSES = (
+    Loss,
+    LossFunctionWrapper,
+    KLDivergence,
+    Poisson,
+    BinaryCrossentropy,
+    BinaryFocalCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalFocalCrossentropy,
+    SparseCategoricalCrossentropy,
+    MeanSquaredError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    CosineSimilarity,
+    LogCosh,
+    Huber,
+    Hinge,
+    SquaredHinge,
+    CategoricalHinge,
+    Dice,
+    Tversky,
+    Circle,
+    CTC,
+    CategoricalGeneralizedCrossEntropy,
+)
+_FUNCTIONS = (
+    kl_divergence,
+    poisson,
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    sparse_categorical_crossentropy,
+    mean_squared_error,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    cosine_similarity,
+    log_cosh,
+    huber,
+    hinge,
+    squared_hinge,
+    categorical_hinge,
+    dice,
+    tversky,
+    circle,
+    ctc,
+    categorical_generalized_cross_entropy,
+)
+_OBJECTS: dict[str, Any] = {o.__name__: o for o in _CLASSES + _FUNCTIONS}
+_OBJECTS.update(
+    {
+        "bce": binary_crossentropy,
+        "BCE": binary_crossentropy,
+        "kld": kl_divergence,
+        "KLD": kl_divergence,
+        "mae": mean_absolute_error,
+        "MAE": mean_absolute_error,
+        "mse": mean_squared_error,
+        "MSE": mean_squared_error,
+        "mape": mean_absolute_percentage_error,
+        "MAPE": mean_absolute_percentage_error,
+        "msle": mean_squared_logarithmic_error,
+        "MSLE": mean_squared_logarithmic_error,
+    }
+)
+
+
+def serialize(loss: Any) -> dict:
+    """A config dict for a loss instance (``class_name`` and ``config``) or a loss function.
+
+    Parameters
+    ----------
+    loss : Loss or function of this module
+
+    Returns
+    -------
+    dict
+        ``{'module': 'lossbridge.keras', 'class_name': ..., 'config': ...}``; for a function,
+        ``class_name`` is ``'function'`` and ``config`` its name.
+    """
+    if isinstance(loss, Loss):
+        name = type(loss).__name__
+        return {"module": __name__, "class_name": name, "config": loss.get_config()}
+    if callable(loss) and getattr(loss, "__name__", None) in _OBJECTS:
+        return {"module": __name__, "class_name": "function", "config": loss.__name__}
+    raise ValueError(f"loss={loss!r} is not a lossbridge.keras loss; cannot serialize it")
+
+
+def deserialize(name: Any, custom_objects: dict | None = None) -> Any:
+    """The loss instance or function a :func:`serialize` dict (or a name) describes.
+
+    Parameters
+    ----------
+    name : dict or str
+    custom_objects : dict, optional
+        Extra names to classes or functions.
+
+    Returns
+    -------
+    Loss or function
+    """
+    objects = {**_OBJECTS, **(custom_objects or {})}
+    if isinstance(name, str):
+        if name not in objects:
+            raise ValueError(f"Could not interpret loss identifier: name={name!r}")
+        return objects[name]
+    if isinstance(name, dict) and "class_name" in name:
+        cls_name, config = name["class_name"], name.get("config", {})
+        if cls_name == "function":
+            return deserialize(config, custom_objects)
+        if cls_name not in objects:
+            raise ValueError(f"Could not interpret loss identifier: class_name={cls_name!r}")
+        return objects[cls_name].from_config(dict(config))
+    raise ValueError(f"Could not interpret loss identifier: name={name!r}")
+
+
+def get(identifier: Any) -> Any:
+    """A loss function or instance from a name, a config dict, a class or a callable.
+
+    Parameters
+    ----------
+    identifier : None, str, dict, class or callable
+        Names of functions and classes, and Keras's aliases ``'mse'``, ``'MSE'``, ``'mae'``,
+        ``'mape'``, ``'msle'``, ``'kld'``, ``'bce'`` (either case). A class is instantiated.
+
+    Returns
+    -------
+    Loss, function or None
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = _OBJECTS.get(identifier)
+    else:
+        obj = identifier
+    if callable(obj):
+        return obj() if isinstance(obj, type) else obj
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+
+
+def _skip_autograph() -> None:
+    """Mark this module's functions and methods so TensorFlow's AutoGraph calls them as they
+    are (``autograph_info__``, as in ``lossbridge/__init__.py``): they hold no control flow on
+    tensor values, and converting them cost seconds per trace."""
+    for obj in list(globals().values()):
+        if inspect.isfunction(obj) and obj.__module__ == __name__:
+            obj.autograph_info__ = {}
+        elif inspect.isclass(obj) and obj.__module__ == __name__:
+            for member in vars(obj).values():
+                func = getattr(member, "__func__", member)
+                if inspect.isfunction(func):
+                    func.autograph_info__ = {}
+
+
+_skip_autograph()

@@ -1,0 +1,1029 @@
+"""``torch.nn``-style loss classes over lossbridge's core functions (torch 2.13's ``torch.nn``).
+
+Each class has the constructor of its ``torch.nn`` namesake (same parameters, order, defaults
+and attribute names, the legacy ``size_average``/``reduce`` included) and a :meth:`forward`
+with torch's argument names; calling an instance calls :meth:`forward`. A class is a thin
+wrapper: :meth:`forward` calls the core function of the same loss (``CrossEntropyLoss`` calls
+:func:`lossbridge.cross_entropy`, ...) with the stored parameters, so the numbers are the core's,
+which follow ``torch.nn.functional``. The inputs may be arrays of any supported framework:
+
+>>> import numpy as np
+>>> from lossbridge.nn import CrossEntropyLoss
+>>> loss = CrossEntropyLoss(weight=[1.0, 2.0, 0.5], label_smoothing=0.1)
+>>> float(loss(np.array([[2.0, 0.5, -1.0]]), np.array([1])))  # doctest: +ELLIPSIS
+1.656...
+
+Weights given at construction (``weight``, ``pos_weight``: an array of any framework, a NumPy
+array or a list) are kept as given and converted at each call to the input's framework, dtype
+and device: a torch weight works on TensorFlow logits, a float32 weight on float64 input.
+
+Differences from ``torch.nn`` (which would be bugs anywhere else):
+
+* invalid constructor arguments (``reduction``, ``label_smoothing``, ``margin``, ``p``, ...)
+  raise when the object is built, with a message naming the argument; torch defers most of
+  them to the first call;
+* ``repr`` is torch's (``CrossEntropyLoss()``), except that the default ``distance_function``
+  of :class:`TripletMarginWithDistanceLoss` is :func:`lossbridge.pairwise_distance`, a
+  function, so it is not shown as a ``PairwiseDistance()`` child module;
+* the classes are not ``torch.nn.Module`` objects: no ``state_dict``, ``.to()`` or hooks.
+  ``weight`` is a plain attribute (torch registers it as a buffer).
+
+Left out: ``LinearCrossEntropyLoss`` and ``AdaptiveLogSoftmaxWithLoss`` own trainable
+parameters (a linear layer), so they are layers rather than losses.
+
+``import lossbridge.nn`` imports no framework.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from lossbridge._validation import REDUCTIONS, check_real, check_reduction, shape_str
+from lossbridge.backends import asarray_on, framework_name, get_namespace, same_device
+from lossbridge.classification import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    kl_div,
+    nll_loss,
+)
+from lossbridge.ctc import ctc_loss
+from lossbridge.margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+from lossbridge.regression import (
+    gaussian_nll_loss,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+)
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CTCLoss",
+    "CosineEmbeddingLoss",
+    "CrossEntropyLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "NLLLoss",
+    "NLLLoss2d",
+    "PoissonNLLLoss",
+    "SmoothL1Loss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+]
+
+_LEGACY = "size_average and reduce args will be deprecated, please use reduction='{}' instead."
+
+
+def _legacy_reduction(size_average: Any, reduce: Any) -> str:
+    """torch's ``_Reduction.legacy_get_string``: the reduction the legacy flags mean, warned."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        ret = "mean"
+    elif reduce:
+        ret = "sum"
+    else:
+        ret = "none"
+    warnings.warn(_LEGACY.format(ret), UserWarning, stacklevel=_caller_level())
+    return ret
+
+
+def _caller_level() -> int:
+    """``stacklevel`` pointing a warning at the first frame outside this module."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _real(value: Any, name: str, loss: str, what: str | None = None) -> float:
+    return check_real(value, name, loss=loss, what=what)
+
+
+def _integer(value: Any, name: str, loss: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{loss}: {name} must be an integer; got {value!r}")
+    return int(value)
+
+
+def _bool(value: Any, name: str, loss: str) -> bool:
+    if not isinstance(value, (bool, numbers.Integral)):
+        raise TypeError(f"{loss}: {name} must be a bool; got {value!r}")
+    return bool(value)
+
+
+def _ndim(value: Any) -> int:
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return len(tuple(shape))
+    import numpy as np
+
+    return np.ndim(value)
+
+
+def _to_numpy(x: Any, framework: str) -> Any:
+    """A host (NumPy) copy of an array of another framework than the input's."""
+    import numpy as np
+
+    if framework == "torch":
+        return x.detach().cpu().numpy()
+    if framework == "tensorflow":
+        return x.numpy()
+    try:
+        return np.array(x)  # a copy: a read-only view of a JAX buffer upsets torch
+    except Exception:  # noqa: BLE001 - e.g. array-api-strict on a non-CPU device
+        return np.from_dlpack(x)
+
+
+def _on_input(value: Any, input: Any) -> Any:
+    """``value`` (an array of any framework, NumPy, a list) on ``input``'s namespace, device
+    and floating dtype; ``None`` stays ``None``.
+
+    An array of another framework goes through NumPy (a weight is data, not a variable: torch
+    does not differentiate ``weight`` either); one of the input's framework on another device is
+    moved there.
+    """
+    if value is None or not hasattr(input, "dtype"):
+        return value  # host input (a list): the core converts both
+    xp, device = get_namespace(input)
+    fw, fw_input = framework_name(value), framework_name(input)
+    if fw is not None and fw != "numpy" and fw != fw_input:
+        value = _to_numpy(value, fw)
+    elif fw is not None and fw == fw_input and device is not None and fw != "tensorflow":
+        _, here = get_namespace(value)
+        if here is not None and not same_device(here, device):
+            import array_api_compat
+
+            value = array_api_compat.to_device(value, device)
+    arr = asarray_on(value, xp, device)
+    dtype = input.dtype
+    if xp.isdtype(dtype, "real floating") and arr.dtype != dtype:
+        arr = xp.astype(arr, dtype)
+    return arr
+
+
+class _Loss:
+    """Base class: the reduction (legacy flags mapped as torch maps them), call, repr."""
+
+    reduction: str
+    #: Reductions the class accepts.
+    _reductions: tuple[str, ...] = REDUCTIONS
+    # AutoGraph calls an object carrying this attribute as it is (see lossbridge.__init__).
+    autograph_info__: dict = {}  # noqa: RUF012
+
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"):
+        if size_average is not None or reduce is not None:
+            reduction = _legacy_reduction(size_average, reduce)
+        elif reduction == "elementwise_mean":
+            warnings.warn(
+                "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+                UserWarning,
+                stacklevel=_caller_level(),
+            )
+            reduction = "mean"
+        self.reduction = check_reduction(reduction, self._reductions)
+
+    def forward(self, *args: Any) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call :meth:`forward` (as ``torch.nn.Module.__call__`` does, without hooks)."""
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        """Extra text inside the ``repr``'s parentheses: empty, as for torch's losses."""
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class _WeightedLoss(_Loss):
+    """A loss with a class or element ``weight`` given at construction."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ):
+        super().__init__(size_average, reduce, reduction)
+        self.weight = weight
+
+
+# ------------------------------------------------------------------------------------------
+# Regression and likelihood losses
+# ------------------------------------------------------------------------------------------
+
+
+class L1Loss(_Loss):
+    r"""Mean absolute error, :math:`\ell = |x - y|`; ``torch.nn.L1Loss``.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.l1_loss`: any shape, ``target``
+    broadcast against ``input`` with a warning.
+    """
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of ``input`` against ``target`` (same shape)."""
+        return l1_loss(input, target, reduction=self.reduction)
+
+
+class MSELoss(_Loss):
+    r"""Mean squared error, :math:`\ell = (x - y)^2`; ``torch.nn.MSELoss``.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.mse_loss`.
+    """
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of ``input`` against ``target`` (same shape)."""
+        return mse_loss(input, target, reduction=self.reduction)
+
+
+class HuberLoss(_Loss):
+    r"""Huber loss, quadratic below ``delta`` and linear above; ``torch.nn.HuberLoss``.
+
+    :math:`\ell = \tfrac12 d^2` if :math:`|d| < \delta`, else
+    :math:`\delta (|d| - \tfrac12 \delta)`, :math:`d = x - y`.
+
+    Parameters
+    ----------
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+    delta : float > 0, default 1.0
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.huber_loss`. ``HuberLoss(delta=d)``
+    equals ``d * SmoothL1Loss(beta=d)``; Keras's ``Huber`` also averages over the last axis.
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction=reduction)
+        self.delta = _real(delta, "delta", "HuberLoss")
+        if not self.delta > 0:
+            raise ValueError(f"HuberLoss: delta must be greater than 0; got {delta!r}")
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of ``input`` against ``target`` (same shape)."""
+        return huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    r"""Smooth L1 loss; ``torch.nn.SmoothL1Loss``.
+
+    :math:`\ell = \tfrac12 d^2 / \beta` if :math:`|d| < \beta`, else
+    :math:`|d| - \tfrac12 \beta`, :math:`d = x - y` (``beta = 0``: the L1 loss).
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+    beta : float >= 0, default 1.0
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.smooth_l1_loss`.
+    """
+
+    def __init__(
+        self,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+        beta: float = 1.0,
+    ):
+        super().__init__(size_average, reduce, reduction)
+        self.beta = _real(beta, "beta", "SmoothL1Loss")
+        if self.beta < 0:
+            raise ValueError(f"SmoothL1Loss: beta must be >= 0; got {beta!r}")
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of ``input`` against ``target`` (same shape)."""
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class PoissonNLLLoss(_Loss):
+    r"""Poisson negative log-likelihood; ``torch.nn.PoissonNLLLoss``.
+
+    :math:`\ell = e^{x} - y x` (``log_input=True``) or :math:`x - y \log(x + \epsilon)`, plus
+    Stirling's term :math:`y \log y - y + \tfrac12 \log(2 \pi y)` for :math:`y > 1` when
+    ``full``.
+
+    Parameters
+    ----------
+    log_input : bool, default True
+        Whether the prediction is the log-rate (else the rate).
+    full : bool, default False
+        Add Stirling's approximation of :math:`\log y!`.
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    eps : float, default 1e-8
+        Added to the rate inside the log when ``log_input=False``.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(log_input, target)`` (torch's argument names: the first is the prediction,
+    whatever ``log_input`` says) calls :func:`lossbridge.poisson_nll_loss`.
+    """
+
+    def __init__(
+        self,
+        log_input: bool = True,
+        full: bool = False,
+        size_average: Any = None,
+        eps: float = 1e-8,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ):
+        super().__init__(size_average, reduce, reduction)
+        self.log_input = _bool(log_input, "log_input", "PoissonNLLLoss")
+        self.full = _bool(full, "full", "PoissonNLLLoss")
+        self.eps = _real(eps, "eps", "PoissonNLLLoss")
+
+    def forward(self, log_input: Any, target: Any) -> Any:
+        """The loss of the prediction ``log_input`` (log-rate or rate) against counts."""
+        return poisson_nll_loss(
+            log_input,
+            target,
+            log_input=self.log_input,
+            full=self.full,
+            eps=self.eps,
+            reduction=self.reduction,
+        )
+
+
+class GaussianNLLLoss(_Loss):
+    r"""Gaussian negative log-likelihood; ``torch.nn.GaussianNLLLoss``.
+
+    :math:`\ell = \tfrac12 (\log \max(v, \epsilon) + (x - y)^2 / \max(v, \epsilon))`, plus
+    :math:`\tfrac12 \log 2\pi` when ``full``.
+
+    Parameters
+    ----------
+    full : bool, default False
+    eps : float, default 1e-6
+        Lower clamp of the variance (the gradient passes through the clamp, as in torch).
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    Keyword-only, as in torch 2.13. ``forward(input, target, var)`` calls
+    :func:`lossbridge.gaussian_nll_loss`; ``var`` may be an array (the input's shape, or
+    with one dimension fewer or a last dimension of 1) or a Python float.
+    """
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+        super().__init__(None, None, reduction)
+        self.full = _bool(full, "full", "GaussianNLLLoss")
+        self.eps = _real(eps, "eps", "GaussianNLLLoss")
+
+    def forward(self, input: Any, target: Any, var: Any) -> Any:
+        """The loss of the mean ``input`` and variance ``var`` against ``target``."""
+        return gaussian_nll_loss(
+            input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# Classification losses
+# ------------------------------------------------------------------------------------------
+
+
+class NLLLoss(_WeightedLoss):
+    r"""Negative log-likelihood of log-probabilities; ``torch.nn.NLLLoss``.
+
+    :math:`\ell_n = -w_{y_n} x_{n, y_n}`; ``'mean'`` divides by :math:`\sum_n w_{y_n}` over
+    the items whose target is not ``ignore_index`` (NaN when every target is ignored).
+
+    Parameters
+    ----------
+    weight : array, shape (C,), optional
+        A weight per class, of any framework (or NumPy, or a list): converted at each call
+        to the input's framework, dtype and device.
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    ignore_index : int, default -100
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.nll_loss`: ``input`` of shape (C,),
+    (N, C) or (N, C, d1, ...), integer ``target`` of shape (), (N,) or (N, d1, ...).
+    """
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Any = None,
+        ignore_index: int = -100,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = _integer(ignore_index, "ignore_index", type(self).__name__)
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of log-probabilities ``input`` against class indices ``target``."""
+        return nll_loss(
+            input,
+            target,
+            weight=_on_input(self.weight, input),
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )
+
+
+class NLLLoss2d(NLLLoss):
+    """Deprecated alias of :class:`NLLLoss`, as in torch (it warns with torch's FutureWarning).
+
+    Parameters
+    ----------
+    weight, size_average, ignore_index, reduce, reduction
+        As :class:`NLLLoss`.
+    """
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Any = None,
+        ignore_index: int = -100,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ):
+        warnings.warn(
+            "`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in "
+            "replacement and see https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for "
+            "more details.",
+            FutureWarning,
+            stacklevel=_caller_level(),
+        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    r"""Cross-entropy of logits against class indices or probabilities (``torch.nn``'s).
+
+    Parameters
+    ----------
+    weight : array, shape (C,), optional
+        A weight per class, of any framework (or NumPy, or a list): converted at each call
+        to the input's framework, dtype and device.
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    ignore_index : int, default -100
+        Index targets equal to it are left out (of the mean too; NaN when all are).
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+    label_smoothing : float in [0, 1], default 0.0
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.cross_entropy`, torch's formula:
+    with class weights and label smoothing, torch mixes :math:`(1 - \varepsilon)` times the
+    weighted NLL with :math:`\varepsilon / C` times :math:`-\sum_c w_c \log p_c`, both divided
+    by :math:`\sum_n w_{y_n}`, which is not Keras's or optax's cross-entropy on smoothed
+    targets (see ``docs/porting.md``).
+    """
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Any = None,
+        ignore_index: int = -100,
+        reduce: Any = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = _integer(ignore_index, "ignore_index", "CrossEntropyLoss")
+        self.label_smoothing = _real(label_smoothing, "label_smoothing", "CrossEntropyLoss")
+        if not 0.0 <= self.label_smoothing <= 1.0:
+            raise ValueError(
+                f"CrossEntropyLoss: label_smoothing must be in [0, 1]; got {label_smoothing!r}"
+            )
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of logits ``input`` against class indices or probabilities ``target``."""
+        return cross_entropy(
+            input,
+            target,
+            weight=_on_input(self.weight, input),
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+
+class KLDivLoss(_Loss):
+    r"""Kullback-Leibler divergence, :math:`\ell = y (\log y - x)`; ``torch.nn.KLDivLoss``.
+
+    ``input`` is a log-probability, ``target`` a probability (a log-probability with
+    ``log_target``).
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'batchmean', 'sum', 'none'}, default 'mean'
+        ``'mean'`` divides by the number of elements (torch's default, not the divergence);
+        ``'batchmean'`` by the batch size (the divergence per item).
+    log_target : bool, default False
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.kl_div`.
+    """
+
+    _reductions = ("none", "batchmean", "mean", "sum")
+
+    def __init__(
+        self,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+        log_target: bool = False,
+    ):
+        super().__init__(size_average, reduce, reduction)
+        self.log_target = _bool(log_target, "log_target", "KLDivLoss")
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The divergence of ``target`` from the log-probabilities ``input``."""
+        return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class BCELoss(_WeightedLoss):
+    r"""Binary cross-entropy of probabilities; ``torch.nn.BCELoss``.
+
+    :math:`\ell = -w (y \log x + (1 - y) \log(1 - x))`, each log clamped at -100 as in torch.
+
+    Parameters
+    ----------
+    weight : array, optional
+        Broadcast against ``input`` (a weight per element, row or class); of any framework,
+        converted at each call to the input's framework, dtype and device.
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.binary_cross_entropy`. Probabilities of
+    exactly 0 and 1 give losses of at most 100, not inf (torch); Keras clips the probability
+    to :math:`[10^{-7}, 1 - 10^{-7}]` instead (at most 16.1; see ``docs/porting.md``).
+    """
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of probabilities ``input`` against targets in [0, 1]."""
+        return binary_cross_entropy(
+            input, target, weight=_on_input(self.weight, input), reduction=self.reduction
+        )
+
+
+class BCEWithLogitsLoss(_Loss):
+    r"""Binary cross-entropy of logits; ``torch.nn.BCEWithLogitsLoss``.
+
+    :math:`\ell = -w (p\, y \log \sigma(x) + (1 - y) \log(1 - \sigma(x)))`, computed stably.
+
+    Parameters
+    ----------
+    weight : array, optional
+        Broadcast against ``input``; of any framework, converted at each call.
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+    pos_weight : array, optional
+        Weight :math:`p` of the positive term, broadcast along the last (class) axis; of any
+        framework, converted at each call.
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.binary_cross_entropy_with_logits`.
+    """
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+        pos_weight: Any = None,
+    ):
+        super().__init__(size_average, reduce, reduction)
+        self.weight = weight
+        self.pos_weight = pos_weight
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of logits ``input`` against targets in [0, 1]."""
+        return binary_cross_entropy_with_logits(
+            input,
+            target,
+            weight=_on_input(self.weight, input),
+            reduction=self.reduction,
+            pos_weight=_on_input(self.pos_weight, input),
+        )
+
+
+class CTCLoss(_Loss):
+    r"""Connectionist temporal classification loss; ``torch.nn.CTCLoss``.
+
+    Parameters
+    ----------
+    blank : int, default 0
+        The blank label.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+        ``'mean'`` divides each sequence's loss by its target length, then averages.
+    zero_infinity : bool, default False
+        Replace infinite losses (infeasible alignments) and their gradients by 0.
+
+    Notes
+    -----
+    ``forward(log_probs, targets, input_lengths, target_lengths)`` calls
+    :func:`lossbridge.ctc_loss`: ``log_probs`` of shape (T, N, C) or (T, C), targets padded
+    (N, S) or concatenated.
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction=reduction)
+        self.blank = _integer(blank, "blank", "CTCLoss")
+        self.zero_infinity = _bool(zero_infinity, "zero_infinity", "CTCLoss")
+
+    def forward(self, log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any) -> Any:
+        """The loss of frame log-probabilities against label sequences."""
+        return ctc_loss(
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            blank=self.blank,
+            reduction=self.reduction,
+            zero_infinity=self.zero_infinity,
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# Margin, ranking and embedding losses
+# ------------------------------------------------------------------------------------------
+
+
+class _MarginLoss(_Loss):
+    """A loss with a ``margin`` before the legacy flags."""
+
+    def __init__(
+        self,
+        margin: float = 0.0,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = _real(margin, "margin", type(self).__name__)
+
+
+class MarginRankingLoss(_MarginLoss):
+    r"""Ranking hinge, :math:`\ell = \max(0, -y (x_1 - x_2) + m)`; ``torch.nn.MarginRankingLoss``.
+
+    Parameters
+    ----------
+    margin : float, default 0.0
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input1, input2, target)`` calls :func:`lossbridge.margin_ranking_loss`.
+    """
+
+    def forward(self, input1: Any, input2: Any, target: Any) -> Any:
+        """The loss of the scores ``input1``, ``input2`` and the order ``target`` (+1 or -1)."""
+        return margin_ranking_loss(
+            input1, input2, target, margin=self.margin, reduction=self.reduction
+        )
+
+
+class HingeEmbeddingLoss(_MarginLoss):
+    r"""Hinge embedding loss; ``torch.nn.HingeEmbeddingLoss``.
+
+    :math:`\ell = x` where :math:`y = 1`, :math:`\max(0, m - x)` where :math:`y = -1`.
+
+    Parameters
+    ----------
+    margin : float, default 1.0
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.hinge_embedding_loss`.
+    """
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ):
+        super().__init__(margin, size_average, reduce, reduction)
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of distances ``input`` against labels ``target`` (+1 or -1)."""
+        return hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_MarginLoss):
+    r"""Cosine embedding loss; ``torch.nn.CosineEmbeddingLoss``.
+
+    :math:`\ell = 1 - \cos(x_1, x_2)` where :math:`y = 1`, :math:`\max(0, \cos(x_1, x_2) - m)`
+    where :math:`y = -1`.
+
+    Parameters
+    ----------
+    margin : float, default 0.0
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input1, input2, target)`` calls :func:`lossbridge.cosine_embedding_loss`
+    (a zero vector has cosine 0, as in torch).
+    """
+
+    def forward(self, input1: Any, input2: Any, target: Any) -> Any:
+        """The loss of the vector pairs ``input1``, ``input2`` and labels ``target``."""
+        return cosine_embedding_loss(
+            input1, input2, target, margin=self.margin, reduction=self.reduction
+        )
+
+
+class SoftMarginLoss(_Loss):
+    r"""Two-class logistic loss, :math:`\ell = \log(1 + e^{-y x})`; ``torch.nn.SoftMarginLoss``.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.soft_margin_loss`.
+    """
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of scores ``input`` against labels ``target`` (+1 or -1)."""
+        return soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    r"""Multi-class multi-label hinge loss; ``torch.nn.MultiLabelMarginLoss``.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.multilabel_margin_loss`: ``target``
+    holds class indices, the labels of an item ending at its first -1.
+    """
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of scores ``input`` (C,) or (N, C) against label lists ``target``."""
+        return multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    r"""Multi-label one-versus-all logistic loss; ``torch.nn.MultiLabelSoftMarginLoss``.
+
+    :math:`\ell_n = -\frac1C \sum_c w_c (y_c \log \sigma(x_c) + (1 - y_c) \log \sigma(-x_c))`.
+
+    Parameters
+    ----------
+    weight : array, optional
+        A weight per class (or per element); of any framework, converted at each call.
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.multilabel_soft_margin_loss`.
+    """
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of logits ``input`` against multi-hot ``target``."""
+        return multilabel_soft_margin_loss(
+            input, target, weight=_on_input(self.weight, input), reduction=self.reduction
+        )
+
+
+class MultiMarginLoss(_WeightedLoss):
+    r"""Multi-class hinge loss (Weston-Watkins); ``torch.nn.MultiMarginLoss``.
+
+    :math:`\ell_n = \frac1C \sum_{i \ne y} w_y \max(0, m - x_y + x_i)^p`.
+
+    Parameters
+    ----------
+    p : {1, 2}, default 1
+    margin : float, default 1.0
+    weight : array, shape (C,), optional
+        A weight per class; of any framework, converted at each call.
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(input, target)`` calls :func:`lossbridge.multi_margin_loss`.
+    """
+
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight: Any = None,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ):
+        super().__init__(weight, size_average, reduce, reduction)
+        if isinstance(p, bool) or p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: p must be 1 or 2 (as in torch); got {p!r}")
+        if weight is not None and _ndim(weight) != 1:
+            shape = getattr(weight, "shape", None)
+            got = f"shape {shape_str(shape)}" if shape is not None else f"{_ndim(weight)}-D"
+            raise ValueError(
+                f"MultiMarginLoss: weight must be None or 1-D (one weight per class); got {got}"
+            )
+        self.p = int(p)
+        self.margin = _real(margin, "margin", "MultiMarginLoss")
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of scores ``input`` (C,) or (N, C) against class indices ``target``."""
+        return multi_margin_loss(
+            input,
+            target,
+            p=self.p,
+            margin=self.margin,
+            weight=_on_input(self.weight, input),
+            reduction=self.reduction,
+        )
+
+
+def _positive_margin(margin: Any, loss: str) -> float:
+    value = _real(margin, "margin", loss)
+    if not value > 0:
+        raise ValueError(f"{loss}: margin must be greater than 0 (as in torch); got {margin!r}")
+    return value
+
+
+class TripletMarginLoss(_Loss):
+    r"""Triplet loss, :math:`\ell = \max(d(a, p) - d(a, n) + m, 0)`; ``torch.nn.TripletMarginLoss``.
+
+    Parameters
+    ----------
+    margin : float > 0, default 1.0
+    p : float, default 2.0
+        Order of the pairwise distance's norm.
+    eps : float, default 1e-6
+        Added to the difference before the norm (torch's ``pairwise_distance``).
+    swap : bool, default False
+        Use :math:`\min(d(a, n), d(p, n))` as the negative distance (Balntas et al., 2016).
+    size_average, reduce : bool, optional
+        Deprecated; mapped to ``reduction`` as torch maps them, with torch's warning.
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    ``forward(anchor, positive, negative)`` calls :func:`lossbridge.triplet_margin_loss`.
+    """
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = _positive_margin(margin, "TripletMarginLoss")
+        self.p = _real(p, "p", "TripletMarginLoss")
+        self.eps = _real(eps, "eps", "TripletMarginLoss")
+        self.swap = _bool(swap, "swap", "TripletMarginLoss")
+
+    def forward(self, anchor: Any, positive: Any, negative: Any) -> Any:
+        """The loss of the triplets (rows of ``anchor``, ``positive``, ``negative``)."""
+        return triplet_margin_loss(
+            anchor,
+            positive,
+            negative,
+            margin=self.margin,
+            p=self.p,
+            eps=self.eps,
+            swap=self.swap,
+            reduction=self.reduction,
+        )
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    r"""Triplet loss with a custom distance; ``torch.nn.TripletMarginWithDistanceLoss``.
+
+    Parameters
+    ----------
+    distance_function : callable, optional
+        ``d(x1, x2) -> array`` of distances between rows; default
+        :func:`lossbridge.pairwise_distance` (torch's ``PairwiseDistance()``). To run on every
+        backend, write it against the array API (or with lossbridge's functions).
+    margin : float > 0, default 1.0
+    swap : bool, default False
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+
+    Notes
+    -----
+    Keyword-only, as in torch. ``forward(anchor, positive, negative)`` calls
+    :func:`lossbridge.triplet_margin_with_distance_loss`.
+    """
+
+    def __init__(
+        self,
+        *,
+        distance_function: Callable[[Any, Any], Any] | None = None,
+        margin: float = 1.0,
+        swap: bool = False,
+        reduction: str = "mean",
+    ):
+        super().__init__(None, None, reduction)
+        if distance_function is not None and not callable(distance_function):
+            raise TypeError(
+                "TripletMarginWithDistanceLoss: distance_function must be callable or None; "
+                f"got {distance_function!r}"
+            )
+        self.distance_function = (
+            distance_function if distance_function is not None else pairwise_distance
+        )
+        self.margin = _positive_margin(margin, "TripletMarginWithDistanceLoss")
+        self.swap = _bool(swap, "swap", "TripletMarginWithDistanceLoss")
+
+    def forward(self, anchor: Any, positive: Any, negative: Any) -> Any:
+        """The loss of the triplets (rows of ``anchor``, ``positive``, ``negative``)."""
+        return triplet_margin_with_distance_loss(
+            anchor,
+            positive,
+            negative,
+            distance_function=self.distance_function,
+            margin=self.margin,
+            swap=self.swap,
+            reduction=self.reduction,
+        )

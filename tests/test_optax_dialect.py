@@ -1,0 +1,738 @@
+"""Tests of ``lossbridge.optax``: every loss against real optax 0.2.8, on every backend.
+
+Expected values come from optax itself (run through JAX at float64: same names and arguments,
+no convention to convert), from float64 NumPy formulas written here, and from hand arithmetic
+on tiny inputs. Gradients are compared with ``jax.grad`` of optax.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from lossbridge import optax as lbx
+from tests._helpers import assert_close, backend_grad, dtype_name, make, to_numpy
+
+optax = pytest.importorskip("optax")
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+
+R = np.random.default_rng(20261123)
+
+
+def _n(*shape, scale=1.0):
+    return scale * R.standard_normal(shape)
+
+
+def _probs(*shape):
+    e = np.exp(R.standard_normal(shape))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _onehot(labels, k):
+    return np.eye(k)[labels]
+
+
+def _mask(*shape, full_row=None, empty_row=None):
+    m = R.random(shape) > 0.3
+    if empty_row is not None:
+        m[empty_row] = False
+    return m
+
+
+_L85 = R.integers(0, 5, 8)
+_CTC_LABELS = np.array([[1, 2, 2], [3, 1, 0]])
+
+# (id, function name, arrays, keyword arguments, argument differentiated or None)
+CASES = [
+    ("sce", "softmax_cross_entropy", dict(logits=_n(8, 5), labels=_probs(8, 5)), {}, "logits"),
+    (
+        "sce_axis0_where",
+        "softmax_cross_entropy",
+        dict(logits=_n(5, 8), labels=_probs(8, 5).T, where=_mask(5, 8, empty_row=(slice(None), 2))),
+        {"axis": 0},
+        "logits",
+    ),
+    (
+        "sce_where_without_axis",
+        "softmax_cross_entropy",
+        dict(logits=_n(8, 5), labels=_probs(8, 5), where=_mask(8)),
+        {},
+        "logits",
+    ),
+    (
+        "sce_int",
+        "softmax_cross_entropy_with_integer_labels",
+        dict(logits=_n(8, 5), labels=_L85),
+        {},
+        "logits",
+    ),
+    (
+        "sce_int_where",
+        "softmax_cross_entropy_with_integer_labels",
+        dict(logits=_n(8, 5), labels=_L85, where=_mask(8, 5, empty_row=3)),
+        {},
+        "logits",
+    ),
+    (
+        "sce_int_axis1",
+        "softmax_cross_entropy_with_integer_labels",
+        dict(logits=_n(2, 5, 3), labels=R.integers(0, 5, (2, 3))),
+        {"axis": 1},
+        "logits",
+    ),
+    (
+        "sce_int_tuple_axis",
+        "softmax_cross_entropy_with_integer_labels",
+        dict(logits=_n(2, 3, 4), labels=R.integers(0, 12, 3), where=_mask(2, 3, 4)),
+        {"axis": (0, 2)},
+        "logits",
+    ),
+    (
+        "sce_int_odd_labels",  # -1 counts from the end; -100 and 5 give NaN
+        "softmax_cross_entropy_with_integer_labels",
+        dict(logits=_n(4, 5), labels=np.array([-1, -100, 5, 2])),
+        {},
+        None,
+    ),
+    (
+        "safe_sce",
+        "safe_softmax_cross_entropy",
+        dict(
+            logits=np.array([[0.0, -np.inf, 1.0], [1.0, 2.0, 3.0]]),
+            labels=np.array([[0.5, 0.0, 0.5], [0.2, 0.3, 0.5]]),
+        ),
+        {},
+        "logits",
+    ),
+    (
+        "sbce",
+        "sigmoid_binary_cross_entropy",
+        dict(logits=_n(8, 5, scale=3.0), labels=R.integers(0, 2, (8, 5)).astype(float)),
+        {},
+        "logits",
+    ),
+    (
+        "sbce_extreme",
+        "sigmoid_binary_cross_entropy",
+        dict(logits=np.array([100.0, -100.0, 20.0, 0.5, 0.0]), labels=np.array([0, 1, 0, 1, 1.0])),
+        {},
+        "logits",
+    ),
+    (
+        "focal",
+        "sigmoid_focal_loss",
+        dict(logits=_n(8, 5, scale=3.0), labels=R.integers(0, 2, (8, 5)).astype(float)),
+        {},
+        "logits",
+    ),
+    (
+        "focal_alpha",
+        "sigmoid_focal_loss",
+        dict(
+            logits=np.array([2.0, -1.0, 0.5, -3.0, 40.0, -40.0]),
+            labels=np.array([1, 0, 0, 1, 0, 1.0]),
+        ),
+        {"alpha": 0.25, "gamma": 1.5},
+        "logits",
+    ),
+    (
+        "poly",
+        "poly_loss_cross_entropy",
+        dict(logits=_n(8, 5), labels=_onehot(_L85, 5)),
+        {},
+        "logits",
+    ),
+    (
+        "poly_where_axis",
+        "poly_loss_cross_entropy",
+        dict(logits=_n(5, 8), labels=_probs(8, 5).T, where=_mask(5, 8)),
+        {"axis": 0, "epsilon": 1.0},
+        "logits",
+    ),
+    (
+        "kl",
+        "kl_divergence",
+        dict(log_predictions=np.log(_probs(8, 5)), targets=_probs(8, 5) * (R.random((8, 5)) > 0.2)),
+        {},
+        "log_predictions",
+    ),
+    (
+        "kl_where_none_axis",
+        "kl_divergence",
+        dict(log_predictions=np.log(_probs(8, 5)), targets=_probs(8, 5), where=_mask(8, 5)),
+        {"axis": None},
+        "log_predictions",
+    ),
+    (
+        "kl_log_targets",
+        "kl_divergence_with_log_targets",
+        dict(
+            log_predictions=np.log(_probs(8, 5)),
+            log_targets=np.log(_probs(8, 5)),
+            where=_mask(8, 5),
+        ),
+        {"axis": 0},
+        "log_predictions",
+    ),
+    (
+        "gkl",
+        "generalized_kl_divergence",
+        dict(log_predictions=_n(8, 5), targets=R.random((8, 5)) * 2),
+        {},
+        "log_predictions",
+    ),
+    ("se", "squared_error", dict(predictions=_n(8, 5), targets=_n(8, 5)), {}, "predictions"),
+    ("se_none", "squared_error", dict(predictions=_n(8)), {}, "predictions"),
+    ("l2", "l2_loss", dict(predictions=_n(8, 5), targets=_n(8, 5)), {}, "predictions"),
+    (
+        "huber",
+        "huber_loss",
+        dict(predictions=_n(8, 5, scale=2.0), targets=_n(8, 5)),
+        {"delta": 1.5},
+        "predictions",
+    ),
+    (
+        "log_cosh",
+        "log_cosh",
+        dict(predictions=_n(8, 5, scale=3.0), targets=_n(8, 5)),
+        {},
+        "predictions",
+    ),
+    ("cos", "cosine_similarity", dict(predictions=_n(8, 5), targets=_n(8, 5)), {}, "predictions"),
+    (
+        "cos_where_eps",
+        "cosine_similarity",
+        dict(predictions=_n(8, 5), targets=_n(8, 5), where=_mask(8, 5)),
+        {"epsilon": 0.5, "axis": -1},
+        "predictions",
+    ),
+    (
+        "cos_zero_vector",  # epsilon 0: NaN, as optax
+        "cosine_distance",
+        dict(predictions=np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 2.0]]), targets=_n(2, 3)),
+        {},
+        None,
+    ),
+    (
+        "cos_dist_axis0",
+        "cosine_distance",
+        dict(predictions=_n(5, 8), targets=_n(5, 8)),
+        {"axis": 0, "epsilon": 1e-8},
+        "predictions",
+    ),
+    (
+        "hinge",
+        "hinge_loss",
+        dict(predictor_outputs=_n(8, 5), targets=R.choice([-1.0, 1.0], (8, 5))),
+        {},
+        "predictor_outputs",
+    ),
+    (
+        "hinge_01_labels",
+        "hinge_loss",
+        dict(predictor_outputs=np.array([0.3, -0.5, 2.0]), targets=np.array([0.0, 1.0, 1.0])),
+        {},
+        "predictor_outputs",
+    ),
+    (
+        "perceptron",
+        "perceptron_loss",
+        dict(predictor_outputs=_n(8, 5), targets=R.choice([-1.0, 1.0], (8, 5))),
+        {},
+        "predictor_outputs",
+    ),
+    ("mc_hinge", "multiclass_hinge_loss", dict(scores=_n(8, 5), labels=_L85), {}, "scores"),
+    (
+        "mc_hinge_ties",
+        "multiclass_hinge_loss",
+        dict(
+            scores=np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 0.5], [0.0, 0.0, 0.0]]),
+            labels=np.array([0, 0, 7]),
+        ),
+        {},
+        "scores",
+    ),
+    (
+        "mc_perceptron",
+        "multiclass_perceptron_loss",
+        dict(scores=_n(8, 5), labels=_L85),
+        {},
+        "scores",
+    ),
+    (
+        "sparsemax",
+        "sparsemax_loss",
+        dict(logits=_n(8, 5, scale=2.0), labels=R.integers(0, 2, (8, 5)).astype(float)),
+        {},
+        "logits",
+    ),
+    (
+        "mc_sparsemax",
+        "multiclass_sparsemax_loss",
+        dict(scores=_n(8, 5, scale=2.0), labels=_L85),
+        {},
+        "scores",
+    ),
+    (
+        "ranking",
+        "ranking_softmax_loss",
+        dict(logits=_n(8, 5), labels=R.integers(0, 3, (8, 5)).astype(float)),
+        {},
+        "logits",
+    ),
+    (
+        "ranking_where_weights_none",
+        "ranking_softmax_loss",
+        dict(
+            logits=_n(8, 5),
+            labels=R.integers(0, 3, (8, 5)).astype(float),
+            where=_mask(8, 5, empty_row=2),
+            weights=R.random((8, 5)),
+        ),
+        {"reduce_fn": None},
+        "logits",
+    ),
+    (
+        "ranking_where_mean",
+        "ranking_softmax_loss",
+        dict(
+            logits=_n(8, 5),
+            labels=R.integers(0, 3, (8, 5)).astype(float),
+            where=_mask(8, 5, empty_row=2),
+        ),
+        {},
+        "logits",
+    ),
+    (
+        "ctc",
+        "ctc_loss",
+        dict(
+            logits=_n(2, 6, 4),
+            logit_paddings=np.array([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1.0]]),
+            labels=_CTC_LABELS,
+            label_paddings=np.array([[0, 0, 0], [0, 0, 1.0]]),
+        ),
+        {},
+        "logits",
+    ),
+    (
+        "ctc_infeasible_blank2",
+        "ctc_loss",
+        dict(
+            logits=_n(2, 6, 4),
+            logit_paddings=np.array([[0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1.0]]),
+            labels=_CTC_LABELS,
+            label_paddings=np.array([[0, 0, 0], [0, 0, 1.0]]),
+        ),
+        {"blank_id": 2, "log_epsilon": -1e4},
+        "logits",
+    ),
+    (
+        "ctc_forward",
+        "ctc_loss_with_forward_probs",
+        dict(
+            logits=_n(2, 6, 4),
+            logit_paddings=np.array([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1.0]]),
+            labels=_CTC_LABELS,
+            label_paddings=np.array([[0, 0, 0], [0, 0, 1.0]]),
+        ),
+        {},
+        None,
+    ),
+    (
+        "triplet",
+        "triplet_margin_loss",
+        dict(anchors=_n(8, 5), positives=_n(8, 5), negatives=_n(8, 5)),
+        {},
+        "anchors",
+    ),
+    (
+        "triplet_deg3_axis0",
+        "triplet_margin_loss",
+        dict(anchors=_n(5, 8), positives=_n(5, 8), negatives=_n(5, 8)),
+        {"axis": 0, "norm_degree": 3, "margin": 4.0, "eps": 1e-3},
+        None,
+    ),
+    (
+        "ntxent",
+        "ntxent",
+        dict(embeddings=_n(8, 5), labels=np.array([0, 1, 0, 1, 2, 2, 3, 0])),
+        {"temperature": 0.5},
+        "embeddings",
+    ),
+    (
+        "dice",
+        "dice_loss",
+        dict(predictions=_n(2, 3, 4, 3), targets=_onehot(R.integers(0, 3, (2, 3, 4)), 3)),
+        {},
+        "predictions",
+    ),
+    (
+        "dice_weights_none_ignore",
+        "dice_loss",
+        dict(
+            predictions=_n(2, 3, 4, 3),
+            targets=_onehot(R.integers(0, 3, (2, 3, 4)), 3),
+            class_weights=np.array([0.5, 1.0, 2.0]),
+        ),
+        {"reduction": "none", "ignore_background": True, "alpha": 0.7, "beta": 0.3, "smooth": 0.1},
+        "predictions",
+    ),
+    (
+        "dice_axis_probs",
+        "dice_loss",
+        dict(predictions=_probs(2, 6, 3), targets=_onehot(R.integers(0, 3, (2, 6)), 3)),
+        {"apply_softmax": False, "axis": (0, 1), "reduction": "sum"},
+        "predictions",
+    ),
+    (
+        "binary_dice",
+        "binary_dice_loss",
+        dict(predictions=_n(2, 3, 4), targets=R.integers(0, 2, (2, 3, 4)).astype(float)),
+        {"smooth": 0.5},
+        "predictions",
+    ),
+    (
+        "generalized_dice",
+        "multiclass_generalized_dice_loss",
+        dict(predictions=_n(2, 3, 4, 3), targets=_onehot(R.integers(0, 3, (2, 3, 4)), 3)),
+        {"ignore_background": True},
+        "predictions",
+    ),
+]
+
+IDS = [c[0] for c in CASES]
+
+
+_OPTAX_CACHE: dict = {}
+
+
+def _optax_value(name, arrays, kwargs):
+    key = (name, id(arrays))
+    if key not in _OPTAX_CACHE:
+        _OPTAX_CACHE[key] = _optax_run(name, arrays, kwargs)
+    return _OPTAX_CACHE[key]
+
+
+def _optax_run(name, arrays, kwargs):
+    fn = getattr(optax.losses, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        out = fn(**{k: jnp.asarray(v) for k, v in arrays.items()}, **kwargs)
+    if isinstance(out, tuple):
+        return tuple(np.asarray(o, dtype=np.float64) for o in out)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _call(backend, name, arrays, kwargs, dtype="float64"):
+    conv = {k: make(backend, v, dtype) for k, v in arrays.items()}
+    return getattr(lbx, name)(**conv, **kwargs)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_matches_optax(backend, case):
+    """Every backend's float64 output equals optax's (NaN where optax gives NaN)."""
+    _, name, arrays, kwargs, _ = case
+    expected = _optax_value(name, arrays, kwargs)
+    out = _call(backend, name, arrays, kwargs)
+    if isinstance(expected, tuple):
+        assert len(out) == len(expected)
+        for o, e in zip(out, expected, strict=True):
+            assert_close(o, e, rtol=1e-12, atol=1e-12)
+        return
+    assert dtype_name(out) == "float64"
+    assert_close(out, expected, rtol=1e-12, atol=1e-13)
+
+
+# The gradient cases: every function once, on its masked / tied / saturated variant where it has
+# one (the plain variants add JAX and TensorFlow eager time, not coverage).
+_PLAIN = {
+    "sce",
+    "sce_int",
+    "sbce",
+    "focal",
+    "poly",
+    "kl",
+    "l2",
+    "cos",
+    "hinge",
+    "mc_hinge",
+    "ranking",
+    "dice",
+}
+_GRAD_CASES = [c for c in CASES if c[4] is not None and c[0] not in _PLAIN]
+_GRAD_CACHE: dict = {}
+
+
+def _optax_grad(case):
+    """``jax.jit(jax.grad)`` of optax's summed output w.r.t. the case's prediction, once."""
+    label, name, arrays, kwargs, wrt = case
+    if label not in _GRAD_CACHE:
+        fn = getattr(optax.losses, name)
+        const = {k: jnp.asarray(v) for k, v in arrays.items() if k != wrt}
+
+        def f(x):
+            return jnp.sum(fn(**const, **{wrt: x}, **kwargs))
+
+        x = jnp.asarray(arrays[wrt])
+        try:
+            _GRAD_CACHE[label] = np.asarray(jax.jit(jax.grad(f))(x))
+        except jax.errors.TracerBoolConversionError:
+            # optax's dice_loss(apply_softmax=False) reads values (its sum-to-1 check): eager only
+            _GRAD_CACHE[label] = np.asarray(jax.grad(f)(x))
+    return _GRAD_CACHE[label]
+
+
+@pytest.mark.parametrize("case", _GRAD_CASES, ids=[c[0] for c in _GRAD_CASES])
+def test_gradient_matches_jax_grad_of_optax(ad_backend, case):
+    """Gradient of the summed output w.r.t. the prediction equals ``jax.grad`` of optax's
+    (tie-splitting included: hinge kinks, tied maxima, the masked rows)."""
+    _, name, arrays, kwargs, wrt = case
+    expected = _optax_grad(case)
+    names = list(arrays)
+
+    def ours(*args):
+        return getattr(lbx, name)(**dict(zip(names, args, strict=True)), **kwargs)
+
+    got = backend_grad(ad_backend, ours, [arrays[k] for k in names], names.index(wrt))
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_and_type(backend):
+    """float32 stays float32, in the backend's own array type."""
+    x = _n(8, 5).astype(np.float32)
+    out = lbx.softmax_cross_entropy_with_integer_labels(make(backend, x, "float32"), _L85)
+    assert dtype_name(out) == "float32"
+    expected = np.log(np.exp(x.astype(float)).sum(-1)) - x.astype(float)[np.arange(8), _L85]
+    assert_close(out, expected, rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------
+# Hand values and float64 formulas (independent of optax)
+# ------------------------------------------------------------------------------------------
+
+
+def test_hand_values(backend):
+    """Small inputs computed by hand (reference sections 3.5, 3.6, 3.8, 3.9, 3.11, 3.12)."""
+    f = lambda a: make(backend, np.asarray(a, dtype=np.float64))  # noqa: E731
+    # hinge, labels used as given: max(0, 1 - [0, -0.5, 2]) = [1, 1.5, 0]
+    assert_close(lbx.hinge_loss(f([0.3, -0.5, 2.0]), f([0.0, 1.0, 1.0])), [1.0, 1.5, 0.0], 1e-12)
+    # Crammer-Singer: max(0, 1 + max(2, 0.5) - 1) = 2
+    assert_close(lbx.multiclass_hinge_loss(f([[1.0, 2.0, 0.5]]), np.array([0])), [2.0], 1e-12)
+    # Huber delta 1 on errors [0.5, 1.5, 3]: 0.125, 1.5 - 0.5, 3 - 0.5
+    assert_close(lbx.huber_loss(f([0.5, 1.5, 3.0])), [0.125, 1.0, 2.5], 1e-12)
+    # cos([1, 0], [1, 1]) = 1 / sqrt 2
+    assert_close(lbx.cosine_similarity(f([1.0, 0.0]), f([1.0, 1.0])), 2**-0.5, 1e-12)
+    assert_close(lbx.cosine_distance(f([1.0, 0.0]), f([1.0, 1.0])), 1 - 2**-0.5, 1e-12)
+    # KL(p || q): .5 log(.5/.4) * 2 = 0.223144; .1 log(1/3) + .2 log(2/3) + .7 log(7/4) = 0.200777
+    p = np.array([[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]])
+    q = np.array([[0.4, 0.4, 0.2], [0.3, 0.3, 0.4]])
+    kl = [np.log(1.25), 0.1 * np.log(1 / 3) + 0.2 * np.log(2 / 3) + 0.7 * np.log(7 / 4)]
+    assert_close(lbx.kl_divergence(f(np.log(q)), f(p)), kl, 1e-12)  # 0.223144, 0.200777
+    # focal, alpha None: BCE(2, 1) * sigmoid(-2)^2 = 0.126928 * 0.014209 = 0.001804 ...
+    z, y = np.array([2.0, -1.0, 0.5, -3.0]), np.array([1.0, 0.0, 0.0, 1.0])
+    sig = 1 / (1 + np.exp(-z))
+    p_t = np.where(y == 1, sig, 1 - sig)
+    expected = -np.log(p_t) * (1 - p_t) ** 2  # [0.001804, 0.022658, 0.377412, 2.76628]
+    assert_close(lbx.sigmoid_focal_loss(f(z), f(y)), expected, 1e-12)
+    # binary Dice on probabilities [.9, .8, .2, .1] (as logits), targets [1, 1, 0, 0]:
+    # I = 1.7, sum p = 2, sum t = 2: 1 - (1.7 + 1) / (1.7 + .15 + .15 + 1) = 0.1; smooth 0: 0.15
+    pr = np.array([0.9, 0.8, 0.2, 0.1])
+    logit = f(np.log(pr / (1 - pr))[None])
+    t = f([[1.0, 1.0, 0.0, 0.0]])
+    assert_close(lbx.binary_dice_loss(logit, t), [0.1], 1e-12)
+    assert_close(lbx.binary_dice_loss(logit, t, smooth=0.0), [0.15], 1e-12)
+
+
+def test_formulas_float64():
+    """Plain float64 formulas for the composed losses (optax's definitions)."""
+    x = _n(8, 5)
+    y = _probs(8, 5)
+    lsm = x - np.log(np.exp(x).sum(-1, keepdims=True))
+    ce = -(y * lsm).sum(-1)
+    assert_close(lbx.softmax_cross_entropy(x, y), ce, 1e-12)
+    p = np.exp(lsm)
+    assert_close(lbx.poly_loss_cross_entropy(x, y), ce + 2.0 * (y * (1 - p)).sum(-1), 1e-12)
+    a, b, c = _n(8, 5), _n(8, 5), _n(8, 5)
+    d = lambda u, v: np.sqrt(((u - v) ** 2).sum(-1) + 1e-6)  # noqa: E731
+    assert_close(lbx.triplet_margin_loss(a, b, c), np.maximum(d(a, b) - d(a, c) + 1.0, 0.0), 1e-12)
+    z = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
+    labels = np.zeros_like(z)  # z used as it is: 0, 0, 1/16, 1/4, 9/16, 1, 3
+    assert_close(lbx.sparsemax_loss(z, labels), [0, 0, 1 / 16, 1 / 4, 9 / 16, 1, 3], 1e-12)
+    # sparsemax of [2, 1, -1]: support {0, 1}, tau = (3 - 1) / 2 = 1, p = [1, 0, 0];
+    # label 1: s' = [1, 0, -2]: 1 * 1 + 0.5 (1 - 1) = 1
+    assert_close(
+        lbx.multiclass_sparsemax_loss(np.array([[2.0, 1.0, -1.0]]), np.array([1])), [1.0], 1e-12
+    )
+
+
+def test_smooth_labels_against_optax(backend):
+    """smooth_labels on every backend: default axis, tuple axis, where, the binary quirk."""
+    y = _onehot(_L85, 5)
+    w = _mask(8, 5, empty_row=1)
+    for kwargs, args in [
+        ({}, dict(labels=y)),
+        ({"axis": (0, 1)}, dict(labels=y)),
+        ({}, dict(labels=y, where=w)),  # a fully masked row divides by 0: inf, as optax
+    ]:
+        expected = np.asarray(
+            optax.losses.smooth_labels(
+                **{k: jnp.asarray(v) for k, v in args.items()}, alpha=0.1, **kwargs
+            )
+        )
+        conv = {k: make(backend, v) for k, v in args.items()}
+        assert_close(lbx.smooth_labels(**conv, alpha=0.1, **kwargs), expected, 1e-12)
+    # (N, 1) binary targets divide by K = 1: [1, 0] -> [1.0, 0.2] (reference section 3.10)
+    out = lbx.smooth_labels(make(backend, np.array([[1.0], [0.0]])), 0.2)
+    assert_close(out, [[1.0], [0.2]], 1e-12)
+
+
+def test_fenchel_young_against_optax(backend):
+    """make_fenchel_young_loss with an array-API log-sum-exp equals optax's with jax's."""
+    from lossbridge.backends import get_namespace
+
+    def lse(s):
+        xp, _ = get_namespace(s)
+        m = xp.max(s, axis=-1, keepdims=True)
+        return xp.squeeze(m, axis=-1) + xp.log(xp.sum(xp.exp(s - m), axis=-1))
+
+    s, t = _n(8, 5), _probs(8, 5)
+    expected = optax.losses.make_fenchel_young_loss(jax.scipy.special.logsumexp)(
+        jnp.asarray(s), jnp.asarray(t)
+    )
+    out = lbx.make_fenchel_young_loss(lse)(make(backend, s), make(backend, t))
+    assert_close(out, np.asarray(expected), 1e-12)
+    with pytest.raises(ValueError, match="max_fun"):
+        lbx.make_fenchel_young_loss(lambda s: s)(make(backend, s), make(backend, t))
+    with pytest.raises(TypeError, match="max_fun"):
+        lbx.make_fenchel_young_loss(3.0)
+
+
+def test_ranking_docstring_examples_and_reduce_fn(backend):
+    """optax's docstring values (1.408, 0.497), ``jnp.mean`` on a non-JAX backend, a callable."""
+    f = lambda a: make(backend, np.asarray(a, dtype=np.float64))  # noqa: E731
+    out = lbx.ranking_softmax_loss(f([2.0, 1.0, 3.0]), f([1.0, 0.0, 0.0]))
+    assert abs(float(to_numpy(out)) - 1.408) < 5e-4
+    scores = f([[2.0, 1.0, 0.0], [1.0, 0.5, 1.5]])
+    labels = f([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    where = np.array([[True, True, False], [True, True, True]])
+    out = lbx.ranking_softmax_loss(scores, labels, where=where, reduce_fn=jnp.mean)
+    assert abs(float(to_numpy(out)) - 0.497) < 5e-4
+    total = lbx.ranking_softmax_loss(scores, labels, where=where, reduce_fn=np.sum)
+    per = lbx.ranking_softmax_loss(scores, labels, where=where, reduce_fn=None)
+    assert_close(total, to_numpy(per).sum(), 1e-12)
+    seen = {}
+
+    def custom(a, where=None):
+        seen["where"] = where
+        return a[0]
+
+    out = lbx.ranking_softmax_loss(scores, labels, reduce_fn=custom)
+    assert seen["where"] is None
+    # list 0 unmasked: -log softmax([2, 1, 0])_0 = log(1 + e^-1 + e^-2) = 0.407606
+    assert_close(out, np.log(1 + np.exp(-1) + np.exp(-2)), 1e-12)
+    # every list masked: optax's _safe_reduce turns the NaN mean into 0
+    out = lbx.ranking_softmax_loss(scores, labels, where=np.zeros((2, 3), dtype=bool))
+    assert_close(out, 0.0, 0)
+
+
+def test_ctc_reference_values(backend):
+    """Reference section 3.13: the example's per-sequence losses (torch = TF = optax), built
+    from log-probabilities, and the infeasible alignment's ~1e5."""
+    lp = np.log(_probs(2, 6, 4))
+    labels = np.array([[1, 2, 2], [3, 1, 0]])
+    lpad = np.array([[0, 0, 0], [0, 0, 1.0]])
+    fpad = np.array([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1.0]])
+    torch = pytest.importorskip("torch")
+    expected = torch.nn.functional.ctc_loss(
+        torch.tensor(lp).permute(1, 0, 2),
+        torch.tensor(labels),
+        torch.tensor([6, 5]),
+        torch.tensor([3, 2]),
+        reduction="none",
+    ).numpy()
+    out = lbx.ctc_loss(make(backend, lp), fpad, labels, lpad)
+    assert_close(out, expected, 1e-10)
+    # two frames cannot emit 1, 2, 2 (needs 4): optax's log_epsilon gives about 1e5, not inf
+    short = np.array([[0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 1.0]])
+    out = to_numpy(lbx.ctc_loss(make(backend, lp), short, labels, lpad))
+    assert 1e5 < out[0] < 1e5 + 50 and np.isfinite(out[0])
+
+
+# ------------------------------------------------------------------------------------------
+# Errors, warnings, imports
+# ------------------------------------------------------------------------------------------
+
+
+def test_errors_name_the_argument():
+    x = _n(3)
+    with pytest.raises(ValueError, match=r"targets has shape \(3, 1\).*Shape mismatch"):
+        lbx.squared_error(x, x[:, None])
+    with pytest.raises(ValueError, match="targets"):
+        lbx.l2_loss(x, x[:2])
+    with pytest.raises(ValueError, match="targets"):
+        lbx.perceptron_loss(x, x[:, None])
+    with pytest.raises(TypeError, match="labels must have an integer dtype"):
+        lbx.softmax_cross_entropy_with_integer_labels(_n(8, 5), _L85.astype(float))
+    with pytest.raises(ValueError, match="labels has shape"):
+        lbx.softmax_cross_entropy_with_integer_labels(_n(8, 5), _L85[:4])
+    with pytest.raises(ValueError, match="axis"):
+        lbx.softmax_cross_entropy_with_integer_labels(_n(8, 5), _L85, axis=None)
+    with pytest.raises(ValueError, match="axis=2 is out of bounds"):
+        lbx.softmax_cross_entropy(_n(8, 5), _probs(8, 5), axis=2)
+    with pytest.raises(TypeError, match="labels must have a real floating dtype"):
+        lbx.poly_loss_cross_entropy(_n(8, 5), np.eye(5, dtype=np.int64)[_L85])
+    with pytest.raises(TypeError, match="logits must have a real floating dtype"):
+        lbx.sigmoid_binary_cross_entropy(np.arange(3), np.ones(3))
+    with pytest.raises(ValueError, match="labels has shape"):
+        lbx.multiclass_hinge_loss(_n(8, 5), _L85[:, None])
+    with pytest.raises(ValueError, match="labels holds values outside"):
+        lbx.multiclass_sparsemax_loss(_n(8, 5), _L85 + 5)
+    ctc = dict(logit_paddings=np.zeros((2, 6)), labels=_CTC_LABELS, label_paddings=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="logits has shape .*rank 3"):
+        lbx.ctc_loss(_n(6, 4), **ctc)
+    with pytest.raises(ValueError, match="label_paddings"):
+        lbx.ctc_loss(_n(2, 6, 4), **{**ctc, "label_paddings": np.zeros((2, 2))})
+    with pytest.raises(ValueError, match="logit_paddings"):
+        lbx.ctc_loss(_n(2, 6, 4), **{**ctc, "logit_paddings": np.zeros((2, 5))})
+    with pytest.raises(ValueError, match="blank_id=4"):
+        lbx.ctc_loss(_n(2, 6, 4), **ctc, blank_id=4)
+    with pytest.raises(ValueError, match="predictions must be probability distributions"):
+        lbx.dice_loss(_n(2, 4, 3), np.eye(3)[R.integers(0, 3, (2, 4))], apply_softmax=False)
+    with pytest.raises(ValueError, match="predictions must be probability distributions"):
+        lbx.binary_dice_loss(R.random((2, 4)), np.ones((2, 4)), apply_sigmoid=False)
+    with pytest.raises(ValueError, match="class_weights has shape"):
+        lbx.dice_loss(
+            _n(2, 4, 3), np.eye(3)[R.integers(0, 3, (2, 4))], class_weights=np.ones((1, 3))
+        )
+    with pytest.raises(ValueError, match="reduction='max'"):
+        lbx.dice_loss(_n(2, 4, 3), np.eye(3)[R.integers(0, 3, (2, 4))], reduction="max")
+    with pytest.raises(TypeError, match="delta must be a real number"):
+        lbx.huber_loss(x, delta="1")
+    with pytest.raises(TypeError, match="reduce_fn"):
+        lbx.ranking_softmax_loss(_n(2, 3), np.ones((2, 3)), reduce_fn="mean")
+
+
+def test_convex_kl_divergence_warns_like_optax():
+    lp, t = np.log(_probs(4, 3)), _probs(4, 3)
+    with pytest.warns(DeprecationWarning) as ours:
+        out = lbx.convex_kl_divergence(lp, t)
+    with pytest.warns(DeprecationWarning) as theirs:
+        expected = optax.losses.convex_kl_divergence(jnp.asarray(lp), jnp.asarray(t))
+    assert str(ours[0].message) == str(theirs[0].message)
+    assert_close(out, np.asarray(expected), 1e-12)
+
+
+def test_import_loads_no_framework():
+    code = (
+        "import sys; import lossbridge.optax; "
+        "print([m for m in ('numpy', 'torch', 'tensorflow', 'jax', 'optax') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
