@@ -33,6 +33,12 @@ array-api-extra pattern) and falling back to the standard:
 * :func:`is_concrete` -- whether array values may be read (False inside ``jax.jit``,
   ``tf.function`` and ``torch.compile`` tracing, and for torch's ``meta`` tensors), so value
   checks run only where they cannot break tracing.
+* :func:`fused` -- a framework's fused kernel for one of :mod:`lossbridge._primitives`
+  (``F.log_softmax``, ``F.logsigmoid``, ``F.huber_loss(reduction='none')``,
+  ``tf.nn.log_softmax``, ``tf.math.squared_difference``, a ``custom_jvp`` ``abs`` for JAX, ...), or
+  None, for the generic array-API form (NumPy, array-api-strict, dask and any other namespace).
+* :func:`min_max` -- a concrete array's range with one reduction and one host read (the value
+  checks' cost on large inputs).
 """
 
 from __future__ import annotations
@@ -45,10 +51,12 @@ import array_api_compat
 __all__ = [
     "asarray_on",
     "framework_name",
+    "fused",
     "get_namespace",
     "is_array",
     "eager_view",
     "is_concrete",
+    "min_max",
     "same_device",
     "stop_gradient",
     "take_along_axis",
@@ -306,7 +314,28 @@ def take_along_axis(xp: Any, x: Any, indices: Any, axis: int) -> Any:
         if indices.dtype != torch.int64:
             indices = indices.to(torch.int64)
         return torch.gather(x, axis, indices)
+    if fw == "dask":
+        return _dask_take_along_axis(x, indices, axis)
     return xp.take_along_axis(x, indices, axis=axis)
+
+
+def _dask_take_along_axis(x: Any, indices: Any, axis: int) -> Any:
+    """Dask has no ``take_along_axis``: NumPy's per block, ``axis`` held in one chunk.
+
+    ``indices`` (a dask or NumPy array) is broadcast to ``x``'s shape off ``axis`` and
+    rechunked like ``x`` there, so each output block reads one block of each; lazy throughout.
+    """
+    import numpy as np
+
+    da = sys.modules["dask.array"]
+    axis = axis % x.ndim
+    shape = tuple(n if d == axis else max(n, x.shape[d]) for d, n in enumerate(indices.shape))
+    indices = da.broadcast_to(da.asarray(indices), shape)
+    x = x.rechunk({axis: -1})
+    indices = indices.rechunk({d: -1 if d == axis else x.chunks[d] for d in range(x.ndim)})
+    return da.map_blocks(
+        np.take_along_axis, x, indices, axis=axis, dtype=x.dtype, chunks=indices.chunks
+    )
 
 
 def is_concrete(x: Any) -> bool:
@@ -346,3 +375,49 @@ def eager_view(xp: Any, x: Any) -> tuple[Any, Any] | None:
 def _is_fake_torch(x: Any) -> bool:
     sub = sys.modules.get("torch._subclasses.fake_tensor")
     return sub is not None and isinstance(x, sub.FakeTensor)
+
+
+# --------------------------------------------------------------------------------------------
+# Fused kernels: one native operation in place of a generic array-API composition.
+# --------------------------------------------------------------------------------------------
+
+
+def fused(xp: Any, name: str) -> Any:
+    """The framework's fused form of primitive ``name`` for namespace ``xp``, or None.
+
+    ``name`` is one of ``abs0``, ``abs_error``, ``bce_with_logits``, ``huber``, ``log_sigmoid``,
+    ``log_softmax``, ``logsumexp``, ``neg_picked``, ``softplus``, ``squared_error``,
+    ``take_along_axis``,
+    ``min_max``; :mod:`lossbridge._primitives` documents each one's generic form and
+    uses this function first. The forms live in ``_torch_ops``, ``_jax_ops`` and ``_tf_ops``,
+    imported on first use (so ``import lossbridge`` still imports no framework); every other
+    namespace (NumPy, array-api-strict, dask, ...) gets None and the generic form.
+
+    The dispatch reads only the namespace's name (no dict keyed by modules), so
+    ``torch.compile`` traces it without a graph break; eagerly it costs about 0.3 µs.
+    """
+    ns = getattr(xp, "__name__", None)
+    if ns == "array_api_compat.torch":
+        from lossbridge.backends import _torch_ops as ops
+    elif ns == "jax.numpy":
+        from lossbridge.backends import _jax_ops as ops
+    elif ns == "lossbridge.backends._tensorflow":
+        from lossbridge.backends import _tf_ops as ops
+    else:
+        return None
+    return getattr(ops, name, None)
+
+
+def min_max(xp: Any, x: Any) -> tuple[Any, Any]:
+    """``(min, max)`` of a concrete, non-empty array as Python numbers, reading the host once.
+
+    torch: one ``aminmax`` kernel; TensorFlow: both reductions in one ``.numpy()``; elsewhere
+    ``xp.min`` and ``xp.max`` (NumPy views: no device to synchronise with).
+    """
+    fast = fused(xp, "min_max")
+    if fast is not None:
+        return fast(x)
+    lo, hi = xp.min(x), xp.max(x)
+    if xp.isdtype(x.dtype, "integral") or xp.isdtype(x.dtype, "bool"):
+        return int(lo), int(hi)
+    return float(lo), float(hi)

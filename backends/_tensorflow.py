@@ -361,6 +361,19 @@ def _norm_axes(axis, nd):
     return [_norm_axis(axis, nd)]
 
 
+def _tf_axis(axes, nd):
+    """``axes`` (from :func:`_norm_axes`) as TensorFlow's reductions take them fastest.
+
+    ``None`` for every axis and an int for one: eager ``tf.reduce_*`` with a Python list takes
+    a slow fallback (``_sum_eager_fallback``: a list-to-tensor conversion per call).
+    """
+    if len(axes) == nd:
+        return None
+    if len(axes) == 1:
+        return axes[0]
+    return axes
+
+
 def _static_size(x, axes):
     """Product of the sizes of ``axes`` (Python int if static, else a tensor)."""
     dims = [x.shape[a] for a in axes]
@@ -1391,11 +1404,12 @@ def _reduce_with_dtype(x, axis, dtype, keepdims, fn):
     x = _t(x)
     dt = _as_dtype(dtype) or _sum_dtype(x.dtype)
     axes = _norm_axes(axis, _ndim(x))
+    ax = _tf_axis(axes, _ndim(x))
     if _kind(dt) == "u":  # no unsigned kernels everywhere; modular int64 arithmetic is exact
-        return tf.cast(fn(_widen_int(x), axis=axes, keepdims=keepdims), dt)
+        return tf.cast(fn(_widen_int(x), axis=ax, keepdims=keepdims), dt)
     if x.dtype != dt:
         x = tf.cast(x, dt)
-    return fn(x, axis=axes, keepdims=keepdims)
+    return fn(x, axis=ax, keepdims=keepdims)
 
 
 def sum(x, /, *, axis=None, dtype=None, keepdims=False):  # noqa: A001
@@ -1412,7 +1426,8 @@ def mean(x, /, *, axis=None, keepdims=False):
     """Arithmetic mean over ``axis`` (floating inputs only; empty -> NaN)."""
     x = _t(x)
     _require(x, _FLOATING, "mean")
-    return tf.math.reduce_mean(x, axis=_norm_axes(axis, _ndim(x)), keepdims=keepdims)
+    nd = _ndim(x)
+    return tf.math.reduce_mean(x, axis=_tf_axis(_norm_axes(axis, nd), nd), keepdims=keepdims)
 
 
 def _extremum(x, axis, keepdims, upper, name):
@@ -1420,14 +1435,15 @@ def _extremum(x, axis, keepdims, upper, name):
     _require(x, "biuf", name)
     axes = _norm_axes(axis, _ndim(x))
     _check_nonempty(x, axes, name)
+    ax = _tf_axis(axes, _ndim(x))
     k = _kind(x.dtype)
     if k == "b":
         fn = tf.math.reduce_any if upper else tf.math.reduce_all
-        return fn(x, axis=axes, keepdims=keepdims)
+        return fn(x, axis=ax, keepdims=keepdims)
     fn = tf.math.reduce_max if upper else tf.math.reduce_min
-    r = fn(x, axis=axes, keepdims=keepdims)
+    r = fn(x, axis=ax, keepdims=keepdims)
     if k == "f":  # NumPy semantics: NaN propagates (XLA's reductions drop it)
-        has_nan = tf.math.reduce_any(tf.math.is_nan(x), axis=axes, keepdims=keepdims)
+        has_nan = tf.math.reduce_any(tf.math.is_nan(x), axis=ax, keepdims=keepdims)
         r = tf.where(has_nan, tf.constant(nan, dtype=x.dtype), r)
     return r
 
@@ -1498,13 +1514,15 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
 def all(x, /, *, axis=None, keepdims=False):  # noqa: A001
     """Whether all elements along ``axis`` are true (non-zero)."""
     x = _as_bool(x)
-    return tf.math.reduce_all(x, axis=_norm_axes(axis, _ndim(x)), keepdims=keepdims)
+    nd = _ndim(x)
+    return tf.math.reduce_all(x, axis=_tf_axis(_norm_axes(axis, nd), nd), keepdims=keepdims)
 
 
 def any(x, /, *, axis=None, keepdims=False):  # noqa: A001
     """Whether any element along ``axis`` is true (non-zero)."""
     x = _as_bool(x)
-    return tf.math.reduce_any(x, axis=_norm_axes(axis, _ndim(x)), keepdims=keepdims)
+    nd = _ndim(x)
+    return tf.math.reduce_any(x, axis=_tf_axis(_norm_axes(axis, nd), nd), keepdims=keepdims)
 
 
 def count_nonzero(x, /, *, axis=None, keepdims=False):

@@ -46,7 +46,17 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.cases import FRAMEWORKS, LOSSES, MODES, SHAPES, SHORT_LOSS, Case, all_cases, build
+from benchmarks.cases import (
+    FRAMEWORKS,
+    LOSSES,
+    MODES,
+    SHAPES,
+    SHORT_LOSS,
+    Case,
+    Pair,
+    all_cases,
+    build,
+)
 
 __all__ = [
     "FULL",
@@ -59,6 +69,7 @@ __all__ = [
     "main",
     "measure",
     "run_case",
+    "run_pair",
 ]
 
 MISMATCH_RTOL = 1e-4
@@ -83,9 +94,9 @@ class Settings:
         times sets the batch size.
     """
 
-    rounds: int = 151
+    rounds: int = 101
     batch_s: float = 0.004
-    max_case_s: float = 8.0
+    max_case_s: float = 2.5
     min_rounds: int = 15
     warmup: int = 3
 
@@ -287,10 +298,18 @@ def run_case(case: Case, settings: Settings) -> Result:
     Result
     """
     res = Result(case.loss, case.shape, case.framework, case.mode, case.pass_name)
+    return run_pair(res, lambda: build(case), settings)
+
+
+def run_pair(res: Result, make_pair: Callable[[], Pair], settings: Settings) -> Result:
+    """Build a :class:`Pair`, check its two sides agree, time them; fill and return ``res``.
+
+    An exception becomes the row's ``error`` (the run goes on).
+    """
     t_case = time.perf_counter()
     side = "build"
     try:
-        pair = build(case)
+        pair = make_pair()
         res.native = pair.native_name
         side = "native"
         t = time.perf_counter()
@@ -442,6 +461,80 @@ def format_summary(results: Sequence[Result]) -> str:
 # ------------------------------------------------------------------------------------------
 # Environment and command line
 # ------------------------------------------------------------------------------------------
+
+
+SECTIONS = ("headline", "extra", "memory", "overhead")
+#: Where an unfiltered ``python -m benchmarks`` writes its JSON unless ``--json`` says otherwise.
+DEFAULT_JSON = "benchmark-results.json"
+
+
+def _run_extra(frameworks: set[str], settings: Settings, args: argparse.Namespace) -> list[Result]:
+    """The extended suite (:mod:`benchmarks.extra`): one mode per loss, shorter settings."""
+    from benchmarks.extra import EXTRA_SETTINGS_KW, build_extra, specs
+
+    extra_settings = settings if args.quick else replace(settings, **EXTRA_SETTINGS_KW)
+    if args.rounds is not None:
+        extra_settings = replace(extra_settings, rounds=min(extra_settings.rounds, args.rounds))
+    print()
+    print(
+        f"== extra: every other loss with a native (rounds<={extra_settings.rounds}, "
+        f"<= {extra_settings.max_case_s:g} s per row) =="
+    )
+    print(format_extra_header(), flush=True)
+    out = []
+    for spec in specs(frameworks):
+        for grad in (False, True):
+            res = Result(
+                spec.loss, spec.shape, spec.framework, spec.mode, "fwd+bwd" if grad else "fwd"
+            )
+            res = run_pair(
+                res, lambda spec=spec, grad=grad: build_extra(spec, grad), extra_settings
+            )
+            out.append(res)
+            print(format_extra_row(res), flush=True)
+            if res.error and args.verbose:
+                print(res.traceback, file=sys.stderr, flush=True)
+    return out
+
+
+def format_extra_header() -> str:
+    """Header of the extended table."""
+    head = (
+        f"{'loss':<32} {'shape':<10} {'framework/mode':<18} {'pass':<7} {'ratio':>6} "
+        f"{'IQR':>11} {'ours µs':>9} {'native µs':>9}  native"
+    )
+    return head + "\n" + "-" * len(head)
+
+
+def format_extra_row(res: Result) -> str:
+    """One line of the extended table."""
+    shape = "x".join(str(d) for d in res.shape)
+    fm = f"{res.framework}/{res.mode}"
+    if not res.ok:
+        return f"{res.loss:<32} {shape:<10} {fm:<18} {res.pass_name:<7} ERROR {res.error}"
+    note = res.native
+    if not res.max_rel_diff <= MISMATCH_RTOL:
+        note = f"MISMATCH {res.max_rel_diff:.1e}; " + note
+    return (
+        f"{res.loss:<32} {shape:<10} {fm:<18} {res.pass_name:<7} {res.ratio_median:6.2f} "
+        f"{res.ratio_q25:5.2f}-{res.ratio_q75:<5.2f} {_fmt_us(res.ours_us):>9} "
+        f"{_fmt_us(res.native_us):>9}  {note}"
+    )
+
+
+def format_extra_summary(results: Sequence[Result]) -> str:
+    """Worst median ratio of the extended rows per framework/mode and pass."""
+    worst: dict[str, tuple[float, str]] = {}
+    for r in results:
+        if not r.ok:
+            continue
+        key = r.column
+        if key not in worst or r.ratio_median > worst[key][0]:
+            worst[key] = (r.ratio_median, r.loss)
+    lines = ["extra: worst median ratio per column"]
+    for key, (v, loss) in worst.items():
+        lines.append(f"  {key:<26} {v:6.2f}  ({loss})")
+    return "\n".join(lines)
 
 
 def _cpu_model() -> str:
@@ -625,7 +718,20 @@ def parser() -> argparse.ArgumentParser:
         "(default 1: on a shared machine a second worker thread makes small kernels wait for "
         "a busy core; 0: no pinning, framework defaults)",
     )
-    p.add_argument("--json", metavar="PATH", help="also write every result (and round) here")
+    p.add_argument(
+        "--sections",
+        metavar="LIST",
+        help="comma-separated sections to run: headline (the issue's targets, every mode), "
+        "extra (every other loss with a native, one mode each), memory (saved-for-backward "
+        "and XLA temporary bytes, one-hot check), overhead ((8, 4) per-call breakdown); "
+        "default: all, or headline alone when --loss/--shape/--framework filter it",
+    )
+    p.add_argument(
+        "--json",
+        metavar="PATH",
+        help="also write every result (and round) here (default for an unfiltered run: "
+        f"{DEFAULT_JSON})",
+    )
     p.add_argument("--verbose", action="store_true", help="print full tracebacks of failed rows")
     return p
 
@@ -662,12 +768,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases = [
             c for c in cases if any(c.framework == f and m in (None, c.mode) for f, m in filters)
         ]
-    if not cases:
+    if args.sections:
+        sections = {v.strip() for v in args.sections.split(",") if v.strip()}
+        unknown = sections - set(SECTIONS)
+        if unknown:
+            raise SystemExit(f"--sections: unknown {sorted(unknown)}; expected {SECTIONS}")
+    elif args.loss or args.shape or args.framework:
+        sections = {"headline"}
+    else:
+        sections = set(SECTIONS)
+    if "headline" not in sections:
+        cases = []
+    if args.json is None and sections == set(SECTIONS) and filters is None:
+        args.json = DEFAULT_JSON
+    if not cases and sections <= {"headline"}:
         print("no case selected", file=sys.stderr)
         return 1
 
     t_start = time.perf_counter()
     frameworks = sorted({c.framework for c in cases})
+    if sections - {"headline"}:
+        wanted = None if filters is None else {fw for fw, _ in filters}
+        frameworks = sorted(
+            set(frameworks)
+            | {f for f in ("torch", "jax", "tensorflow") if wanted is None or f in wanted}
+        )
     pinned = _pin(args.threads)
     import_failures = _preload(frameworks, args.threads)
     env = environment(frameworks)
@@ -703,10 +828,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_row(res), flush=True)
         if res.error and args.verbose:
             print(res.traceback, file=sys.stderr, flush=True)
+    extra_results: list[Result] = []
+    if "extra" in sections:
+        extra_results = _run_extra(set(frameworks), settings, args)
+    memory_records: list[dict[str, Any]] = []
+    if "memory" in sections:
+        from benchmarks.memory import memory_report
+
+        print()
+        print("== memory ==")
+        text, memory_records = memory_report(set(frameworks))
+        print(text, flush=True)
+    overhead_records: list[dict[str, Any]] = []
+    if "overhead" in sections and "torch" in frameworks:
+        from benchmarks.overhead import overhead_report
+
+        print()
+        print("== overhead ==")
+        text, overhead_records = overhead_report()
+        print(text, flush=True)
+        from benchmarks.overhead import check_cost_report
+
+        print()
+        text, check_records = check_cost_report(set(frameworks))
+        print(text, flush=True)
+        overhead_records.append({"value_checks": check_records})
     wall = time.perf_counter() - t_start
     print()
-    print(format_summary(results))
-    failed = [r for r in results if not r.ok]
+    if results:
+        print(format_summary(results))
+    if extra_results:
+        print()
+        print(format_extra_summary(extra_results))
+    failed = [r for r in [*results, *extra_results] if not r.ok]
     first_calls = [
         (r.ours_first_call_s, r.native_first_call_s, r)
         for r in results
@@ -723,7 +877,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     print()
     print(
-        f"{len(results)} rows, {len(failed)} failed, wall {wall:.1f} s "
+        f"{len(results) + len(extra_results)} rows, {len(failed)} failed, wall {wall:.1f} s "
         f"(load average at end {env['loadavg_end']})"
     )
     if args.json:
@@ -732,6 +886,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "settings": asdict(settings),
             "wall_s": wall,
             "results": [asdict(r) for r in results],
+            "extra_results": [asdict(r) for r in extra_results],
+            "memory": memory_records,
+            "overhead": overhead_records,
         }
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=1, default=str)

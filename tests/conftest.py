@@ -43,3 +43,31 @@ def ad_backend(request):
     from lossbridge.conformance.drivers import get_driver
 
     return get_driver(request.param)
+
+
+# Hypothesis profiles for the property suite (tests/test_properties.py): ``ci`` by default, a
+# few derandomized examples per loss (the file stays near a minute on one core); ``nightly``
+# draws many more. Choose with HYPOTHESIS_PROFILE=nightly or pytest --hypothesis-profile=nightly.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass
+else:
+    _slow_ok = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    settings.register_profile(
+        "ci",
+        max_examples=2,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        suppress_health_check=_slow_ok,
+    )
+    settings.register_profile(
+        "nightly",
+        max_examples=200,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=_slow_ok,
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -56,3 +56,51 @@ def test_numpy_mse_one_case():
     assert res.error is None, res.traceback
     assert math.isfinite(res.ratio_median) and res.ratio_median > 0
     assert res.max_rel_diff <= 1e-4
+
+
+def test_memory_helpers_small():
+    """Saved-for-backward bytes and the one-hot check on (8, 4); XLA temporaries on (8, 4).
+
+    The numbers are not asserted beyond what must hold: ours saves no more than torch's own
+    cross_entropy at this shape, builds no one-hot, and XLA reports non-negative sizes.
+    """
+    torch = pytest.importorskip("torch")
+    from benchmarks.cases import make_data
+    from benchmarks.memory import _torch_fns, onehot_check, torch_saved_bytes
+
+    x_np, y_np = make_data("cross_entropy", (8, 4))
+    ours, native = _torch_fns("cross_entropy")
+    x = torch.from_numpy(x_np).requires_grad_(True)
+    y = torch.from_numpy(y_np)
+    assert 0 < torch_saved_bytes(ours, x, y) <= torch_saved_bytes(native, x, y)
+    onehot, big = onehot_check(ours, x.detach(), y, 8, 4)
+    assert not onehot and big  # the (8, 4) log-softmax is float, not a one-hot
+    # a deliberate one-hot is caught
+    caught, _ = onehot_check(
+        lambda x, y: (torch.nn.functional.one_hot(y, 4) * x).sum(), x.detach(), y, 8, 4
+    )
+    assert caught
+    pytest.importorskip("jax")
+    pytest.importorskip("optax")
+    from benchmarks.memory import jax_temp_bytes
+
+    sizes = jax_temp_bytes("cross_entropy", (8, 4))
+    assert set(sizes) == {"ours fwd", "ours fwd+bwd", "native fwd", "native fwd+bwd"}
+    assert all(v >= 0 for v in sizes.values())
+
+
+def test_extra_row_and_overhead_ops():
+    """One extended row (torch eager) measures and agrees; the aten-op counter counts."""
+    torch = pytest.importorskip("torch")
+    from benchmarks.extra import build_extra, specs
+    from benchmarks.harness import Result, run_pair
+    from benchmarks.overhead import aten_ops
+
+    spec = next(s for s in specs({"torch"}) if s.loss == "smooth_l1_loss")
+    res = Result(spec.loss, spec.shape, spec.framework, spec.mode, "fwd+bwd")
+    res = run_pair(res, lambda: build_extra(spec, True), TINY)
+    assert res.error is None, res.traceback
+    assert math.isfinite(res.ratio_median) and res.max_rel_diff <= 1e-4
+    x = torch.randn(8, 4)
+    ops = aten_ops(lambda: torch.nn.functional.cross_entropy(x, torch.tensor([0, 1] * 4)))
+    assert ops[-2:] == ["_log_softmax", "nll_loss_forward"]

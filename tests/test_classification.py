@@ -616,3 +616,24 @@ def test_float32_gradient_dtype(ad_backend, dtype):
     assert grad.dtype == np.dtype(dtype)
     expected = torch_grad("cross_entropy", [rounded(x, dtype), y], 0)
     np.testing.assert_allclose(grad, expected, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
+
+
+def test_bce_with_logits_pos_weight_gradient_at_zero_logit(ad_backend) -> None:
+    """At logit 0 the gradient is ``w t (sigma(0) - 1) + (1 - t) sigma(0)`` on every backend.
+
+    d/dx [(1 - t) x + (1 + (w - 1) t) softplus(-x)] = (1 - t) - (1 + (w - 1) t) sigma(-x);
+    at x = 0, sigma(0) = 1/2: t = 0 gives 1 - 1/2 = 0.5, t = 1 with w = 3 gives -3/2. TF's
+    ``weighted_cross_entropy_with_logits`` gave 1.0 for t = 0 (found by the property suite).
+    """
+    from _helpers import backend_grad
+
+    x = np.zeros((1, 2))
+    t = np.array([[0.0, 1.0]])
+    w = np.array([0.0, 3.0])
+    grad = backend_grad(
+        ad_backend,
+        lambda a, b, c: lb.binary_cross_entropy_with_logits(a, b, pos_weight=c, reduction="none"),
+        [x, t, w],
+        0,
+    )
+    np.testing.assert_allclose(grad, [[0.5, -1.5]], rtol=1e-12)

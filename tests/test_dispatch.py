@@ -349,3 +349,83 @@ def test_losses_are_autograph_artifacts():
     # cost seconds on the first tf.function trace and converts nothing.
     for name in lb.__all__:
         assert hasattr(getattr(lb, name), "autograph_info__"), name
+
+
+# ------------------------------------------------------------------------------------------
+# fused: native kernels per namespace; min_max
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "has"),
+    [
+        ("numpy", ()),
+        ("array_api_strict", ()),
+        ("torch", ("log_softmax", "log_sigmoid", "huber", "bce_with_logits", "neg_picked")),
+        ("jax", ("abs0", "abs_error")),
+        ("tensorflow", ("log_softmax", "log_sigmoid", "squared_error", "bce_with_logits")),
+    ],
+)
+def test_fused_per_namespace(name, has):
+    """Which namespaces get native kernels; NumPy and array-api-strict keep the generic forms."""
+    from lossbridge.backends import fused
+
+    if name == "tensorflow":
+        tf = pytest.importorskip("tensorflow")
+        a = tf.constant([1.0])
+    else:
+        a = {
+            "numpy": lambda: np.asarray([1.0]),
+            "array_api_strict": lambda: strict.asarray([1.0]),
+            "torch": lambda: torch.tensor([1.0]),
+            "jax": lambda: jnp.asarray([1.0]),
+        }[name]()
+    xp, _ = get_namespace(a)
+    for prim in has:
+        assert callable(fused(xp, prim)), prim
+    if not has:  # generic forms everywhere
+        for prim in ("log_softmax", "abs0", "huber", "min_max", "neg_picked"):
+            assert fused(xp, prim) is None, prim
+    # no framework's xlogy has lossbridge's gradient convention (see _primitives.xlogy)
+    assert fused(xp, "xlogy") is None
+    assert fused(xp, "no_such_primitive") is None
+
+
+def test_min_max_one_reduction_per_backend(backend):
+    """(min, max) as Python numbers: [3, -2, 7, 0] gives (-2, 7); floats give floats."""
+    from lossbridge.backends import min_max
+
+    x = make(backend, np.array([3, -2, 7, 0]))
+    xp, _ = get_namespace(x)
+    lo, hi = min_max(xp, x)
+    assert (lo, hi) == (-2, 7) and int(lo) == lo
+    xf = make(backend, np.array([0.5, -1.5]), "float64")
+    assert min_max(xp, xf) == (-1.5, 0.5)
+
+
+def test_torch_min_max_reads_the_host_once():
+    """One aminmax and two scalar reads of its (CPU) results: no elementwise op."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from lossbridge.backends import min_max
+
+    ops = []
+
+    class Rec(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            ops.append(func.__name__.split(".")[0])
+            return func(*args, **(kwargs or {}))
+
+    x = torch.tensor([4, 1, 9])
+    xp, _ = get_namespace(x)
+    with Rec():
+        assert min_max(xp, x) == (1, 9)
+    assert ops == ["aminmax", "_local_scalar_dense", "_local_scalar_dense"]
+
+
+def test_fused_dispatch_traces_in_torch_compile():
+    """fused() inside torch.compile(fullgraph=True): no graph break, torch's kernel used."""
+    x = torch.randn(4, 3)
+    t = torch.tensor([0, 2, 1, 1])
+    f = torch.compile(lambda x, t: lb.cross_entropy(x, t), fullgraph=True, backend="eager")
+    assert_close(f(x, t), torch.nn.functional.cross_entropy(x, t), 1e-6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lossbridge._validation import check_floating
+from lossbridge._validation import check_array_like, check_floating, check_real_dtype
 from lossbridge.backends import asarray_on, get_namespace
 
 
@@ -16,10 +16,14 @@ def setup(input: Any, /, **others: Any) -> tuple[Any, ...]:
     and device; floating host data takes ``input``'s dtype. ``None`` stays ``None``.
     """
     names = ("input", *others)
+    for name, value in zip(names, (input, *others.values()), strict=True):
+        check_array_like(value, name)
     xp, device = get_namespace(input, *others.values(), names=names)
     input = asarray_on(input, xp, device)
     check_floating(xp, input, "input")
     converted = [asarray_on(v, xp, device, float_dtype=input.dtype) for v in others.values()]
+    for name, value in zip(others, converted, strict=True):
+        check_real_dtype(xp, value, name)
     return (xp, input, *converted)
 
 

@@ -4,13 +4,20 @@ Each is written so that its value and its gradient are the same on every backend
 ``maximum``/``minimum``/``abs`` at ties (frameworks split or pick the gradient differently at
 ``x == 0``) and ``where`` over a branch that overflows (its gradient is ``0 * inf = nan``); the
 forms below use ``where`` on branches that are finite everywhere.
+
+Fused kernels: where a framework has one native kernel with the same value and gradient
+convention (``F.log_softmax``, ``F.logsigmoid``, ``F.huber_loss``, ``tf.nn.log_softmax``,
+``tf.math.squared_difference``, ...), :func:`lossbridge.backends.fused` returns it and
+the primitive calls it instead of the generic form (see ``docs/performance.md`` for what each
+saves). The generic form stays the definition: NumPy, array-api-strict, dask and every other
+namespace compute it, and the conformance suite checks that the two agree, gradients included.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lossbridge.backends import stop_gradient
+from lossbridge.backends import fused, stop_gradient, take_along_axis
 
 
 def neg_abs(xp: Any, x: Any) -> Any:
@@ -23,11 +30,17 @@ def log_sigmoid(xp: Any, x: Any) -> Any:
 
     Exact for large ``|x|`` (no overflow), gradient :math:`1 - \sigma(x)` everywhere.
     """
+    fast = fused(xp, "log_sigmoid")
+    if fast is not None:
+        return fast(x)
     return xp.where(x >= 0, xp.zeros_like(x), x) - xp.log1p(xp.exp(neg_abs(xp, x)))
 
 
 def softplus(xp: Any, x: Any) -> Any:
     r"""Stable :math:`\log(1 + e^{x}) = \max(x, 0) + \log(1 + e^{-|x|})`."""
+    fast = fused(xp, "softplus")
+    if fast is not None:
+        return fast(x)
     return xp.where(x >= 0, x, xp.zeros_like(x)) + xp.log1p(xp.exp(neg_abs(xp, x)))
 
 
@@ -36,7 +49,9 @@ def xlogy(xp: Any, x: Any, y: Any) -> Any:
 
     Matches ``torch.xlogy`` / ``scipy.special.xlogy``, gradients included where torch's are
     finite (``d/dx = log y``, also at ``x == 0``; ``d/dy = x / y``); the gradient is finite
-    where ``x == 0``.
+    where ``x == 0``. No framework kernel has this convention, so every backend computes
+    the guarded form: ``torch.special.xlogy`` has a NaN ``d/dy`` at ``x = y = 0``, and
+    TensorFlow's ``tf.math.xlogy`` gives 0 for ``xlogy(0, nan)`` and ``d/dx = 0`` at ``x == 0``.
     """
     # Only where x == 0 and log(y) is not finite (y <= 0 or y == inf) would x * log(y) be nan:
     # y = 1 there gives the value 0 and zero gradients. Elsewhere x * log(y) is exact (0 at
@@ -49,6 +64,17 @@ def max_shift(xp: Any, x: Any, axis: int) -> Any:
     """The max along ``axis`` (kept), gradient stopped, 0 where it is not finite."""
     m = stop_gradient(xp.max(x, axis=axis, keepdims=True))
     return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+
+
+def softmax_shift(xp: Any, x: Any, axis: int) -> Any:
+    """:func:`max_shift` for (log-)softmax: the max kept where it is ``+inf``.
+
+    A row holding ``+inf`` then gives NaN (``inf - inf``), as torch's ``log_softmax`` and
+    ``cross_entropy`` do, where shifting by 0 would give ``+inf`` or ``-inf``; rows whose max is
+    ``-inf`` (or NaN) are shifted by 0 as in :func:`max_shift`.
+    """
+    m = stop_gradient(xp.max(x, axis=axis, keepdims=True))
+    return xp.where(m > -xp.inf, m, xp.zeros_like(m))
 
 
 def shifted_logits(xp: Any, x: Any, axis: int) -> tuple[Any, Any]:
@@ -66,12 +92,15 @@ def shifted_logits(xp: Any, x: Any, axis: int) -> tuple[Any, Any]:
         ``log(sum(exp(x - m), axis, keepdims=True))``, so ``logsumexp(x) = log_sum + m`` and
         ``log_softmax(x) = shifted - log_sum``.
     """
-    shifted = x - max_shift(xp, x, axis)
+    shifted = x - softmax_shift(xp, x, axis)
     return shifted, xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def logsumexp(xp: Any, x: Any, axis: int, keepdims: bool = False) -> Any:
     r"""Stable :math:`\log \sum_i e^{x_i}` along ``axis``."""
+    fast = fused(xp, "logsumexp")
+    if fast is not None:
+        return fast(x, axis, keepdims)
     m = max_shift(xp, x, axis)
     out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else xp.squeeze(out, axis=axis)
@@ -79,6 +108,9 @@ def logsumexp(xp: Any, x: Any, axis: int, keepdims: bool = False) -> Any:
 
 def log_softmax(xp: Any, x: Any, axis: int) -> Any:
     r"""Stable :math:`x_i - \log \sum_j e^{x_j}` along ``axis``."""
+    fast = fused(xp, "log_softmax")
+    if fast is not None:
+        return fast(x, axis)
     shifted, log_sum = shifted_logits(xp, x, axis)
     return shifted - log_sum
 
@@ -87,9 +119,69 @@ def abs0(xp: Any, x: Any) -> Any:
     """``|x|`` whose gradient is ``sign(x)``, 0 at ``x == 0``, on every backend.
 
     ``xp.abs`` alone has gradient 1 at 0 in JAX but 0 in torch and TensorFlow; ``x * sign(x)``
-    has torch's gradient everywhere (``sign`` has zero gradient).
+    has torch's gradient everywhere (``sign`` has zero gradient). torch's and TensorFlow's
+    native ``abs`` already have that gradient, JAX gets a ``custom_jvp`` (:func:`fused`).
     """
+    fast = fused(xp, "abs0")
+    if fast is not None:
+        return fast(x)
     return x * xp.sign(x)
+
+
+def neg_picked(xp: Any, x: Any, target: Any, axis: int) -> Any:
+    """``-x`` at the index ``target`` along ``axis`` (removed): the NLL of in-range classes.
+
+    ``axis`` is the class axis (1, or 0 for 1-D ``x``); ``target`` has ``x``'s shape without it.
+    """
+    fast = fused(xp, "neg_picked")
+    if fast is not None:
+        return fast(x, target, axis)
+    idx = xp.expand_dims(target, axis=axis)
+    return -xp.squeeze(take_along_axis(xp, x, idx, axis), axis=axis)
+
+
+def squared_error(xp: Any, a: Any, b: Any) -> Any:
+    """``(a - b)**2`` elementwise (same shapes)."""
+    fast = fused(xp, "squared_error")
+    if fast is not None:
+        return fast(a, b)
+    d = a - b
+    return d * d
+
+
+def abs_error(xp: Any, a: Any, b: Any) -> Any:
+    """``|a - b|`` elementwise (same shapes), gradient ``sign(a - b)``: 0 at ``a == b``."""
+    fast = fused(xp, "abs_error")
+    if fast is not None:
+        return fast(a, b)
+    return abs0(xp, a - b)
+
+
+def huber(xp: Any, a: Any, b: Any, delta: float) -> Any:
+    r"""Elementwise Huber of :math:`d = a - b`: :math:`d^2/2` if :math:`|d| < \delta`, else
+    :math:`\delta (|d| - \delta/2)` (same shapes).
+
+    Written :math:`q (|d| - q/2)` with :math:`q = \min(|d|, \delta)`: no ``where`` (slow in
+    torch), and the tie :math:`|d| = \delta` is harmless, because both branches' derivatives
+    agree there (the total derivative does not depend on how ``clip`` splits it).
+    """
+    fast = fused(xp, "huber")
+    if fast is not None:
+        return fast(a, b, delta)
+    a = abs0(xp, a - b)
+    q = xp.clip(a, None, delta)
+    return q * (a - 0.5 * q)
+
+
+def bce_with_logits(xp: Any, x: Any, t: Any, pos_weight: Any = None) -> Any:
+    r"""Elementwise :math:`(1 - t) x - (1 + (p - 1) t) \log\sigma(x)`, stable for any ``x``."""
+    fast = fused(xp, "bce_with_logits")
+    if fast is not None:
+        return fast(x, t, pos_weight)
+    ls = log_sigmoid(xp, x)
+    if pos_weight is None:
+        return (1.0 - t) * x - ls
+    return (1.0 - t) * x - ((pos_weight - 1.0) * t + 1.0) * ls
 
 
 def clamp_min0(xp: Any, z: Any) -> Any:

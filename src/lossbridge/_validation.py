@@ -12,7 +12,7 @@ import numbers
 import warnings
 from typing import Any
 
-from lossbridge.backends import eager_view, is_concrete
+from lossbridge.backends import eager_view, is_concrete, min_max
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -92,6 +92,12 @@ def check_range(
     if view is None or _size(x) == 0:
         return
     xp, x = view
+    # One min/max pair and one host read in the common, valid case; a NaN makes the comparison
+    # false (NaN min/max in NumPy, torch and JAX), and the exact search below, which skips NaN,
+    # decides.
+    lo, hi = min_max(xp, x)
+    if lo >= low and hi <= high:
+        return
     bad = xp.any(xp.logical_or(x < low, x > high))
     if bool(bad):
         lo = float(xp.min(x))
@@ -101,12 +107,26 @@ def check_range(
 
 def check_class_indices(
     xp: Any, target: Any, n_classes: int, ignore_index: int | None, name: str = "target"
-) -> None:
-    """Raise ``ValueError`` if a concrete index ``target`` has a class outside ``[0, C)``."""
+) -> tuple[int, int] | None:
+    """Raise ``ValueError`` if a concrete index ``target`` has a class outside ``[0, C)``.
+
+    One ``min``/``max`` reduction pair and one host read (:func:`lossbridge.backends.min_max`);
+    the element-wise search for the offending value runs only when the range is bad.
+
+    Returns
+    -------
+    (min, max) or None
+        The target's range when it was read (a concrete, non-empty target), so a caller may skip
+        work the values make unnecessary (e.g. the ``ignore_index`` masks when no target equals
+        it); None inside a trace or for an empty target.
+    """
     view = eager_view(xp, target)
     if view is None or _size(target) == 0:
-        return
+        return None
     xp, target = view
+    lo, hi = min_max(xp, target)
+    if 0 <= lo and hi < n_classes:
+        return int(lo), int(hi)
     bad = xp.logical_or(target < 0, target >= n_classes)
     if ignore_index is not None:
         bad = xp.logical_and(bad, target != ignore_index)
@@ -118,6 +138,7 @@ def check_class_indices(
             f"{name} holds class index {worst}, out of range for {n_classes} classes; "
             f"expected values in [0, {n_classes - 1}]{extra}"
         )
+    return int(lo), int(hi)
 
 
 def check_real(value: Any, name: str, *, loss: str | None = None, what: str | None = None) -> float:
@@ -140,3 +161,83 @@ def _size(x: Any) -> int:
             return -1
         n *= int(d)
     return n
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 8: argument kinds, real dtypes, broadcasts that grow the prediction
+# ------------------------------------------------------------------------------------------
+
+_NOT_DATA = (str, bytes, bytearray, dict, set, frozenset)
+
+
+def check_array_like(value: Any, name: str) -> None:
+    """Raise ``TypeError`` for an argument that cannot be array data (a ``str``, ``dict``, ...).
+
+    Arrays of any framework, Python numbers, lists and tuples pass (their contents are checked
+    once converted, by :func:`check_real_dtype`); ``None`` passes (optional arguments).
+    """
+    if isinstance(value, _NOT_DATA):
+        text = repr(value)
+        if len(text) > 40:
+            text = text[:37] + "..."
+        raise TypeError(
+            f"{name} must be an array, a Python number or a (nested) list of numbers; "
+            f"got {type(value).__name__} {text}"
+        )
+
+
+def check_real_dtype(xp: Any, x: Any, name: str) -> None:
+    """Raise ``TypeError`` unless ``x`` has a bool, integer or real floating dtype.
+
+    For targets and weights, which are cast to the prediction's float dtype: a complex array
+    would otherwise lose its imaginary part (or fail deep inside the framework).
+    """
+    if x is not None and not xp.isdtype(x.dtype, ("bool", "integral", "real floating")):
+        raise TypeError(f"{name} must have a real (bool, integer or floating) dtype; got {x.dtype}")
+
+
+def warn_if_broadcast_grows(input: Any, other: Any, loss: str, name: str = "target") -> None:
+    """Warn (eager calls only) where broadcasting ``other`` makes the loss larger than ``input``.
+
+    A target row against a matrix broadcasts silently; an ``(N,)`` input against an ``(N, 1)``
+    target gives an ``(N, N)`` loss, which is rarely meant: torch broadcasts it too (warning
+    only in ``mse_loss``, ``l1_loss``, ``huber_loss``, ``smooth_l1_loss``), so lossbridge keeps
+    the value and warns. ``torch.compile(fullgraph=True)`` cannot trace ``warnings.warn``, so
+    traced calls stay silent.
+    """
+    sa, sb = tuple(input.shape), tuple(other.shape)
+    if sa == sb or None in sa or None in sb or not is_concrete(input):
+        return
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    out = tuple(a if b == 1 else b for a, b in zip(pa, pb, strict=True))
+    if out != sa:
+        warnings.warn(
+            f"{loss}: {name} shape {shape_str(sb)} and input shape {shape_str(sa)} broadcast to "
+            f"{shape_str(out)}, larger than the input; expected {name} of the input's shape "
+            "(or one that broadcasts to it); this is likely not what you want",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def holds_only(xp: Any, x: Any, low: int, high: int) -> bool:
+    """Fast path of a label check: True when a concrete, non-empty ``x`` holds only ``low`` and
+    ``high`` (integers, ``low < high``).
+
+    At most one elementwise operation and one min/max pair (:func:`lossbridge.backends.min_max`,
+    one host read), against the three to five full passes of an elementwise membership test.
+    False means "search elementwise": a value outside the pair, or a NaN (which makes every
+    comparison false).
+    """
+    if xp.isdtype(x.dtype, "integral") and high - low == 1:
+        lo, hi = min_max(xp, x)
+        return lo >= low and hi <= high
+    mid = (low + high) / 2
+    if mid != 0:
+        if xp.isdtype(x.dtype, "integral"):
+            return False
+        x = x - mid
+    lo, hi = min_max(xp, x * x)
+    half2 = ((high - low) / 2) ** 2
+    return lo == half2 and hi == half2

@@ -14,7 +14,14 @@ import numbers
 from typing import Any
 
 from lossbridge._inputs import arange_like, promote_floats, setup
-from lossbridge._primitives import clamp_min0, log_sigmoid, log_softmax, max_shift, xlogy
+from lossbridge._primitives import (
+    bce_with_logits,
+    clamp_min0,
+    log_softmax,
+    neg_picked,
+    softmax_shift,
+    xlogy,
+)
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
     check_broadcastable,
@@ -25,9 +32,11 @@ from lossbridge._validation import (
     check_real,
     check_reduction,
     check_same_shape,
+    holds_only,
     shape_str,
+    warn_if_broadcast_grows,
 )
-from lossbridge.backends import eager_view, stop_gradient, take_along_axis
+from lossbridge.backends import eager_view, fused, stop_gradient, take_along_axis
 
 __all__ = [
     "binary_cross_entropy",
@@ -71,7 +80,13 @@ def _class_weight(xp: Any, weight: Any, input: Any, n_classes: int) -> Any:
 
 def _check_index_target(
     xp: Any, input: Any, target: Any, ca: int, ignore_index: int, loss: str
-) -> None:
+) -> bool:
+    """Shape, dtype and (concrete targets) range checks; whether a target may be ignored.
+
+    False only when the target was read and ``ignore_index`` lies outside its range: then the
+    ``ignore_index`` masks are all true and the callers skip them (values and gradients are
+    unchanged; under tracing the masks always stay).
+    """
     expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
     if tuple(target.shape) != tuple(expected):
         raise ValueError(
@@ -80,7 +95,8 @@ def _check_index_target(
             + (" or probabilities of the input's shape" if loss == "cross_entropy" else "")
         )
     check_integer(xp, target, "target", f"class indices for {loss}")
-    check_class_indices(xp, target, input.shape[ca], ignore_index)
+    span = check_class_indices(xp, target, input.shape[ca], ignore_index)
+    return span is None or span[0] <= ignore_index <= span[1]
 
 
 def _index_loss(
@@ -110,6 +126,23 @@ def _index_loss(
 def _split_index_target(xp: Any, target: Any, ignore_index: int) -> tuple[Any, Any]:
     valid = target != ignore_index
     return valid, xp.where(valid, target, xp.zeros_like(target))
+
+
+def _index_nll(xp: Any, input: Any, target: Any, ca: int) -> Any:
+    """Unweighted ``-log p[y]`` per item for in-range targets (class axis removed).
+
+    With a fused log-softmax (torch, TensorFlow: one kernel, what their own cross-entropy
+    runs) the label's log-probability is gathered from it; elsewhere from
+    ``log sum exp(x - m) - (x_y - m)``, with ``m`` the row max (gradient stopped), which forms
+    no N x C log-softmax (XLA fuses it into one pass). No one-hot either way.
+    """
+    if fused(xp, "log_softmax") is not None:
+        return neg_picked(xp, log_softmax(xp, input, ca), target, ca)
+    idx = xp.expand_dims(target, axis=ca)
+    m = softmax_shift(xp, input, ca)
+    log_sum = xp.log(xp.sum(xp.exp(input - m), axis=ca, keepdims=True))
+    picked = take_along_axis(xp, input, idx, ca) - m
+    return xp.squeeze(log_sum - picked, axis=ca)
 
 
 # ------------------------------------------------------------------------------------------
@@ -199,8 +232,12 @@ def cross_entropy(
     if tuple(target.shape) == tuple(input.shape) and input.ndim > 0:
         return _cross_entropy_probs(xp, input, target, w_b, ca, reduction, label_smoothing)
 
-    _check_index_target(xp, input, target, ca, ignore_index, "cross_entropy")
-    m = max_shift(xp, input, ca)
+    may_ignore = _check_index_target(xp, input, target, ca, ignore_index, "cross_entropy")
+    eps = float(label_smoothing)
+    if not may_ignore and weight is None and eps == 0.0:
+        # Nothing ignored, no weights (known from the range check): the per-item loss alone.
+        return reduce(xp, _index_nll(xp, input, target, ca), reduction)
+    m = softmax_shift(xp, input, ca)
     log_sum = xp.log(xp.sum(xp.exp(input - m), axis=ca, keepdims=True))
     valid, safe = _split_index_target(xp, target, ignore_index)
     picked = take_along_axis(xp, input, xp.expand_dims(safe, axis=ca), ca) - m
@@ -208,7 +245,6 @@ def cross_entropy(
     nll, w = _index_loss(xp, nll_item, target, valid, safe, weight)
     denom = xp.sum(w) if reduction == "mean" else None
     out = reduce(xp, nll, reduction, denominator=denom)
-    eps = float(label_smoothing)
     if eps == 0.0:
         return out
     # -sum_c w_c log p_c = sum_c w_c (log_sum - (x_c - m))
@@ -237,7 +273,7 @@ def _cross_entropy_probs(
     eps = float(label_smoothing)
     if eps > 0.0:
         target = target * (1.0 - eps) + eps / n_classes
-    m = max_shift(xp, input, ca)
+    m = softmax_shift(xp, input, ca)
     shifted = input - m
     logp = shifted - xp.log(xp.sum(xp.exp(shifted), axis=ca, keepdims=True))
     prod = logp * target if w_b is None else logp * target * w_b
@@ -292,7 +328,10 @@ def nll_loss(
     weight = _class_weight(xp, weight, input, input.shape[ca])
     if weight is not None:
         input, weight = promote_floats(xp, input, weight)
-    _check_index_target(xp, input, target, ca, ignore_index, "nll_loss")
+    may_ignore = _check_index_target(xp, input, target, ca, ignore_index, "nll_loss")
+    if not may_ignore and weight is None:
+        # Nothing ignored, no weights: -x[n, y_n] alone (the masks would all be true).
+        return reduce(xp, neg_picked(xp, input, target, ca), reduction)
     valid, safe = _split_index_target(xp, target, ignore_index)
     picked = take_along_axis(xp, input, xp.expand_dims(safe, axis=ca), ca)
     loss, w = _index_loss(xp, -xp.squeeze(picked, axis=ca), target, valid, safe, weight)
@@ -420,11 +459,7 @@ def binary_cross_entropy_with_logits(
     check_reduction(reduction)
     check_same_shape(input, target, "input", "target")
     input, target, weight, pos_weight = promote_floats(xp, input, target, weight, pos_weight)
-    ls = log_sigmoid(xp, input)
-    if pos_weight is None:
-        loss = (1.0 - target) * input - ls
-    else:
-        loss = (1.0 - target) * input - ((pos_weight - 1.0) * target + 1.0) * ls
+    loss = bce_with_logits(xp, input, target, pos_weight)
     if weight is not None:
         loss = loss * weight
     return reduce(xp, loss, reduction)
@@ -473,6 +508,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     xp, input, target = setup(input, target=target)
     check_reduction(reduction, ("none", "batchmean", "mean", "sum"))
     check_broadcastable(input, target, "input", "target")
+    warn_if_broadcast_grows(input, target, "kl_div")
     input, target = promote_floats(xp, input, target)
     if log_target:
         loss = xp.exp(target) * (target - input)
@@ -527,7 +563,7 @@ def _label_log_prob(
     by the row max (gradient stopped); no one-hot and no full log-softmax is formed. Ignored
     items read class 0 (a finite value the callers mask out with ``where``).
     """
-    m = max_shift(xp, input, ca)
+    m = softmax_shift(xp, input, ca)
     log_sum = xp.log(xp.sum(xp.exp(input - m), axis=ca, keepdims=True))
     valid, safe = _split_index_target(xp, target, ignore_index)
     picked = take_along_axis(xp, input, xp.expand_dims(safe, axis=ca), ca) - m
@@ -940,6 +976,8 @@ def _check_hinge_labels(xp: Any, target: Any, zero_one: bool, loss: str) -> None
         return
     vx, t = view
     low = 0 if zero_one else -1
+    if holds_only(vx, t, low, 1):
+        return
     bad = vx.logical_not(vx.logical_or(t == low, t == 1))
     if bool(vx.any(bad)):
         flat = vx.reshape(t, (-1,))
@@ -975,6 +1013,7 @@ def _hinge_margin(input: Any, target: Any, zero_one: bool, reduction: str, loss:
             f"{target.dtype}"
         )
     check_broadcastable(input, target, "input", "target")
+    warn_if_broadcast_grows(input, target, loss)
     _check_hinge_labels(xp, target, zero_one, loss)
     y = xp.astype(target, input.dtype)  # labels are exact in every dtype
     if zero_one:

@@ -13,6 +13,7 @@ from typing import Any
 from lossbridge._inputs import arange_on
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
+    check_array_like,
     check_floating,
     check_integer,
     check_reduction,
@@ -364,6 +365,8 @@ def _convert(*args: Any) -> tuple[Any, ...]:
     same framework on another device are moved, as torch takes CPU lengths and targets with
     CUDA log-probabilities; arrays of another framework raise ``TypeError``.
     """
+    for v, name in zip(args, _NAMES, strict=True):
+        check_array_like(v, name)
     xp, device = get_namespace(args[0], names=_NAMES[:1])
     out = [asarray_on(args[0], xp, device)]
     for v, name in zip(args[1:], _NAMES[1:], strict=True):

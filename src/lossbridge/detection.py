@@ -25,7 +25,14 @@ from typing import Any
 from lossbridge._inputs import promote_floats
 from lossbridge._primitives import abs0, log_sigmoid, maximum, minimum
 from lossbridge._reduction import reduce
-from lossbridge._validation import check_floating, check_real, check_same_shape, shape_str
+from lossbridge._validation import (
+    check_array_like,
+    check_floating,
+    check_real,
+    check_real_dtype,
+    check_same_shape,
+    shape_str,
+)
 from lossbridge.backends import asarray_on, get_namespace, stop_gradient
 
 __all__ = [
@@ -89,6 +96,8 @@ def _check_boxes(boxes: Any, name: str) -> None:
 def _box_setup(boxes1: Any, boxes2: Any, reduction: Any) -> tuple[Any, Any, Any]:
     """Namespace and the two box arrays, validated, upcast and promoted to one float dtype."""
     _check_reduction(reduction)
+    check_array_like(boxes1, "boxes1")
+    check_array_like(boxes2, "boxes2")
     xp, device = get_namespace(boxes1, boxes2, names=("boxes1", "boxes2"))
     boxes1 = _upcast_non_float(xp, asarray_on(boxes1, xp, device), "boxes1")
     boxes2 = asarray_on(boxes2, xp, device, float_dtype=boxes1.dtype)
@@ -237,10 +246,13 @@ def sigmoid_focal_loss(
     _check_reduction(reduction)
     alpha = _check_real_number(alpha, "alpha", "a negative alpha disables the weighting")
     gamma = _check_real_number(gamma, "gamma", "the exponent of the modulating factor")
+    check_array_like(inputs, "inputs")
+    check_array_like(targets, "targets")
     xp, device = get_namespace(inputs, targets, names=("inputs", "targets"))
     inputs = asarray_on(inputs, xp, device)
     check_floating(xp, inputs, "inputs")
     targets = asarray_on(targets, xp, device, float_dtype=inputs.dtype)
+    check_real_dtype(xp, targets, "targets")
     check_same_shape(inputs, targets, "inputs", "targets")
     inputs, targets = promote_floats(xp, inputs, targets)
 

@@ -29,12 +29,15 @@ from lossbridge._primitives import clamp_min0, logsumexp, softplus
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
     _size,
+    check_array_like,
     check_broadcastable,
     check_floating,
     check_integer,
     check_real,
     check_reduction,
+    holds_only,
     shape_str,
+    warn_if_broadcast_grows,
 )
 from lossbridge.backends import asarray_on, eager_view, get_namespace, stop_gradient
 from lossbridge.margin import _check_pair_shapes, _safe_root, _setup
@@ -88,6 +91,8 @@ def _check_target_shape(pairs: tuple, target: Any) -> None:
 
 def _batch_arrays(embeddings: Any, labels: Any, loss: str) -> tuple[Any, Any, Any]:
     """``(xp, embeddings (N, D) floating, labels (N,) integer)`` with the shape checks."""
+    check_array_like(embeddings, "embeddings")
+    check_array_like(labels, "labels")
     xp, device = get_namespace(embeddings, labels, names=("embeddings", "labels"))
     embeddings = asarray_on(embeddings, xp, device)
     check_floating(xp, embeddings, "embeddings")
@@ -148,6 +153,8 @@ def _check_binary_target(xp: Any, target: Any, loss: str) -> None:
     if view is None or _size(target) == 0:
         return
     vx, t = view
+    if holds_only(vx, t, 0, 1):
+        return
     bad = vx.logical_not(vx.logical_or(t == 0, t == 1))
     if bool(vx.any(bad)):
         got = vx.where(bad, t, vx.zeros_like(t))
@@ -520,6 +527,7 @@ def cosine_similarity_loss(
     check_reduction(reduction)
     check_floating(xp, target, "target")
     check_broadcastable(input, target, "input", "target")
+    warn_if_broadcast_grows(input, target, loss_name)
     ndim = max(input.ndim, target.ndim)
     if not -ndim <= axis < ndim:
         raise ValueError(

@@ -51,6 +51,7 @@ from lossbridge._inputs import arange_on
 from lossbridge._primitives import abs0, log_softmax
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
+    check_array_like,
     check_class_indices,
     check_floating,
     check_integer,
@@ -76,6 +77,8 @@ __all__ = ["lovasz_hinge_loss", "lovasz_softmax_loss"]
 
 def _setup(input: Any, target: Any) -> tuple[Any, Any, Any, Any]:
     """``(xp, device, input, target)``: one namespace and device, ``input`` floating."""
+    check_array_like(input, "input")
+    check_array_like(target, "target")
     xp, device = get_namespace(input, target, names=("input", "target"))
     input = asarray_on(input, xp, device)
     check_floating(xp, input, "input")
@@ -156,7 +159,10 @@ def _lovasz_extension(xp: Any, errors: Any, fg: Any, valid: Any) -> Any:
     # Stable ascending sort of -e: decreasing errors, ties in pixel order, ignored pixels last.
     order = xp.argsort(stop_gradient(key), axis=-1, stable=True)
     e_sorted = take_along_axis(xp, errors, order, -1)
-    e_sorted = xp.where(e_sorted > 0, e_sorted, xp.zeros_like(e_sorted))  # relu, grad 0 at 0
+    # relu, gradient 0 at 0; NaN kept, as torch's relu keeps it
+    e_sorted = xp.where(
+        e_sorted > 0, e_sorted, xp.where(xp.isnan(e_sorted), e_sorted, xp.zeros_like(e_sorted))
+    )
     fg_sorted = take_along_axis(xp, fg, order, -1)
     # J_k = 1 - |F \ S_k| / |F u S_k| = (|F n S_k| + |S_k \ F|) / (|F| + |S_k \ F|).
     # Ignored pixels sit after every valid one; there they count as background, which changes

@@ -27,14 +27,17 @@ from lossbridge._inputs import arange_like, promote_floats, setup
 from lossbridge._primitives import abs0, clamp_min0, log_sigmoid, minimum, softplus
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
+    check_array_like,
     check_broadcastable,
     check_class_indices,
     check_floating,
     check_integer,
     check_range,
     check_real,
+    check_real_dtype,
     check_reduction,
     shape_str,
+    warn_if_broadcast_grows,
 )
 from lossbridge.backends import asarray_on, get_namespace, stop_gradient, take_along_axis
 
@@ -68,10 +71,14 @@ def _setup(names: tuple[str, ...], *values: Any) -> tuple[Any, ...]:
     (``input1``, ``anchor``, ``x1``). The first array decides namespace, device and the float
     dtype of host data, and must be floating.
     """
+    for name, value in zip(names, values, strict=True):
+        check_array_like(value, name)
     xp, device = get_namespace(*values, names=names)
     first = asarray_on(values[0], xp, device)
     check_floating(xp, first, names[0])
     rest = [asarray_on(v, xp, device, float_dtype=first.dtype) for v in values[1:]]
+    for name, value in zip(names[1:], rest, strict=True):
+        check_real_dtype(xp, value, name)
     return (xp, device, first, *rest)
 
 
@@ -119,7 +126,8 @@ def _check_broadcasts_to(input: Any, other: Any, name: str, loss: str) -> None:
     if other.ndim > input.ndim or any(o is not None and o != 1 and i == 1 for o, i in dims):
         raise ValueError(
             f"{loss}: {name} has shape {shape_str(other.shape)}, which does not broadcast to "
-            f"input's shape {shape_str(input.shape)}"
+            f"input's shape {shape_str(input.shape)}; expected the input's shape or one that "
+            "broadcasts to it"
         )
 
 
@@ -184,11 +192,11 @@ def _p_norm(xp: Any, d: Any, p: float, keepdims: bool) -> Any:
 
 
 def _safe_root(xp: Any, s: Any, p: float) -> Any:
-    """``s ** (1/p)`` for ``s >= 0`` with gradient 0 (not inf) at ``s == 0``."""
+    """``s ** (1/p)`` for ``s >= 0`` with gradient 0 (not inf) at ``s == 0``; NaN stays NaN."""
     pos = s > 0
     safe = xp.where(pos, s, xp.ones_like(s))
     root = xp.sqrt(safe) if p == 2.0 else safe ** (1.0 / p)
-    return xp.where(pos, root, xp.zeros_like(s))
+    return xp.where(pos, root, xp.where(xp.isnan(s), s, xp.zeros_like(s)))
 
 
 def _distance(xp: Any, x1: Any, x2: Any, p: float, eps: float, keepdim: bool = False) -> Any:
@@ -536,6 +544,7 @@ def hinge_embedding_loss(
     check_reduction(reduction)
     _check_sign_target(xp, target, "hinge_embedding_loss")
     check_broadcastable(input, target, "input", "target")
+    warn_if_broadcast_grows(input, target, "hinge_embedding_loss")
     zeros = xp.zeros_like(input)
     margin_term = xp.where(target != 1, clamp_min0(xp, margin - input), zeros)
     self_term = xp.where(target != -1, input, zeros)

@@ -8,9 +8,10 @@ import warnings
 from typing import Any
 
 from lossbridge._inputs import promote_floats, setup
-from lossbridge._primitives import abs0, softplus
+from lossbridge._primitives import abs0, abs_error, huber, softplus, squared_error
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
+    _size,
     check_broadcastable,
     check_floating,
     check_range,
@@ -18,6 +19,7 @@ from lossbridge._validation import (
     check_reduction,
     shape_str,
     warn_if_broadcast,
+    warn_if_broadcast_grows,
 )
 from lossbridge.backends import eager_view, is_array, is_concrete, stop_gradient
 
@@ -58,7 +60,7 @@ def _pointwise(
     input, target, weight = promote_floats(xp, input, target, weight)
     if tuple(input.shape) != tuple(target.shape):
         input, target = xp.broadcast_arrays(input, target)
-    loss = elementwise(xp, input - target)
+    loss = elementwise(xp, input, target)
     if weight is None:
         return reduce(xp, loss, reduction)
     if tuple(weight.shape) != tuple(input.shape):
@@ -93,7 +95,7 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = Non
     PyTorch documentation, ``torch.nn.MSELoss``.
     """
     return _pointwise(
-        "mse_loss", input, target, reduction, weight, lambda xp, d: d * d, mean_over_weights=True
+        "mse_loss", input, target, reduction, weight, squared_error, mean_over_weights=True
     )
 
 
@@ -118,12 +120,9 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = None
     ----------
     PyTorch documentation, ``torch.nn.L1Loss``.
     """
-    return _pointwise("l1_loss", input, target, reduction, weight, abs0, mean_over_weights=True)
-
-
-def _huber(xp: Any, d: Any, delta: float) -> Any:
-    a = abs0(xp, d)
-    return xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    return _pointwise(
+        "l1_loss", input, target, reduction, weight, abs_error, mean_over_weights=True
+    )
 
 
 def huber_loss(
@@ -165,7 +164,7 @@ def huber_loss(
         target,
         reduction,
         weight,
-        lambda xp, d: _huber(xp, d, delta),
+        lambda xp, a, b: huber(xp, a, b, delta),
         mean_over_weights=False,
     )
 
@@ -201,7 +200,7 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
         raise ValueError(f"smooth_l1_loss: beta must be non-negative; got {beta!r}")
     if beta == 0:
         return _pointwise(
-            "smooth_l1_loss", input, target, reduction, None, abs0, mean_over_weights=False
+            "smooth_l1_loss", input, target, reduction, None, abs_error, mean_over_weights=False
         )
     return _pointwise(
         "smooth_l1_loss",
@@ -209,7 +208,7 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
         target,
         reduction,
         None,
-        lambda xp, d: _huber(xp, d, beta) / beta,
+        lambda xp, a, b: huber(xp, a, b, beta) / beta,
         mean_over_weights=False,
     )
 
@@ -256,6 +255,7 @@ def poisson_nll_loss(
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
     check_broadcastable(input, target, "input", "target")
+    warn_if_broadcast_grows(input, target, "poisson_nll_loss")
     input, target = promote_floats(xp, input, target)
     if log_input:
         loss = xp.exp(input) - target * input
@@ -316,6 +316,7 @@ def gaussian_nll_loss(
         raise ValueError(f"gaussian_nll_loss: var must be non-negative; got {var!r}")
     xp, input, target, var = setup(input, target=target, var=var)
     check_broadcastable(input, target, "input", "target")
+    warn_if_broadcast_grows(input, target, "gaussian_nll_loss")
     if var.ndim == 0:  # a float (torch) or a 0-d array (an extension): one variance for all
         var = xp.ones_like(input) * var
     check_range(xp, var, "var", 0.0, math.inf, what="variances")
@@ -704,6 +705,10 @@ def _check_log1p_domain(xp: Any, x: Any, name: str) -> None:
     if view is None:
         return
     vxp, v = view
+    # One min (fast path); a NaN minimum hides the other values: then the elementwise search.
+    low = float(vxp.min(v)) if _size(v) else 0.0
+    if low > -1:
+        return
     if bool(vxp.any(v <= -1)):
         raise ValueError(
             f"msle_loss: {name} must have values > -1 (log1p is -inf or NaN below); got a "

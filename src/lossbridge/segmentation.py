@@ -253,14 +253,14 @@ def _tversky(
     den = tp + num + smooth
     floor = xp.full_like(den, eps if eps > 0 else 1.0)
     den_safe = xp.where(den > eps, den, floor)
-    present = den > 0
+    present = xp.logical_not(den <= 0)  # NaN counts as present, so it propagates
     # Double where: an absent class (den == 0, only with smooth == 0) gives 0 and gradient 0.
     loss = xp.where(present, num / den_safe, xp.zeros_like(den))
     if gamma != 1.0:
         # (1 - T)^gamma with gradient 0 (not inf or NaN for gamma < 1) where 1 - T == 0.
         pos = loss > 0
         base = xp.where(pos, loss, xp.ones_like(loss))
-        loss = xp.where(pos, base**gamma, xp.zeros_like(loss))
+        loss = xp.where(pos, base**gamma, xp.where(xp.isnan(loss), loss, xp.zeros_like(loss)))
 
     if weight is None:
         return reduce(xp, loss, reduction)
