@@ -66,17 +66,18 @@ def abs_error(a: Any, b: Any) -> Any:
 
 
 def bce_with_logits(x: Any, t: Any, pos_weight: Any = None) -> Any:
-    """``tf.nn.sigmoid_cross_entropy_with_logits``; with a ``pos_weight``,
-    ``(1 - t) x + (1 + (w - 1) t) softplus(-x)``.
+    """``(1 - t) x + (1 + (w - 1) t) softplus(-x)``, with ``tf.math.softplus`` (one stable kernel).
 
-    Not ``tf.nn.weighted_cross_entropy_with_logits``: it writes ``log1p(exp(-|x|)) +
-    relu(-x)``, whose gradient at ``x = 0`` drops both kinks' halves (1.0 where torch, JAX and
-    the derivative give 0.5 at ``t = 0``). ``tf.math.softplus`` is one stable kernel.
+    Not ``tf.nn.sigmoid_cross_entropy_with_logits``: it writes ``max(x, 0) - x t + ...``, which
+    gives NaN at ``x = +inf`` (``inf - inf``) where torch and the generic form give +inf, and
+    +inf at ``x = -inf`` where they give NaN. Not ``tf.nn.weighted_cross_entropy_with_logits``
+    either: it writes ``log1p(exp(-|x|)) + relu(-x)``, whose gradient at ``x = 0`` drops both
+    kinks' halves (1.0 where torch, JAX and the derivative give 0.5 at ``t = 0``).
     """
+    sp = tf.math.softplus(-x)
     if pos_weight is None:
-        return tf.nn.sigmoid_cross_entropy_with_logits(labels=t, logits=x)
-    log_weight = 1 + (pos_weight - 1) * t
-    return (1 - t) * x + log_weight * tf.math.softplus(-x)
+        return (1 - t) * x + sp
+    return (1 - t) * x + (1 + (pos_weight - 1) * t) * sp
 
 
 def min_max(x: Any) -> tuple[Any, Any]:
