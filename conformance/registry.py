@@ -275,8 +275,9 @@ def _cases(
             grad_args=grad_args,
             skip=dict(skip or {}),
             compile=r in compile,
-            placement=r == placement,
-            inductor=r == inductor,
+            # ``is not None``: Keras's reduction ``None`` must not match an unset flag
+            placement=placement is not None and r == placement,
+            inductor=inductor is not None and r == inductor,
             oracle_kwargs=dict(oracle_kwargs or {}),
         )
         for r in reductions
