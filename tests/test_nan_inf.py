@@ -56,6 +56,16 @@ TORCH_DIFFERS: dict[tuple[str, str, str], str] = {
 #: (loss, argument, poison) -> (backend, reason): a backend known to differ (an xfail, strict,
 #: so the entry must go when the backend is fixed).
 KNOWN_BACKEND_ISSUES: dict[tuple[str, str, str], tuple[str, str]] = {
+    ("binary_cross_entropy_with_logits", "input", "+inf"): (
+        "tensorflow",
+        "the fused TensorFlow kernel (tf.nn.sigmoid_cross_entropy_with_logits, "
+        "backends/_tf_ops.py) computes max(x, 0) - x t: inf - inf = NaN where torch gives +inf",
+    ),
+    ("binary_cross_entropy_with_logits", "input", "-inf"): (
+        "tensorflow",
+        "the fused TensorFlow kernel gives +inf at x = -inf where torch (and the generic form) "
+        "give NaN ((1 - t) x - log_sigmoid(x) = -inf + inf)",
+    ),
 }
 
 
