@@ -19,7 +19,6 @@ in {0, 1} and kinks, tied maxima, an infeasible CTC alignment (about ``-log_epsi
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,7 +26,7 @@ import numpy as np
 
 from lossbridge import optax as lbx
 from lossbridge.backends import get_namespace
-from lossbridge.conformance.registry import Case, Entry, Oracle, _seed
+from lossbridge.conformance.registry import Case, Entry, Oracle, _optax_unavailable, _seed
 
 # ------------------------------------------------------------------------------------------
 # Helpers: inputs and NumPy building blocks (float64)
@@ -455,17 +454,6 @@ def ref_multiclass_generalized_dice_loss(
 # ------------------------------------------------------------------------------------------
 # The optax oracle
 # ------------------------------------------------------------------------------------------
-
-
-def _optax_unavailable(dtype: str) -> str | None:
-    if importlib.util.find_spec("optax") is None or importlib.util.find_spec("jax") is None:
-        return "optax is not installed"
-    if dtype == "float64":
-        import jax
-
-        if not jax.config.jax_enable_x64:
-            return "jax_enable_x64 is off: optax would compute in float32"
-    return None
 
 
 def _optax(name: str, post: Callable[..., Any] | None = None) -> Oracle:

@@ -184,6 +184,21 @@ def bce_with_logits(xp: Any, x: Any, t: Any, pos_weight: Any = None) -> Any:
     return (1.0 - t) * x - ((pos_weight - 1.0) * t + 1.0) * ls
 
 
+def max_split(xp: Any, x: Any, axis: int) -> Any:
+    """The max along ``axis`` (kept), its gradient split evenly between tied maxima.
+
+    torch's ``amax``, JAX's ``max`` and TensorFlow's ``reduce_max`` gradients; written out so
+    that every backend (and every compiler) gives the same. ``-inf`` entries carry no gradient.
+    """
+    m = stop_gradient(xp.max(x, axis=axis, keepdims=True))
+    hit = x == m
+    count = xp.sum(xp.astype(hit, x.dtype), axis=axis, keepdims=True)
+    m_finite = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    gap = xp.where(hit, x - m_finite, xp.zeros_like(x))
+    # m + mean(x - m) over the maxima: exactly m in value; with m = -inf (all -inf) stays -inf
+    return xp.where(xp.isfinite(m), m_finite + xp.sum(gap, axis=axis, keepdims=True) / count, m)
+
+
 def clamp_min0(xp: Any, z: Any) -> Any:
     """torch's ``clamp_min(z, 0)``: gradient 1 at ``z == 0``; NaN kept (with gradient 0)."""
     zeros = xp.zeros_like(z)

@@ -18,6 +18,7 @@ from lossbridge._primitives import (
     bce_with_logits,
     clamp_min0,
     log_softmax,
+    max_split,
     neg_picked,
     softmax_shift,
     xlogy,
@@ -36,7 +37,7 @@ from lossbridge._validation import (
     shape_str,
     warn_if_broadcast_grows,
 )
-from lossbridge.backends import eager_view, fused, stop_gradient, take_along_axis
+from lossbridge.backends import eager_view, fused, take_along_axis
 
 __all__ = [
     "binary_cross_entropy",
@@ -952,21 +953,6 @@ def generalized_cross_entropy(
 # ------------------------------------------------------------------------------------------
 
 
-def _max_split(xp: Any, x: Any, axis: int) -> Any:
-    """The max along ``axis`` (kept), its gradient split evenly between tied maxima.
-
-    torch's ``amax``, JAX's ``max`` and TensorFlow's ``reduce_max`` gradients; written out so
-    that every backend (and every compiler) gives the same. ``-inf`` entries carry no gradient.
-    """
-    m = stop_gradient(xp.max(x, axis=axis, keepdims=True))
-    hit = x == m
-    count = xp.sum(xp.astype(hit, x.dtype), axis=axis, keepdims=True)
-    m_finite = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    gap = xp.where(hit, x - m_finite, xp.zeros_like(x))
-    # m + mean(x - m) over the maxima: exactly m in value; with m = -inf (all -inf) stays -inf
-    return xp.where(xp.isfinite(m), m_finite + xp.sum(gap, axis=axis, keepdims=True) / count, m)
-
-
 def _check_hinge_labels(xp: Any, target: Any, zero_one: bool, loss: str) -> None:
     """Labels must be -1/1 (or 0/1 with ``zero_one``); checked on concrete arrays only."""
     if xp.isdtype(target.dtype, "bool"):
@@ -1175,7 +1161,7 @@ def categorical_hinge_loss(input: Any, target: Any, *, reduction: str = "mean") 
         _check_prob_target(xp, input, target, loss_name)
         input, target = promote_floats(xp, input, target)
         pos = xp.sum(target * input, axis=ca, keepdims=True)
-        neg = _max_split(xp, (1.0 - target) * input, ca)
+        neg = max_split(xp, (1.0 - target) * input, ca)
         return reduce(xp, xp.squeeze(clamp_min0(xp, neg - pos + 1.0), axis=ca), reduction)
 
     expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
@@ -1191,5 +1177,5 @@ def categorical_hinge_loss(input: Any, target: Any, *, reduction: str = "mean") 
     x_y = take_along_axis(xp, input, t, ca)
     classes = xp.reshape(arange_like(xp, n_classes, input, t.dtype), _class_shape(input, ca))
     others = xp.where(classes == t, xp.full_like(input, -xp.inf), input)
-    z = 1.0 + _max_split(xp, others, ca) - x_y
+    z = 1.0 + max_split(xp, others, ca) - x_y
     return reduce(xp, xp.squeeze(clamp_min0(xp, z), axis=ca), reduction)

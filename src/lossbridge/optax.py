@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lossbridge._inputs import promote_floats
-from lossbridge._primitives import log_sigmoid, maximum, minimum
+from lossbridge._primitives import log_sigmoid, max_split, maximum, minimum
 from lossbridge._validation import (
     check_floating,
     check_integer,
@@ -180,17 +180,6 @@ def _log_softmax(xp: Any, x: Any, axes: tuple[int, ...], where: Any) -> Any:
     if where is not None:
         out = xp.where(where, out, xp.full_like(out, -xp.inf))
     return out
-
-
-def _max_split(xp: Any, x: Any, axis: int = -1) -> Any:
-    """``max(x, axis)`` whose gradient is split evenly between tied maxima (``jnp.max``'s)."""
-    m = stop_gradient(xp.max(x, axis=axis, keepdims=True))
-    hit = x == m
-    count = xp.sum(xp.astype(hit, x.dtype), axis=axis, keepdims=True)
-    m_fin = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    gap = xp.where(hit, x - m_fin, xp.zeros_like(x))
-    out = xp.where(xp.isfinite(m), m_fin + xp.sum(gap, axis=axis, keepdims=True) / count, m)
-    return xp.squeeze(out, axis=axis)
 
 
 def _one_hot(xp: Any, labels: Any, n: int, dtype: Any) -> Any:
@@ -588,7 +577,7 @@ def multiclass_hinge_loss(scores: Any, labels: Any) -> Any:
     xp, s, labels = _arrays(loss, scores=scores, labels=labels)
     _class_labels(xp, s, labels, loss, "scores")
     oh = _one_hot(xp, labels, int(s.shape[-1]), s.dtype)
-    return _max_split(xp, s + 1.0 - oh) - xp.sum(s * oh, axis=-1)
+    return xp.squeeze(max_split(xp, s + 1.0 - oh, -1), axis=-1) - xp.sum(s * oh, axis=-1)
 
 
 def multiclass_perceptron_loss(scores: Any, labels: Any) -> Any:
@@ -615,7 +604,7 @@ def multiclass_perceptron_loss(scores: Any, labels: Any) -> Any:
     xp, s, labels = _arrays(loss, scores=scores, labels=labels)
     _class_labels(xp, s, labels, loss, "scores")
     oh = _one_hot(xp, labels, int(s.shape[-1]), s.dtype)
-    return _max_split(xp, s) - xp.sum(s * oh, axis=-1)
+    return xp.squeeze(max_split(xp, s, -1), axis=-1) - xp.sum(s * oh, axis=-1)
 
 
 def _class_labels(xp: Any, s: Any, labels: Any, loss: str, name: str) -> None:
