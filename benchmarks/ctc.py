@@ -312,6 +312,36 @@ HEADER = (
 )
 
 
+def run_section(
+    frameworks: set[str], *, quick: bool = False, rounds: int | None = None, fwd_only: bool = False
+) -> list[Row]:
+    """The ``ctc`` section of ``python -m benchmarks``: this module's table, same settings.
+
+    Runs after the main table in the same process (pinned CPUs and framework threads as set
+    there), for the frameworks in ``frameworks``; prints its header and rows and returns them
+    (the JSON's ``ctc`` list).
+    """
+    settings = QUICK if quick else FULL
+    if rounds is not None:
+        settings = replace(settings, rounds=min(settings.rounds, rounds), min_rounds=min(3, rounds))
+    cases = [c for c in CASES if c[0] in frameworks]
+    print()
+    print(
+        f"== ctc: ctc_loss T={T} N={N} C={C} S={S} float32 (python -m benchmarks.ctc; "
+        f"rounds<={settings.rounds}) =="
+    )
+    print(HEADER)
+    print("-" * len(HEADER), flush=True)
+    d = make_data()
+    rows = []
+    for fw, mode, native in cases:
+        for grad in (False,) if fwd_only else (False, True):
+            row = run(fw, mode, native, grad, d, settings)
+            rows.append(row)
+            print(format_row(row), flush=True)
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.ctc", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="3 rounds per row: a smoke run")

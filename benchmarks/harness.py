@@ -463,7 +463,7 @@ def format_summary(results: Sequence[Result]) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-SECTIONS = ("headline", "extra", "memory", "overhead")
+SECTIONS = ("headline", "ctc", "extra", "memory", "overhead")
 #: Where an unfiltered ``python -m benchmarks`` writes its JSON unless ``--json`` says otherwise.
 DEFAULT_JSON = "benchmark-results.json"
 
@@ -722,6 +722,7 @@ def parser() -> argparse.ArgumentParser:
         "--sections",
         metavar="LIST",
         help="comma-separated sections to run: headline (the issue's targets, every mode), "
+        "ctc (ctc_loss at T=200, N=32, C=30, S=50 against each framework's CTC), "
         "extra (every other loss with a native, one mode each), memory (saved-for-backward "
         "and XLA temporary bytes, one-hot check), overhead ((8, 4) per-call breakdown); "
         "default: all, or headline alone when --loss/--shape/--framework filter it",
@@ -828,6 +829,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_row(res), flush=True)
         if res.error and args.verbose:
             print(res.traceback, file=sys.stderr, flush=True)
+    ctc_rows: list[Any] = []
+    if "ctc" in sections:
+        from benchmarks.ctc import run_section
+
+        ctc_rows = run_section(
+            set(frameworks), quick=args.quick, rounds=args.rounds, fwd_only=args.fwd_only
+        )
     extra_results: list[Result] = []
     if "extra" in sections:
         extra_results = _run_extra(set(frameworks), settings, args)
@@ -860,7 +868,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra_results:
         print()
         print(format_extra_summary(extra_results))
-    failed = [r for r in [*results, *extra_results] if not r.ok]
+    failed = [r for r in [*results, *extra_results] if not r.ok] + [r for r in ctc_rows if r.error]
     first_calls = [
         (r.ours_first_call_s, r.native_first_call_s, r)
         for r in results
@@ -877,7 +885,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     print()
     print(
-        f"{len(results) + len(extra_results)} rows, {len(failed)} failed, wall {wall:.1f} s "
+        f"{len(results) + len(extra_results) + len(ctc_rows)} rows, {len(failed)} failed, "
+        f"wall {wall:.1f} s "
         f"(load average at end {env['loadavg_end']})"
     )
     if args.json:
@@ -887,6 +896,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "wall_s": wall,
             "results": [asdict(r) for r in results],
             "extra_results": [asdict(r) for r in extra_results],
+            "ctc": [asdict(r) for r in ctc_rows],
             "memory": memory_records,
             "overhead": overhead_records,
         }

@@ -730,3 +730,255 @@ def test_benchmark_script_smoke(capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "torch/eager" in out and "F.ctc_loss" in out and "MISMATCH" not in out
+
+
+# ------------------------------------------------------------------------------------------
+# Native kernels (backends/_ctc_ops.py): torch's aten._ctc_loss, TensorFlow's CTCLoss
+# ------------------------------------------------------------------------------------------
+
+
+def _spy(monkeypatch, name):
+    """Record what ``_ctc_ops.<name>`` returned (None: it declined, the recursion ran)."""
+    from lossbridge.backends import _ctc_ops
+
+    seen = []
+    real = getattr(_ctc_ops, name)
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        seen.append(out is not None)
+        return out
+
+    monkeypatch.setattr(_ctc_ops, name, spy)
+    return seen
+
+
+def _concat(targets, tl):
+    return np.concatenate([np.asarray(targets[n][: tl[n]]) for n in range(len(tl))])
+
+
+# (name, targets form, blank, zero_infinity, rows of B_*)
+NATIVE_CASES = [
+    ("padded", "padded", 0, False, [0, 1, 4, 5]),
+    ("concatenated", "concat", 0, False, [0, 1, 4, 5]),
+    ("blank2", "padded", 2, False, [0, 4, 5]),
+    ("infeasible", "padded", 0, False, [0, 3, 4]),
+    ("infeasible_zero_inf", "padded", 0, True, [0, 3, 4]),
+    ("empty_target", "padded", 0, False, [0, 2, 5]),
+    ("empty_target_concat", "concat", 0, False, [2, 4]),
+]
+
+
+def _native_case(case):
+    name, form, blank, zero_inf, rows = case
+    targets = B_TARGETS[rows].copy()
+    if blank:  # relabel: no label equals the blank (torch's skip rule differs there)
+        targets = np.where(targets == blank, 0, targets)
+    il, tl = [B_IL[r] for r in rows], [B_TL[r] for r in rows]
+    lp = np_log_softmax(np.random.default_rng(11).standard_normal((6, len(rows), 4)) * 1.5)
+    # float64 brute force: loss and d loss / d log_probs = -posterior
+    loss, grad = brute_batch(lp, targets, il, tl, blank)
+    infeasible = ~np.isfinite(loss)
+    grad[:, infeasible] = 0.0
+    tgt = _concat(targets, tl) if form == "concat" else np.maximum(targets, 0)
+    return lp, tgt, il, tl, dict(blank=blank, zero_infinity=zero_inf), loss, grad
+
+
+def _reduce_ref(loss, tl, reduction, zero_inf):
+    loss = np.where(np.isinf(loss), 0.0, loss) if zero_inf else loss
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return (loss / np.maximum(np.asarray(tl, np.float64), 1)).mean()
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("case", NATIVE_CASES, ids=[c[0] for c in NATIVE_CASES])
+def test_torch_native_value_and_gradient(monkeypatch, case, reduction):
+    """aten._ctc_loss path: torch's value, OUR gradient (-posterior, 0 when infeasible)."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    seen = _spy(monkeypatch, "torch_ctc")
+    lp, tgt, il, tl, kw, loss, post = _native_case(case)
+    x = torch.tensor(lp, requires_grad=True)
+    got = ctc_loss(x, torch.tensor(tgt), il, tl, reduction=reduction, **kw)
+    assert seen == [True]
+    expected = F.ctc_loss(torch.tensor(lp), torch.tensor(tgt), il, tl, reduction=reduction, **kw)
+    np.testing.assert_allclose(got.detach().numpy(), expected.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        got.detach().numpy(), _reduce_ref(loss, tl, reduction, kw["zero_infinity"]), rtol=1e-12
+    )
+    # d loss / d log_probs: minus the posterior (weights of the reduction), brute force
+    weight = np.ones(len(il))
+    if reduction == "mean":
+        weight = 1.0 / np.maximum(np.asarray(tl, np.float64), 1) / len(il)
+    (g,) = torch.autograd.grad(got.sum(), x)
+    np.testing.assert_allclose(g.numpy(), post * weight[None, :, None], rtol=1e-10, atol=1e-13)
+    assert np.all(np.isfinite(g.numpy()))
+    # d loss / d logits through log_softmax: torch's autograd (feasible rows; torch gives NaN
+    # for infinite losses without zero_infinity)
+    logits = torch.tensor(lp * 0.7 + 0.3, requires_grad=True)
+    ours = ctc_loss(logits.log_softmax(-1), torch.tensor(tgt), il, tl, reduction=reduction, **kw)
+    ref_in = logits.detach().clone().requires_grad_(True)
+    ref = F.ctc_loss(ref_in.log_softmax(-1), torch.tensor(tgt), il, tl, reduction=reduction, **kw)
+    (g_o,) = torch.autograd.grad(ours.sum(), logits)
+    (g_r,) = torch.autograd.grad(ref.sum(), ref_in)
+    ok = np.isfinite(loss) | kw["zero_infinity"]
+    np.testing.assert_allclose(g_o.numpy()[:, ok], g_r.numpy()[:, ok], rtol=1e-9, atol=1e-13)
+
+
+def test_torch_native_float32_and_neg_inf(monkeypatch):
+    """float32 and log 0 entries on the native path: values, finite gradient, zero at -inf."""
+    torch = pytest.importorskip("torch")
+    seen = _spy(monkeypatch, "torch_ctc")
+    rows = [0, 1, 4, 5]
+    lp = B_LP[:, rows].copy()
+    lp[:, :, 3] = -np.inf
+    targets = np.where(B_TARGETS[rows] == 3, 1, np.maximum(B_TARGETS[rows], 0))
+    il, tl = [B_IL[r] for r in rows], [B_TL[r] for r in rows]
+    loss, post = brute_batch(np.where(np.isinf(lp), -1e300, lp), targets, il, tl)
+    for dtype, rtol in ((torch.float64, 1e-12), (torch.float32, 1e-6)):
+        x = torch.tensor(lp, dtype=dtype, requires_grad=True)
+        got = ctc_loss(x, torch.tensor(targets), il, tl, reduction="sum")
+        (g,) = torch.autograd.grad(got, x)
+        np.testing.assert_allclose(got.item(), loss.sum(), rtol=rtol)
+        assert np.all(np.isfinite(g.numpy())) and np.all(g.numpy()[:, :, 3] == 0)
+        np.testing.assert_allclose(g.numpy(), post, rtol=rtol * 10, atol=rtol / 10)
+    assert seen == [True, True]
+
+
+def test_torch_native_declines():
+    """Not log-probabilities (> 0.5), NaN, half precision: the recursion (exact there)."""
+    torch = pytest.importorskip("torch")
+    from lossbridge.backends import _ctc_ops
+
+    lp = torch.tensor(B_LP)
+    assert _ctc_ops.torch_usable(lp) == (True, False)
+    assert not _ctc_ops.torch_usable(lp + 1.0)[0]
+    assert not _ctc_ops.torch_usable(torch.where(lp < -2, torch.nan, lp))[0]
+    assert not _ctc_ops.torch_usable(lp.half())[0]
+    # unnormalised input (value > 0.5): still the exact gradient, -posterior
+    x = torch.tensor(B_LP + 2.0, requires_grad=True)
+    got = ctc_loss(
+        x, torch.tensor(np.maximum(B_TARGETS, 0)), B_IL, B_TL, reduction="sum", zero_infinity=True
+    )
+    _, post = ref_batch(B_LP + 2.0)
+    post[:, ~B_FEASIBLE] = 0.0
+    np.testing.assert_allclose(torch.autograd.grad(got, x)[0].numpy(), post, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("case", NATIVE_CASES, ids=[c[0] for c in NATIVE_CASES])
+def test_tf_native_value_and_gradient(monkeypatch, case, reduction):
+    """TF's CTCLoss path (float32): torch's value, -posterior; declines where it differs."""
+    pytest.importorskip("torch")
+    tf = pytest.importorskip("tensorflow")
+    seen = _spy(monkeypatch, "tf_ctc")
+    lp, tgt, il, tl, kw, loss, post = _native_case(case)
+    x = tf.constant(lp.astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        got = ctc_loss(x, tf.constant(tgt), il, tl, reduction=reduction, **kw)
+    g = tape.gradient(got, x).numpy()
+    # infeasible and empty targets: the kernel cannot take them, the recursion runs
+    assert seen == [case[0] in ("padded", "concatenated", "blank2")]
+    expected = _reduce_ref(loss, tl, reduction, kw["zero_infinity"])
+    np.testing.assert_allclose(got.numpy(), expected, rtol=2e-6)
+    weight = np.ones(len(il))
+    if reduction == "mean":
+        weight = 1.0 / np.maximum(np.asarray(tl, np.float64), 1) / len(il)
+    np.testing.assert_allclose(g, post * weight[None, :, None], rtol=1e-5, atol=1e-6)
+
+
+def test_tf_native_unnormalised_and_blank_label(monkeypatch):
+    """Logits as log_probs (the lse correction) and a label equal to blank (declined)."""
+    pytest.importorskip("torch")
+    tf = pytest.importorskip("tensorflow")
+    seen = _spy(monkeypatch, "tf_ctc")
+    rows = [0, 1, 4, 5]
+    lp = np.random.default_rng(3).standard_normal((6, 4, 4)) * 2.0  # not normalised
+    targets = np.maximum(B_TARGETS[rows], 0)
+    il, tl = [B_IL[r] for r in rows], [B_TL[r] for r in rows]
+    loss, post = brute_batch(lp, targets, il, tl, 0)
+    x = tf.constant(lp.astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        got = ctc_loss(x, tf.constant(targets), il, tl, reduction="none")
+    np.testing.assert_allclose(got.numpy(), loss, rtol=2e-6)
+    np.testing.assert_allclose(tape.gradient(got, x).numpy(), post, rtol=1e-5, atol=1e-6)
+    assert seen == [True]
+    # blank 2, which rows 1 and 5 hold as a label: torch's skip rule, which TF cannot express
+    got = ctc_loss(x, tf.constant(targets), il, tl, blank=2, reduction="none")
+    np.testing.assert_allclose(
+        got.numpy(), torch_ctc(lp, targets, il, tl, blank=2, reduction="none"), rtol=2e-6
+    )
+    assert seen == [True, False]
+
+
+@pytest.mark.parametrize("shift", [0.0, 2.0])  # 2.0: not log-probabilities (lse correction)
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_torch_compile_native_op(monkeypatch, shift, zero_infinity):
+    """torch.compile fullgraph: the lossbridge::ctc_forward operator, torch's value, -posterior."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    seen = _spy(monkeypatch, "torch_ctc_traced")
+    lp = B_LP + shift
+    _, post = ref_batch(lp)
+    post[:, ~B_FEASIBLE] = 0.0
+    targets = torch.tensor(np.maximum(B_TARGETS, 0))
+
+    def f(x, y, a, b):
+        return ctc_loss(x, y, a, b, reduction="none", zero_infinity=zero_infinity)
+
+    compiled = torch.compile(f, backend="aot_eager", fullgraph=True, dynamic=False)
+    x = torch.tensor(lp, requires_grad=True)
+    got = compiled(x, targets, torch.tensor(B_IL), torch.tensor(B_TL))
+    assert seen == [True]
+    expected = F.ctc_loss(
+        torch.tensor(lp), targets, B_IL, B_TL, reduction="none", zero_infinity=zero_infinity
+    ).numpy()
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12)
+    (g,) = torch.autograd.grad(got.sum(), x)
+    np.testing.assert_allclose(g.numpy(), post, rtol=1e-10, atol=1e-13)
+
+
+def test_tf_function_native_cond(monkeypatch):
+    """tf.function (not XLA): the kernel behind a tf.cond; an infeasible batch takes the other
+    branch; float32 values and -posterior either way."""
+    pytest.importorskip("torch")
+    tf = pytest.importorskip("tensorflow")
+    seen = _spy(monkeypatch, "tf_ctc_traced")
+
+    @tf.function
+    def f(x, y, a, b):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            losses = ctc_loss(x, y, a, b, reduction="none", zero_infinity=True)
+            total = tf.reduce_sum(losses)
+        return losses, tape.gradient(total, x)
+
+    for rows in ([0, 1, 4, 5], [0, 3, 4]):  # all feasible; row 3 infeasible
+        lp = B_LP[:, rows]
+        targets = np.maximum(B_TARGETS[rows], 0)
+        il, tl = [B_IL[r] for r in rows], [B_TL[r] for r in rows]
+        loss, post = brute_batch(lp, targets, il, tl)
+        post[:, ~np.isfinite(loss)] = 0.0
+        got, g = f(
+            tf.constant(lp.astype(np.float32)),
+            tf.constant(targets),
+            tf.constant(il),
+            tf.constant(tl),
+        )
+        np.testing.assert_allclose(got.numpy(), np.where(np.isfinite(loss), loss, 0), rtol=2e-6)
+        np.testing.assert_allclose(g.numpy(), post, rtol=1e-5, atol=1e-6)
+    assert seen == [True, True]
+    # forward only (no tape): the recursion, faster in a graph than the kernel
+    fwd = tf.function(lambda x, y, a, b: ctc_loss(x, y, a, b, reduction="none"))
+    got = fwd(
+        tf.constant(lp.astype(np.float32)), tf.constant(targets), tf.constant(il), tf.constant(tl)
+    )
+    np.testing.assert_allclose(got.numpy(), loss, rtol=2e-6)
+    assert seen == [True, True, False]

@@ -2,7 +2,8 @@
 
 The forward (alpha) recursion runs in log space over the extended label sequence, batched over
 the sequences, with one native loop over time (:func:`lossbridge.backends._loops.fold`); the
-gradient is the caller's autodiff through it.
+gradient is the caller's autodiff through it. torch and TensorFlow run their own CTC kernels
+instead where they give the same value and gradient (:mod:`lossbridge.backends._ctc_ops`).
 """
 
 from __future__ import annotations
@@ -140,14 +141,20 @@ def ctc_loss(
     logits before ``log_softmax``, which is what training uses. Frames at or past the input
     length get a zero gradient in both.
 
-    *Speed.* One step per frame, each a dozen elementwise operations on an (N, 2S + 3) array.
-    JAX runs the loop as ``lax.scan``, TensorFlow as ``tf.while_loop`` (eagerly inside one
-    cached ``tf.function``), torch eagerly as a Python loop and under ``torch.compile`` as
-    one custom operator, ``lossbridge::scan``, so that compilation does not unroll T steps
+    *Speed.* Where a framework has a CTC kernel that can give these numbers, it runs
+    (:mod:`lossbridge.backends._ctc_ops`): torch eagerly ``aten._ctc_loss`` and its backward
+    (known lengths, ``log_probs <= 0.5``; a float32 input that needs a gradient is computed
+    in float64, because the kernel's float32 gradient is accurate only to ~2e-4 at T=200),
+    under ``torch.compile`` the same kernels as the custom operators
+    ``lossbridge::ctc_forward`` / ``ctc_backward``; TensorFlow's C++ ``CTCLoss`` in float32,
+    eagerly and inside ``tf.function`` (not under XLA), with the per-frame log-sum-exp it
+    removes added back (its float32 gradient is accurate to ~3e-4 at T=200, as
+    ``tf.nn.ctc_loss``'s). Everything else runs the recursion: one step per frame, each a
+    dozen elementwise operations on an (N, 2S + 3) array; JAX as ``lax.scan``, TensorFlow as
+    ``tf.while_loop``, torch eagerly as a Python loop
     (:mod:`lossbridge.backends._loops`). Known (concrete) lengths trim the work to
-    ``max(input_lengths)`` frames and ``max(target_lengths)`` labels. In torch eager on a
-    machine whose cores are busy, one intra-op thread (``torch.set_num_threads(1)``) avoids
-    a wait per ``exp``/``log`` of each frame (measured 100x). See ``docs/performance.md``.
+    ``max(input_lengths)`` frames and ``max(target_lengths)`` labels. See
+    ``docs/performance.md``.
 
     *Other layouts.* ``tf.nn.ctc_loss(labels, logits, label_length, logit_length,
     logits_time_major=True, blank_index=0)`` takes **logits** (it applies ``log_softmax``,
@@ -227,13 +234,32 @@ def ctc_loss(
     else:
         n_labels = int(targets.shape[1]) if tl is None or not len(tl) else max(tl)
         labels = targets[:, :n_labels]
-    _check_labels(xp, device, labels, target_lengths, n_classes)
+    host_labels = _check_labels(xp, device, labels, tl, n_classes)
 
     dtype = log_probs.dtype
     if dtype != xp.float32 and dtype != xp.float64:
         # float16 / bfloat16: the recursion's log 0 stand-in (-1e30) needs float32's range.
         log_probs = xp.astype(log_probs, xp.float32)
-    loss = _ctc_forward(xp, device, log_probs, labels, input_lengths, target_lengths, blank)
+
+    def generic() -> Any:
+        return _ctc_forward(xp, device, log_probs, labels, input_lengths, target_lengths, blank)
+
+    loss = None
+    if batch and n_frames:
+        loss = _native(
+            xp,
+            log_probs,
+            labels,
+            host_labels,
+            il,
+            tl,
+            blank,
+            generic,
+            input_lengths,
+            target_lengths,
+        )
+    if loss is None:
+        loss = generic()
     if loss.dtype != dtype:
         loss = xp.astype(loss, dtype)
     if zero_infinity:
@@ -353,6 +379,62 @@ def _ctc_forward(
     return xp.where(loglik <= _UNREACHABLE, xp.full_like(loglik, xp.inf), -loglik)
 
 
+def _native(
+    xp: Any,
+    log_probs: Any,
+    labels: Any,
+    host_labels: Any,
+    il: list[int] | None,
+    tl: list[int] | None,
+    blank: int,
+    generic: Any,
+    input_lengths: Any,
+    target_lengths: Any,
+) -> Any:
+    """The framework's own CTC kernel with lossbridge's value and gradient, or None.
+
+    torch eager: ``aten._ctc_loss``, with concrete lengths. TensorFlow: the C++ ``CTCLoss``
+    kernel, eagerly with the labels read by the value checks, and inside ``tf.function``
+    behind a ``tf.cond`` on the conditions it needs (``generic`` is the other branch); not
+    under XLA (:mod:`lossbridge.backends._ctc_ops`). Every input a kernel cannot take exactly
+    gets None and the generic recursion. The namespace is told by its name, as
+    :func:`lossbridge.backends.fused` does, so that no framework is imported here.
+    """
+    ns = getattr(xp, "__name__", None)
+    if ns == "array_api_compat.torch":
+        from lossbridge.backends import _ctc_ops
+
+        if il is None or tl is None:
+            if _is_compiling():
+                return _ctc_ops.torch_ctc_traced(
+                    log_probs, labels, input_lengths, target_lengths, blank
+                )
+            return None
+
+        usable, neg_inf = _ctc_ops.torch_usable(log_probs)
+        if not usable:
+            return None
+        return _ctc_ops.torch_ctc(log_probs, labels, il, tl, blank, neg_inf)
+    if ns == "lossbridge.backends._tensorflow":
+        from lossbridge.backends import _ctc_ops
+
+        if il is not None and tl is not None and host_labels is not None:
+            return _ctc_ops.tf_ctc(log_probs, host_labels, il, tl, blank)
+        if xp.is_concrete(log_probs):
+            return None  # eager: tf_ctc declined above (e.g. empty labels)
+        return _ctc_ops.tf_ctc_traced(
+            log_probs, labels, input_lengths, target_lengths, blank, generic
+        )
+    return None
+
+
+def _is_compiling() -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and bool(torch.compiler.is_compiling())
+
+
 # ------------------------------------------------------------------------------------------
 # Inputs
 # ------------------------------------------------------------------------------------------
@@ -402,11 +484,31 @@ def _values(xp: Any, v: Any, host: list[int] | None) -> list[int] | None:
     """The values of a length array where they can be read (never while tracing)."""
     if host is not None:
         return host
+    arr = _host_array(xp, v)
+    if arr is None:
+        return None
+    if hasattr(arr, "tolist"):  # NumPy: one conversion
+        return [int(i) for i in arr.tolist()]
+    return [int(arr[i]) for i in range(int(arr.shape[0]))] if arr.shape[0] else []
+
+
+def _host_array(xp: Any, v: Any) -> Any:
+    """A concrete array's values in one host read: NumPy for torch, TensorFlow and JAX.
+
+    Other namespaces (NumPy, array-api-strict, ...) get the array itself; traced arrays None.
+    One ``.numpy()`` replaces the several eager operations and per-element reads that the
+    checks would otherwise cost (each is microseconds in TensorFlow eager).
+    """
     view = eager_view(xp, v)
     if view is None:
         return None
     vxp, arr = view
-    return [int(arr[i]) for i in range(int(arr.shape[0]))] if arr.shape[0] else []
+    ns = getattr(vxp, "__name__", None)
+    if ns == "array_api_compat.torch":
+        return arr.detach().cpu().numpy()
+    if ns == "lossbridge.backends._tensorflow":
+        return arr.numpy()
+    return arr
 
 
 def _check_lengths(
@@ -455,24 +557,43 @@ def _pad_concatenated(
     return xp.reshape(padded, (batch, n_labels)), n_labels
 
 
-def _check_labels(xp: Any, device: Any, labels: Any, target_lengths: Any, n_classes: int) -> None:
-    """Raise if a concrete label within its sequence's length is outside [0, C)."""
-    if int(labels.shape[1]) == 0:
-        return
-    lab = eager_view(xp, labels)
-    lens = eager_view(xp, target_lengths)
-    if lab is None or lens is None:
-        return
-    vxp, lab_v = lab
-    _, len_v = lens
-    # (JAX's values are read through NumPy: host arrays, no device to give)
-    pos = arange_on(vxp, int(lab_v.shape[1]), len_v.dtype, device if vxp is xp else None)
+def _check_labels(xp: Any, device: Any, labels: Any, tl: list[int] | None, n_classes: int) -> Any:
+    """Raise if a concrete label within its sequence's length is outside [0, C).
+
+    Returns the labels as read (NumPy for torch, TensorFlow and JAX; None if traced or
+    empty), for the native kernels' checks.
+    """
+    if int(labels.shape[1]) == 0 or tl is None:
+        return None
+    lab_v = _host_array(xp, labels)
+    if lab_v is None:
+        return None
+    if hasattr(lab_v, "tolist"):  # NumPy
+        import numpy as np
+
+        used = np.arange(lab_v.shape[1])[None, :] < np.asarray(tl, dtype=np.int64)[:, None]
+        bad = used & ((lab_v < 0) | (lab_v >= n_classes))
+        if bad.any():
+            worst = np.where(bad, lab_v, 0)
+            value = int(worst.max()) if (worst > 0).any() else int(worst.min())
+            _raise_label(value, n_classes)
+        return lab_v
+    vxp = xp
+    pos = arange_on(vxp, int(lab_v.shape[1]), lab_v.dtype, device)
+    len_v = asarray_on(tl, vxp, device, dtype=lab_v.dtype) if tl else None
+    if len_v is None:
+        return None
     used = vxp.expand_dims(pos, axis=0) < vxp.expand_dims(len_v, axis=1)
     bad = vxp.logical_and(used, vxp.logical_or(lab_v < 0, lab_v >= n_classes))
     if bool(vxp.any(bad)):
         worst = vxp.where(bad, lab_v, vxp.zeros_like(lab_v))
         value = int(vxp.max(worst)) if bool(vxp.any(worst > 0)) else int(vxp.min(worst))
-        raise ValueError(
-            f"targets holds label {value}, out of range for {n_classes} classes; expected values "
-            f"in [0, {n_classes - 1}] (within each sequence's target length)"
-        )
+        _raise_label(value, n_classes)
+    return None
+
+
+def _raise_label(value: int, n_classes: int) -> None:
+    raise ValueError(
+        f"targets holds label {value}, out of range for {n_classes} classes; expected values "
+        f"in [0, {n_classes - 1}] (within each sequence's target length)"
+    )
