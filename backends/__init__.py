@@ -57,6 +57,7 @@ __all__ = [
     "eager_view",
     "is_concrete",
     "min_max",
+    "native_loss",
     "same_device",
     "stop_gradient",
     "take_along_axis",
@@ -408,11 +409,40 @@ def fused(xp: Any, name: str) -> Any:
     return getattr(ops, name, None)
 
 
+# type -> the framework's whole-loss module (``_torch_native``) or None
+_NATIVE_BY_TYPE: dict[type, Any] = {}
+
+
+def native_loss(name: str, x: Any, *args: Any) -> Any:
+    """The framework's own kernel's result for the whole loss ``name``, or None.
+
+    ``x`` is the prediction and ``args`` the loss's other arguments, in its signature's order.
+    Only torch has such kernels (:mod:`lossbridge.backends._torch_native`: ``cross_entropy``,
+    ``nll_loss``, ``binary_cross_entropy_with_logits``, ``mse_loss``, ``l1_loss``,
+    ``huber_loss``, ``smooth_l1_loss``, ``kl_div``); each returns None for a call it does not
+    take, and the loss then runs its generic path. The look-up is one dict read keyed on
+    ``type(x)`` (about 0.2 µs); every other framework gets None at once.
+    """
+    cls = type(x)
+    try:
+        ops = _NATIVE_BY_TYPE[cls]
+    except KeyError:
+        ops = None
+        if _framework_of_type(cls) == "torch":
+            from lossbridge.backends import _torch_native as ops
+        _NATIVE_BY_TYPE[cls] = ops
+    if ops is None:
+        return None
+    return getattr(ops, name)(x, *args)
+
+
 def min_max(xp: Any, x: Any) -> tuple[Any, Any]:
     """``(min, max)`` of a concrete, non-empty array as Python numbers, reading the host once.
 
-    torch: one ``aminmax`` kernel; TensorFlow: both reductions in one ``.numpy()``; elsewhere
-    ``xp.min`` and ``xp.max`` (NumPy views: no device to synchronise with).
+    torch: one ``aminmax`` kernel; TensorFlow: two NumPy reductions on a zero-copy view
+    (``np.asarray``: ``.numpy()`` copies the tensor in TensorFlow 2.21, which cost as much as
+    the reductions); elsewhere ``xp.min`` and ``xp.max`` (NumPy views: no device to
+    synchronise with).
     """
     fast = fused(xp, "min_max")
     if fast is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "neg_picked",
     "softplus",
     "squared_error",
+    "xlogx",
 ]
 
 
@@ -84,8 +86,15 @@ def bce_with_logits(x: Any, t: Any, pos_weight: Any = None) -> Any:
 def min_max(x: Any) -> tuple[Any, Any]:
     """``(min, max)`` of an eager tensor as Python numbers, read on the host.
 
-    One ``.numpy()`` (zero-copy for a CPU tensor) and two NumPy reductions: no TensorFlow op
+    Two NumPy reductions on ``np.asarray(x)`` (a zero-copy view of a CPU tensor; ``.numpy()``
+    copies in TensorFlow 2.21, which cost as much as the reductions): no TensorFlow op
     dispatch, which costs tens of microseconds per op eagerly.
     """
-    a = x.numpy()
+    a = np.asarray(x)
     return a.min().item(), a.max().item()
+
+
+def xlogx(x: Any) -> Any:
+    """``tf.math.xlogy(x, x)``: 0 with gradient 0 at 0 (TF's ``xlogy`` gradient is 0 where the
+    first argument is 0), ``log x + 1`` elsewhere; NaN and inf as the guarded generic form."""
+    return tf.math.xlogy(x, x)

@@ -1,16 +1,25 @@
 """Per-call overhead at (8, 4), torch eager: where ours' microseconds go.
 
 At (8, 4) every kernel is a few nanoseconds of arithmetic; a call's time is Python and
-dispatch. Each part of ours' ``cross_entropy`` and ``binary_cross_entropy_with_logits`` is timed
-alone, in the order the loss runs them (medians of interleaved repeats), and the aten
-operations of each side are counted with a ``TorchDispatchMode``:
+dispatch. A plain-tensor call of ``cross_entropy`` or ``binary_cross_entropy_with_logits``
+takes torch's own loss (:func:`lossbridge.backends.native_loss`,
+``backends/_torch_native.py``), so ours is native plus:
+
+* ``gates``: the checks that decide the call is one torch's kernel takes exactly (types,
+  dtypes, devices, shapes, arguments), timed alone;
+* ``rest`` (``ours - native - gates``): the loss's Python frame, the dict look-up of the
+  native module and the ``try`` around the kernel.
+
+For comparison the same call on the generic array-API path (the native look-up switched off,
+what every other framework and any call the gates refuse runs) is timed whole and in parts:
 
 * ``setup``: namespace look-up (cached per array type), device, argument conversion, dtype
   check (:func:`lossbridge._inputs.setup`);
 * ``validation``: ``check_reduction``, shape/dtype checks and, for class indices, the range
   check (one ``aminmax`` and one host read);
-* ``ops``: the array operations of the loss and its reduction;
-* the remainder (``total - parts``) is the call itself, keyword handling, the branches.
+* ``ops``: the array operations of the loss and its reduction.
+
+The aten operations of each side are counted with a ``TorchDispatchMode``.
 """
 
 from __future__ import annotations
@@ -52,6 +61,23 @@ def aten_ops(fn: Callable[[], Any]) -> list[str]:
     return ops
 
 
+def _generic(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` with the torch native look-up switched off (the generic path)."""
+    import torch
+
+    from lossbridge import backends
+
+    def run() -> Any:
+        saved = backends._NATIVE_BY_TYPE.get(torch.Tensor)
+        backends._NATIVE_BY_TYPE[torch.Tensor] = None
+        try:
+            return fn()
+        finally:
+            backends._NATIVE_BY_TYPE[torch.Tensor] = saved
+
+    return run
+
+
 def _ce_parts(x: Any, y: Any) -> dict[str, Callable[[], Any]]:
     import torch.nn.functional as F
 
@@ -59,6 +85,7 @@ def _ce_parts(x: Any, y: Any) -> dict[str, Callable[[], Any]]:
     from lossbridge._inputs import setup
     from lossbridge._reduction import reduce
     from lossbridge._validation import check_reduction
+    from lossbridge.backends import _torch_native
     from lossbridge.classification import _check_index_target, _class_axis, _index_nll
 
     xp, xi, yi, _ = setup(x, target=y, weight=None)
@@ -71,6 +98,8 @@ def _ce_parts(x: Any, y: Any) -> dict[str, Callable[[], Any]]:
     return {
         "total": lambda: lb.cross_entropy(x, y),
         "native": lambda: F.cross_entropy(x, y),
+        "gates": lambda: _torch_native._index_call_ok(x, y, None, -100, "mean"),
+        "generic": _generic(lambda: lb.cross_entropy(x, y)),
         "setup": lambda: setup(x, target=y, weight=None),
         "validation": validation,
         "ops": lambda: reduce(xp, _index_nll(xp, xi, yi, 1), "mean"),
@@ -85,6 +114,7 @@ def _bce_parts(x: Any, y: Any) -> dict[str, Callable[[], Any]]:
     from lossbridge._primitives import bce_with_logits
     from lossbridge._reduction import reduce
     from lossbridge._validation import check_reduction, check_same_shape
+    from lossbridge.backends import _torch_native
 
     xp, xi, yi, _, _ = setup(x, target=y, weight=None, pos_weight=None)
 
@@ -96,6 +126,12 @@ def _bce_parts(x: Any, y: Any) -> dict[str, Callable[[], Any]]:
     return {
         "total": lambda: lb.binary_cross_entropy_with_logits(x, y),
         "native": lambda: F.binary_cross_entropy_with_logits(x, y),
+        "gates": lambda: (
+            _torch_native._pair_ok(x, y)
+            and _torch_native._fits(None, x)
+            and _torch_native._fits(None, x)
+        ),
+        "generic": _generic(lambda: lb.binary_cross_entropy_with_logits(x, y)),
         "setup": lambda: setup(x, target=y, weight=None, pos_weight=None),
         "validation": validation,
         "ops": lambda: reduce(xp, bce_with_logits(xp, xi, yi), "mean"),
@@ -110,8 +146,9 @@ def overhead_report() -> tuple[str, list[dict[str, Any]]]:
 
     lines = [
         "torch eager, (8, 4), forward: µs per call (medians of 15 x 200 calls, parts timed alone)",
-        f"{'loss':<34} {'ours':>7} {'native':>7} {'ratio':>6} {'setup':>7} {'valid.':>7} "
-        f"{'ops':>7} {'rest':>7}  aten ops ours / native",
+        f"{'loss':<34} {'ours':>7} {'native':>7} {'ratio':>6} {'gates':>6} {'rest':>6} | "
+        f"{'generic':>7} {'ratio':>6} {'setup':>6} {'valid.':>6} {'ops':>6}  "
+        "aten ops ours / generic / native",
     ]
     records = []
     for loss, parts_fn in (
@@ -125,17 +162,26 @@ def overhead_report() -> tuple[str, list[dict[str, Any]]]:
         # The total and the native once more, interleaved with the first measurement.
         us["total"] = min(us["total"], _median_us(parts["total"]))
         us["native"] = min(us["native"], _median_us(parts["native"]))
-        rest = us["total"] - us["setup"] - us["validation"] - us["ops"]
+        rest = us["total"] - us["native"] - us["gates"]
         n_ours = aten_ops(parts["total"])
+        n_generic = aten_ops(parts["generic"])
         n_native = aten_ops(parts["native"])
         lines.append(
             f"{loss:<34} {us['total']:7.1f} {us['native']:7.1f} "
-            f"{us['total'] / us['native']:6.2f} {us['setup']:7.1f} {us['validation']:7.1f} "
-            f"{us['ops']:7.1f} {rest:7.1f}  {len(n_ours)} / {len(n_native)}: "
-            f"{' '.join(n_ours)} | {' '.join(n_native)}"
+            f"{us['total'] / us['native']:6.2f} {us['gates']:6.1f} {rest:6.1f} | "
+            f"{us['generic']:7.1f} {us['generic'] / us['native']:6.2f} {us['setup']:6.1f} "
+            f"{us['validation']:6.1f} {us['ops']:6.1f}  {len(n_ours)} / {len(n_generic)} / "
+            f"{len(n_native)}: {' '.join(n_ours)} | {' '.join(n_generic)} | {' '.join(n_native)}"
         )
         records.append(
-            {"loss": loss, "us": us, "rest_us": rest, "aten_ours": n_ours, "aten_native": n_native}
+            {
+                "loss": loss,
+                "us": us,
+                "rest_us": rest,
+                "aten_ours": n_ours,
+                "aten_generic": n_generic,
+                "aten_native": n_native,
+            }
         )
     return "\n".join(lines), records
 

@@ -15,7 +15,11 @@ moves by tens of per cent from round to round, the CPU-time minimum by a few. Th
 
 A negative cost is real where a check's result lets the loss skip work: the class-index check
 returns the targets' range, and a loss whose targets cannot equal ``ignore_index`` then skips
-the ignore masks (``nll_loss``, ``cross_entropy``); unchecked, they are always built.
+the ignore masks (``nll_loss``, ``cross_entropy``); the range check of ``binary_cross_entropy``'s
+input, when it is inside (0, 1), skips the clamp masks of both logs, and ``gaussian_nll_loss``'s
+``min(var) >= eps`` skips the clamp of the variance; unchecked, they are always built.
+``msle_loss`` checks after the fact (``_validation.check_result``): a value <= -1 makes the loss
+inf or NaN, and only then is the domain searched; the checked call reads the result once.
 
 The static checks (shapes, dtypes, reductions, argument kinds) cost microseconds per call,
 whatever the size, and are not switched off.

@@ -60,6 +60,20 @@ def xlogy(xp: Any, x: Any, y: Any) -> Any:
     return x * xp.log(xp.where(fix, xp.ones_like(y), y))
 
 
+def xlogx(xp: Any, x: Any) -> Any:
+    r""":math:`x \log x` with 0 at ``x == 0``: :func:`xlogy` of ``(x, x)``, values and gradients.
+
+    TensorFlow's ``tf.math.xlogy(x, x)`` has exactly this convention when both arguments are
+    one array (value and gradient 0 at 0, ``log x + 1`` elsewhere, NaN and inf kept; its
+    ``xlogy(0, nan) = 0`` cannot arise), so it runs as that one kernel there; torch's kernel has
+    a NaN gradient at 0 and every other backend takes the guarded form.
+    """
+    fast = fused(xp, "xlogx")
+    if fast is not None:
+        return fast(x)
+    return xlogy(xp, x, x)
+
+
 def max_shift(xp: Any, x: Any, axis: int) -> Any:
     """The max along ``axis`` (kept), gradient stopped, 0 where it is not finite."""
     m = stop_gradient(xp.max(x, axis=axis, keepdims=True))

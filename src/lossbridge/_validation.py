@@ -8,11 +8,12 @@ are static and always run. Checks that read array values run only where the arra
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from typing import Any
 
-from lossbridge.backends import eager_view, is_concrete, min_max
+from lossbridge.backends import eager_view, get_namespace, is_concrete, min_max, stop_gradient
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -86,23 +87,87 @@ def warn_if_broadcast(input: Any, target: Any, loss: str) -> None:
 
 def check_range(
     xp: Any, x: Any, name: str, low: float, high: float, *, what: str = "values"
-) -> None:
-    """Raise ``ValueError`` if a concrete ``x`` has values outside ``[low, high]`` (NaN passes)."""
-    view = eager_view(xp, x)
+) -> tuple[float, float] | None:
+    """Raise ``ValueError`` if a concrete ``x`` has values outside ``[low, high]`` (NaN passes).
+
+    One reduction pair and one host read in the common, valid case (one reduction where a
+    bound is infinite: ``var >= 0`` needs no maximum).
+
+    Returns
+    -------
+    (min, max) or None
+        The range read (``-inf`` / ``inf`` for the side not read), so that a caller may skip
+        work the values make unnecessary (a clamp nothing reaches); None inside a trace or for
+        an empty ``x``. The range is NaN where ``x`` holds a NaN.
+    """
+    view = value_view(xp, x)
     if view is None or _size(x) == 0:
-        return
-    xp, x = view
-    # One min/max pair and one host read in the common, valid case; a NaN makes the comparison
-    # false (NaN min/max in NumPy, torch and JAX), and the exact search below, which skips NaN,
-    # decides.
-    lo, hi = min_max(xp, x)
+        return None
+    vxp, v = view
+    # A NaN makes the comparisons below false (NaN min/max in NumPy, torch and JAX's NumPy
+    # view), and the exact search, which skips NaN, decides.
+    if high == math.inf:  # detached: torch warns on float() of a tensor that requires grad
+        lo, hi = float(vxp.min(stop_gradient(v))), math.inf
+    elif low == -math.inf:
+        lo, hi = -math.inf, float(vxp.max(stop_gradient(v)))
+    else:
+        lo, hi = min_max(vxp, v)
     if lo >= low and hi <= high:
-        return
-    bad = xp.any(xp.logical_or(x < low, x > high))
+        return lo, hi
+    bad = vxp.any(vxp.logical_or(v < low, v > high))
     if bool(bad):
-        lo = float(xp.min(x))
-        hi = float(xp.max(x))
+        lo = float(vxp.min(v))
+        hi = float(vxp.max(v))
         raise ValueError(f"{name} must have {what} in [{low}, {high}]; got values in [{lo}, {hi}]")
+    return lo, hi
+
+
+def value_view(xp: Any, x: Any) -> tuple[Any, Any] | None:
+    """``(namespace, array)`` for reading the values of a concrete ``x``; None inside a trace.
+
+    :func:`lossbridge.backends.eager_view`, with a TensorFlow tensor read through a zero-copy
+    NumPy view (``np.asarray``; ``.numpy()`` copies in TensorFlow 2.21, and eager TensorFlow
+    reductions cost more than NumPy's). JAX arrays come as NumPy views already; torch tensors
+    stay torch tensors (``aminmax`` is one pass).
+    """
+    view = eager_view(xp, x)
+    if view is None or getattr(view[0], "__name__", None) != "lossbridge.backends._tensorflow":
+        return view
+    import numpy as np  # a hard dependency; imported here, not at import time
+
+    return get_namespace(np.empty(0))[0], np.asarray(view[1])
+
+
+def check_result(xp: Any, out: Any, diagnose: Any, *inputs: Any) -> Any:
+    """``out``, after a check that runs ``diagnose()`` only if ``out`` is NaN or infinite.
+
+    For a loss whose formula turns every invalid input value into a non-finite output
+    element (``log1p`` of a value below -1 is NaN, of -1 is -inf): the input checks
+    (``diagnose``, which raises the input's ``ValueError``) then run only when the result is
+    not finite, which a valid input rarely makes it, and a NaN input still gives NaN (the
+    diagnosis finds no invalid value). The check reads the scalar of a ``'mean'`` or ``'sum'``
+    reduction (one host read) and one sum of an unreduced ``out`` (finite only if every
+    element is), unless ``out`` is empty or larger than the inputs together: then
+    ``diagnose()`` runs on the inputs at once. Nothing is read inside a trace.
+    """
+    # ``out`` is concrete where every input is (a NumPy reduction's result is a NumPy scalar,
+    # which eager_view does not take: ask the inputs).
+    if not inputs or any(value_view(xp, a) is None for a in inputs):
+        return out
+    n = _size(out)
+    if n == 0 or n > sum(_size(a) for a in inputs):
+        diagnose()
+        return out
+    view = value_view(xp, out)
+    if view is None:  # a NumPy scalar
+        total = out
+    else:  # detached: torch warns on float() of a tensor that requires grad
+        vxp, v = view
+        v = stop_gradient(v)
+        total = vxp.sum(v) if v.ndim else v
+    if not math.isfinite(float(total)):
+        diagnose()
+    return out
 
 
 def check_class_indices(
@@ -120,7 +185,7 @@ def check_class_indices(
         work the values make unnecessary (e.g. the ``ignore_index`` masks when no target equals
         it); None inside a trace or for an empty target.
     """
-    view = eager_view(xp, target)
+    view = value_view(xp, target)
     if view is None or _size(target) == 0:
         return None
     xp, target = view
@@ -225,11 +290,18 @@ def holds_only(xp: Any, x: Any, low: int, high: int) -> bool:
     """Fast path of a label check: True when a concrete, non-empty ``x`` holds only ``low`` and
     ``high`` (integers, ``low < high``).
 
-    At most one elementwise operation and one min/max pair (:func:`lossbridge.backends.min_max`,
+    Floating labels -1 and 1, where a zero-copy NumPy view exists (NumPy, JAX's view, CPU
+    torch and TensorFlow tensors): one bitwise OR and one bitwise AND over the bits, no
+    temporary; the value is +-1 exactly when both have the magnitude bits of 1.0. Otherwise at
+    most one elementwise operation and one min/max pair (:func:`lossbridge.backends.min_max`,
     one host read), against the three to five full passes of an elementwise membership test.
     False means "search elementwise": a value outside the pair, or a NaN (which makes every
     comparison false).
     """
+    if low == -1 and high == 1 and xp.isdtype(x.dtype, "real floating"):
+        both = _sign_free_bits(x)
+        if both is not None:
+            return both
     if xp.isdtype(x.dtype, "integral") and high - low == 1:
         lo, hi = min_max(xp, x)
         return lo >= low and hi <= high
@@ -241,3 +313,31 @@ def holds_only(xp: Any, x: Any, low: int, high: int) -> bool:
     lo, hi = min_max(xp, x * x)
     half2 = ((high - low) / 2) ** 2
     return lo == half2 and hi == half2
+
+
+def _sign_free_bits(x: Any) -> bool | None:
+    """Whether every value of floating ``x`` is -1 or 1, read from its bits; None without a
+    zero-copy NumPy view (a GPU tensor, one that requires grad, bfloat16 torch).
+
+    The OR of all the bit patterns, sign bit masked, has no bit that 1.0 lacks, and the AND
+    has every bit 1.0 has: so every magnitude is exactly 1.0 (NaN, inf, 0, -0.0 and every
+    other value differ from 1.0 in some bit of the magnitude).
+    """
+    import numpy as np  # a hard dependency; imported here, not at import time
+
+    try:
+        a = x if isinstance(x, np.ndarray) else np.asarray(x)
+    except (TypeError, RuntimeError, ValueError):
+        return None
+    nbits = 8 * a.dtype.itemsize
+    if a.dtype.kind not in "fV" or nbits not in (16, 32, 64) or a.size == 0:
+        return None
+    udt = np.dtype(f"uint{nbits}")
+    u = a.view(udt)
+    if u.flags.c_contiguous:
+        u = u.reshape(-1)  # a view; a flat reduction is ~20% faster than axis=None
+    one = int(np.ones(1, a.dtype).view(udt)[0])
+    mag = (1 << (nbits - 1)) - 1
+    either = int(np.bitwise_or.reduce(u, axis=None))
+    every = int(np.bitwise_and.reduce(u, axis=None))
+    return (either & mag) == one and (every & mag) == one

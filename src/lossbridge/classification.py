@@ -10,6 +10,7 @@ hinge losses ``hinge_loss``, ``squared_hinge_loss`` and ``categorical_hinge_loss
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -21,7 +22,7 @@ from lossbridge._primitives import (
     max_split,
     neg_picked,
     softmax_shift,
-    xlogy,
+    xlogx,
 )
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
@@ -35,9 +36,10 @@ from lossbridge._validation import (
     check_same_shape,
     holds_only,
     shape_str,
+    value_view,
     warn_if_broadcast_grows,
 )
-from lossbridge.backends import eager_view, fused, take_along_axis
+from lossbridge.backends import fused, native_loss, take_along_axis
 
 __all__ = [
     "binary_cross_entropy",
@@ -215,6 +217,11 @@ def cross_entropy(
     PyTorch documentation, ``torch.nn.CrossEntropyLoss``; Szegedy et al., "Rethinking the
     Inception Architecture for Computer Vision", CVPR 2016 (label smoothing).
     """
+    out = native_loss(
+        "cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing
+    )
+    if out is not None:
+        return out
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
     if not 0.0 <= float(label_smoothing) <= 1.0:
@@ -323,6 +330,9 @@ def nll_loss(
     ----------
     PyTorch documentation, ``torch.nn.NLLLoss``.
     """
+    out = native_loss("nll_loss", input, target, weight, ignore_index, reduction)
+    if out is not None:
+        return out
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
     ca = _class_axis(xp, input, "nll_loss")
@@ -403,12 +413,20 @@ def binary_cross_entropy(
             f"shape {shape_str(input.shape)}; expected the same shape"
         )
     input, target, weight = promote_floats(xp, input, target, weight)
-    check_range(xp, input, "input", 0.0, 1.0, what="probabilities")
+    span = check_range(xp, input, "input", 0.0, 1.0, what="probabilities")
     check_range(xp, target, "target", 0.0, 1.0, what="values")
-    # "not (x <= 0)" keeps NaN on the log branch, so NaN propagates instead of becoming 100.
-    log_x = _clamped_log(xp, xp.log, input, xp.logical_not(input <= 0), 1.0)
-    log_1mx = _clamped_log(xp, lambda v: xp.log1p(-v), input, xp.logical_not(input >= 1), 0.0)
-    loss = (target - 1.0) * log_1mx - target * log_x
+    if span is not None and span[1] < 1.0 and span[0] > 0.0 and math.log(span[0]) > -99.0:
+        # Read eagerly: every x is in (e^-99, 1), so neither log reaches the clamp at -100
+        # (log1p(-x) >= log(2^-53) at the largest x < 1) and the masks below are all true:
+        # the same values and gradients without them.
+        loss = (target - 1.0) * xp.log1p(-input) - target * xp.log(input)
+    else:
+        # "x != 0" keeps NaN on the log branch, so NaN propagates instead of becoming 100; so
+        # does a value outside [0, 1] (log of a negative, log1p below -1) where it is not
+        # refused (inside a trace).
+        log_x = _clamped_log(xp, xp.log, input, input != 0, 1.0)
+        log_1mx = _clamped_log(xp, lambda v: xp.log1p(-v), input, input != 1, 0.0)
+        loss = (target - 1.0) * log_1mx - target * log_x
     if weight is not None:
         loss = loss * weight
     return reduce(xp, loss, reduction)
@@ -454,6 +472,11 @@ def binary_cross_entropy_with_logits(
     ----------
     PyTorch documentation, ``torch.nn.BCEWithLogitsLoss``.
     """
+    out = native_loss(
+        "binary_cross_entropy_with_logits", input, target, weight, reduction, pos_weight
+    )
+    if out is not None:
+        return out
     xp, input, target, weight, pos_weight = setup(
         input, target=target, weight=weight, pos_weight=pos_weight
     )
@@ -506,6 +529,9 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     PyTorch documentation, ``torch.nn.KLDivLoss``; Kullback and Leibler, "On Information and
     Sufficiency", Ann. Math. Statist. 1951.
     """
+    out = native_loss("kl_div", input, target, reduction, log_target)
+    if out is not None:
+        return out
     xp, input, target = setup(input, target=target)
     check_reduction(reduction, ("none", "batchmean", "mean", "sum"))
     check_broadcastable(input, target, "input", "target")
@@ -514,7 +540,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     if log_target:
         loss = xp.exp(target) * (target - input)
     else:
-        loss = xlogy(xp, target, target) - target * input
+        loss = xlogx(xp, target) - target * input
     batch = input.shape[0] if input.ndim else 1
     return reduce(xp, loss, reduction, denominator=batch if reduction == "batchmean" else None)
 
@@ -957,7 +983,7 @@ def _check_hinge_labels(xp: Any, target: Any, zero_one: bool, loss: str) -> None
     """Labels must be -1/1 (or 0/1 with ``zero_one``); checked on concrete arrays only."""
     if xp.isdtype(target.dtype, "bool"):
         return  # bool labels are 0 and 1 (only accepted with zero_one)
-    view = eager_view(xp, target)
+    view = value_view(xp, target)
     if view is None or any(d == 0 for d in target.shape):
         return
     vx, t = view

@@ -57,11 +57,12 @@ from lossbridge._validation import (
     check_integer,
     check_range,
     check_reduction,
+    holds_only,
     shape_str,
+    value_view,
 )
 from lossbridge.backends import (
     asarray_on,
-    eager_view,
     get_namespace,
     stop_gradient,
     take_along_axis,
@@ -192,10 +193,12 @@ def _reduce_images(xp: Any, loss: Any, reduction: str) -> Any:
 
 def _check_binary_target(xp: Any, target: Any, ignore_index: int | None) -> None:
     """Raise ``ValueError`` if a concrete ``target`` holds values other than 0, 1, ignore."""
-    view = eager_view(xp, target)
+    view = value_view(xp, target)
     if view is None or _static_prod(target.shape) in (0, None):
         return
     vx, t = view
+    if not vx.isdtype(t.dtype, "bool") and holds_only(vx, t, 0, 1):
+        return  # one min/max pair (integers) or one multiply and min/max (floats)
     bad = vx.logical_and(t != 0, t != 1)
     if ignore_index is not None:
         bad = vx.logical_and(bad, t != ignore_index)

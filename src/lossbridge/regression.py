@@ -17,11 +17,13 @@ from lossbridge._validation import (
     check_range,
     check_real,
     check_reduction,
+    check_result,
     shape_str,
+    value_view,
     warn_if_broadcast,
     warn_if_broadcast_grows,
 )
-from lossbridge.backends import eager_view, is_array, is_concrete, stop_gradient
+from lossbridge.backends import is_array, is_concrete, min_max, native_loss, stop_gradient
 
 __all__ = [
     "gaussian_nll_loss",
@@ -94,6 +96,9 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = Non
     ----------
     PyTorch documentation, ``torch.nn.MSELoss``.
     """
+    out = native_loss("mse_loss", input, target, reduction, weight)
+    if out is not None:
+        return out
     return _pointwise(
         "mse_loss", input, target, reduction, weight, squared_error, mean_over_weights=True
     )
@@ -120,6 +125,9 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = None
     ----------
     PyTorch documentation, ``torch.nn.L1Loss``.
     """
+    out = native_loss("l1_loss", input, target, reduction, weight)
+    if out is not None:
+        return out
     return _pointwise(
         "l1_loss", input, target, reduction, weight, abs_error, mean_over_weights=True
     )
@@ -158,6 +166,9 @@ def huber_loss(
     """
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive; got {delta!r}")
+    out = native_loss("huber_loss", input, target, reduction, delta, weight)
+    if out is not None:
+        return out
     return _pointwise(
         "huber_loss",
         input,
@@ -198,6 +209,9 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
     """
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative; got {beta!r}")
+    out = native_loss("smooth_l1_loss", input, target, reduction, beta)
+    if out is not None:
+        return out
     if beta == 0:
         return _pointwise(
             "smooth_l1_loss", input, target, reduction, None, abs_error, mean_over_weights=False
@@ -317,9 +331,10 @@ def gaussian_nll_loss(
     xp, input, target, var = setup(input, target=target, var=var)
     check_broadcastable(input, target, "input", "target")
     warn_if_broadcast_grows(input, target, "gaussian_nll_loss")
+    # min(var) alone (one pass, one host read): its range tells whether the clamp below acts.
+    span = check_range(xp, var, "var", 0.0, math.inf, what="variances")
     if var.ndim == 0:  # a float (torch) or a 0-d array (an extension): one variance for all
         var = xp.ones_like(input) * var
-    check_range(xp, var, "var", 0.0, math.inf, what="variances")
     in_shape, var_shape = tuple(input.shape), tuple(var.shape)
     if var_shape != in_shape:
         if in_shape[:-1] == var_shape:
@@ -335,8 +350,10 @@ def gaussian_nll_loss(
             )
     check_reduction(reduction)
     input, target, var = promote_floats(xp, input, target, var)
-    # max(var, eps) in value, identity in gradient (torch clamps in place under no_grad).
-    var = xp.where(var < eps, (var - stop_gradient(var)) + eps, var)
+    # max(var, eps) in value, identity in gradient (torch clamps in place under no_grad);
+    # skipped where the eager check read min(var) >= eps (a no-op then, values and gradients).
+    if span is None or not span[0] >= eps:
+        var = xp.where(var < eps, (var - stop_gradient(var)) + eps, var)
     diff = input - target
     loss = 0.5 * (xp.log(var) + diff * diff / var)
     if full:
@@ -534,10 +551,13 @@ def log_cosh_loss(input: Any, target: Any, *, reduction: str = "mean") -> Any:
 
 def _quantile_values(xp: Any, q: Any) -> None:
     """Raise ``ValueError`` if a concrete quantile array has a value outside (0, 1)."""
-    view = eager_view(xp, q)
-    if view is None:
+    view = value_view(xp, q)
+    if view is None or _size(q) == 0:
         return
     vxp, v = view
+    lo, hi = min_max(vxp, v)  # one pass; a NaN fails both tests and the search below decides
+    if lo > 0 and hi < 1:
+        return
     bad = vxp.logical_not(vxp.logical_and(v > 0, v < 1))
     if bool(vxp.any(bad)):
         lo, hi = float(vxp.min(v)), float(vxp.max(v))
@@ -701,7 +721,7 @@ def mape_loss(input: Any, target: Any, *, eps: float = 1e-7, reduction: str = "m
 
 def _check_log1p_domain(xp: Any, x: Any, name: str) -> None:
     """Raise ``ValueError`` if a concrete ``x`` has a value <= -1 (NaN passes)."""
-    view = eager_view(xp, x)
+    view = value_view(xp, x)
     if view is None:
         return
     vxp, v = view
@@ -760,11 +780,18 @@ def msle_loss(input: Any, target: Any, *, eps: float | None = None, reduction: s
             eps, "eps", "msle_loss", "None or a finite number > -1", lambda v: -1 < v < math.inf
         )
     xp, input, target = _pair("msle_loss", input, target, reduction)
-    if eps is None:
-        _check_log1p_domain(xp, input, "input")
-        _check_log1p_domain(xp, target, "target")
-    else:
+    if eps is not None:
         input = xp.where(input < eps, xp.full_like(input, eps), input)
         target = xp.where(target < eps, xp.full_like(target, eps), target)
     d = xp.log1p(input) - xp.log1p(target)
-    return reduce(xp, d * d, reduction)
+    out = reduce(xp, d * d, reduction)
+    if eps is not None:
+        return out
+
+    def diagnose() -> None:
+        _check_log1p_domain(xp, input, "input")
+        _check_log1p_domain(xp, target, "target")
+
+    # Checked after the fact: a value <= -1 makes its log1p -inf or NaN and so its element of
+    # the loss (and the mean or sum) inf or NaN; the domain is searched only then.
+    return check_result(xp, out, diagnose, input, target)
