@@ -24,6 +24,7 @@ from lossbridge.backends import (
     asarray_on,
     eager_view,
     get_namespace,
+    is_concrete,
     stop_gradient,
     take_along_axis,
 )
@@ -420,7 +421,7 @@ def _native(
 
         if il is not None and tl is not None and host_labels is not None:
             return _ctc_ops.tf_ctc(log_probs, host_labels, il, tl, blank)
-        if xp.is_concrete(log_probs):
+        if is_concrete(log_probs):
             return None  # eager: tf_ctc declined above (e.g. empty labels)
         return _ctc_ops.tf_ctc_traced(
             log_probs, labels, input_lengths, target_lengths, blank, generic
