@@ -452,19 +452,28 @@ def test_jax_jit():
     )
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
-def test_tf_function(jit_compile):
-    tf = pytest.importorskip("tensorflow")
-    expected, post = ref_batch(B_LP)
-    post[:, ~B_FEASIBLE] = 0.0
+def _tf_losses_and_gradient(tf, **function_kwargs):
+    """A ``tf.function`` giving the unreduced losses (``zero_infinity``) and their summed
+    gradient with respect to the log-probabilities."""
 
-    @tf.function(jit_compile=jit_compile)
+    @tf.function(**function_kwargs)
     def f(x, y, a, b):
         with tf.GradientTape() as tape:
             tape.watch(x)
             losses = ctc_loss(x, y, a, b, reduction="none", zero_infinity=True)
             total = tf.reduce_sum(losses)
         return losses, tape.gradient(total, x)
+
+    return f
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_tf_function(jit_compile):
+    tf = pytest.importorskip("tensorflow")
+    expected, post = ref_batch(B_LP)
+    post[:, ~B_FEASIBLE] = 0.0
+
+    f = _tf_losses_and_gradient(tf, jit_compile=jit_compile)
 
     losses, grad = f(
         tf.constant(B_LP), tf.constant(B_TARGETS), tf.constant(B_IL), tf.constant(B_TL)
@@ -952,13 +961,7 @@ def test_tf_function_native_cond(monkeypatch):
     tf = pytest.importorskip("tensorflow")
     seen = _spy(monkeypatch, "tf_ctc_traced")
 
-    @tf.function
-    def f(x, y, a, b):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            losses = ctc_loss(x, y, a, b, reduction="none", zero_infinity=True)
-            total = tf.reduce_sum(losses)
-        return losses, tape.gradient(total, x)
+    f = _tf_losses_and_gradient(tf)
 
     for rows in ([0, 1, 4, 5], [0, 3, 4]):  # all feasible; row 3 infeasible
         lp = B_LP[:, rows]
