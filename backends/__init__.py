@@ -360,17 +360,19 @@ def eager_view(xp: Any, x: Any) -> tuple[Any, Any] | None:
     """``(namespace, array)`` on which value checks can run eagerly, or None inside a trace.
 
     JAX stages every operation inside ``jax.jit``, even on concrete closure constants, so its
-    checks run on a NumPy view of the concrete values instead (zero-copy on the CPU).
+    checks run on a NumPy view of the concrete values instead (zero-copy on the CPU). So do
+    TensorFlow's: eager TensorFlow reductions cost more than NumPy's, and ``np.asarray`` is a
+    zero-copy view of a CPU tensor where ``.numpy()`` copies (TensorFlow 2.21).
     """
     fw = framework_name(x)
     if fw == "jax":
-        jax = sys.modules["jax"]
-        if isinstance(x, jax.core.Tracer):
+        if isinstance(x, sys.modules["jax"].core.Tracer):
             return None
-        import numpy as np
+    elif fw != "tensorflow" or not is_concrete(x):
+        return (xp, x) if is_concrete(x) else None
+    import numpy as np
 
-        return _load_namespace("numpy"), np.asarray(x)
-    return (xp, x) if is_concrete(x) else None
+    return _load_namespace("numpy"), np.asarray(x)
 
 
 def _is_fake_torch(x: Any) -> bool:
@@ -439,10 +441,9 @@ def native_loss(name: str, x: Any, *args: Any) -> Any:
 def min_max(xp: Any, x: Any) -> tuple[Any, Any]:
     """``(min, max)`` of a concrete, non-empty array as Python numbers, reading the host once.
 
-    torch: one ``aminmax`` kernel; TensorFlow: two NumPy reductions on a zero-copy view
-    (``np.asarray``: ``.numpy()`` copies the tensor in TensorFlow 2.21, which cost as much as
-    the reductions); elsewhere ``xp.min`` and ``xp.max`` (NumPy views: no device to
-    synchronise with).
+    torch: one ``aminmax`` kernel; elsewhere ``xp.min`` and ``xp.max`` (the value checks pass
+    :func:`eager_view`'s NumPy view of a JAX or TensorFlow array: no device to synchronise
+    with).
     """
     fast = fused(xp, "min_max")
     if fast is not None:

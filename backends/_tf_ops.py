@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 __all__ = [
@@ -18,7 +17,6 @@ __all__ = [
     "bce_with_logits",
     "log_sigmoid",
     "log_softmax",
-    "min_max",
     "neg_picked",
     "softplus",
     "squared_error",
@@ -81,17 +79,6 @@ def bce_with_logits(x: Any, t: Any, pos_weight: Any = None) -> Any:
     if pos_weight is None:
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=t, logits=x)
     return (1 - t) * x + (1 + (pos_weight - 1) * t) * tf.math.softplus(-x)
-
-
-def min_max(x: Any) -> tuple[Any, Any]:
-    """``(min, max)`` of an eager tensor as Python numbers, read on the host.
-
-    Two NumPy reductions on ``np.asarray(x)`` (a zero-copy view of a CPU tensor; ``.numpy()``
-    copies in TensorFlow 2.21, which cost as much as the reductions): no TensorFlow op
-    dispatch, which costs tens of microseconds per op eagerly.
-    """
-    a = np.asarray(x)
-    return a.min().item(), a.max().item()
 
 
 def xlogx(x: Any) -> Any:

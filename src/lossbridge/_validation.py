@@ -13,7 +13,7 @@ import numbers
 import warnings
 from typing import Any
 
-from lossbridge.backends import eager_view, get_namespace, is_concrete, min_max, stop_gradient
+from lossbridge.backends import eager_view, is_concrete, min_max, stop_gradient
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -100,7 +100,7 @@ def check_range(
         work the values make unnecessary (a clamp nothing reaches); None inside a trace or for
         an empty ``x``. The range is NaN where ``x`` holds a NaN.
     """
-    view = value_view(xp, x)
+    view = eager_view(xp, x)
     if view is None or _size(x) == 0:
         return None
     vxp, v = view
@@ -122,22 +122,6 @@ def check_range(
     return lo, hi
 
 
-def value_view(xp: Any, x: Any) -> tuple[Any, Any] | None:
-    """``(namespace, array)`` for reading the values of a concrete ``x``; None inside a trace.
-
-    :func:`lossbridge.backends.eager_view`, with a TensorFlow tensor read through a zero-copy
-    NumPy view (``np.asarray``; ``.numpy()`` copies in TensorFlow 2.21, and eager TensorFlow
-    reductions cost more than NumPy's). JAX arrays come as NumPy views already; torch tensors
-    stay torch tensors (``aminmax`` is one pass).
-    """
-    view = eager_view(xp, x)
-    if view is None or getattr(view[0], "__name__", None) != "lossbridge.backends._tensorflow":
-        return view
-    import numpy as np  # a hard dependency; imported here, not at import time
-
-    return get_namespace(np.empty(0))[0], np.asarray(view[1])
-
-
 def check_result(xp: Any, out: Any, diagnose: Any, *inputs: Any) -> Any:
     """``out``, after a check that runs ``diagnose()`` only if ``out`` is NaN or infinite.
 
@@ -152,13 +136,13 @@ def check_result(xp: Any, out: Any, diagnose: Any, *inputs: Any) -> Any:
     """
     # ``out`` is concrete where every input is (a NumPy reduction's result is a NumPy scalar,
     # which eager_view does not take: ask the inputs).
-    if not inputs or any(value_view(xp, a) is None for a in inputs):
+    if not inputs or any(eager_view(xp, a) is None for a in inputs):
         return out
     n = _size(out)
     if n == 0 or n > sum(_size(a) for a in inputs):
         diagnose()
         return out
-    view = value_view(xp, out)
+    view = eager_view(xp, out)
     if view is None:  # a NumPy scalar
         total = out
     else:  # detached: torch warns on float() of a tensor that requires grad
@@ -185,7 +169,7 @@ def check_class_indices(
         work the values make unnecessary (e.g. the ``ignore_index`` masks when no target equals
         it); None inside a trace or for an empty target.
     """
-    view = value_view(xp, target)
+    view = eager_view(xp, target)
     if view is None or _size(target) == 0:
         return None
     xp, target = view

@@ -36,10 +36,9 @@ from lossbridge._validation import (
     check_same_shape,
     holds_only,
     shape_str,
-    value_view,
     warn_if_broadcast_grows,
 )
-from lossbridge.backends import fused, native_loss, take_along_axis
+from lossbridge.backends import eager_view, fused, native_loss, take_along_axis
 
 __all__ = [
     "binary_cross_entropy",
@@ -983,7 +982,7 @@ def _check_hinge_labels(xp: Any, target: Any, zero_one: bool, loss: str) -> None
     """Labels must be -1/1 (or 0/1 with ``zero_one``); checked on concrete arrays only."""
     if xp.isdtype(target.dtype, "bool"):
         return  # bool labels are 0 and 1 (only accepted with zero_one)
-    view = value_view(xp, target)
+    view = eager_view(xp, target)
     if view is None or any(d == 0 for d in target.shape):
         return
     vx, t = view

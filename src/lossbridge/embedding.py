@@ -37,10 +37,9 @@ from lossbridge._validation import (
     check_reduction,
     holds_only,
     shape_str,
-    value_view,
     warn_if_broadcast_grows,
 )
-from lossbridge.backends import asarray_on, get_namespace, stop_gradient
+from lossbridge.backends import asarray_on, eager_view, get_namespace, stop_gradient
 from lossbridge.margin import _check_pair_shapes, _safe_root, _setup
 
 __all__ = [
@@ -150,7 +149,7 @@ def _check_binary_target(xp: Any, target: Any, loss: str) -> None:
         )
     if xp.isdtype(target.dtype, "bool"):
         return
-    view = value_view(xp, target)
+    view = eager_view(xp, target)
     if view is None or _size(target) == 0:
         return
     vx, t = view

@@ -59,10 +59,10 @@ from lossbridge._validation import (
     check_reduction,
     holds_only,
     shape_str,
-    value_view,
 )
 from lossbridge.backends import (
     asarray_on,
+    eager_view,
     get_namespace,
     stop_gradient,
     take_along_axis,
@@ -193,7 +193,7 @@ def _reduce_images(xp: Any, loss: Any, reduction: str) -> Any:
 
 def _check_binary_target(xp: Any, target: Any, ignore_index: int | None) -> None:
     """Raise ``ValueError`` if a concrete ``target`` holds values other than 0, 1, ignore."""
-    view = value_view(xp, target)
+    view = eager_view(xp, target)
     if view is None or _static_prod(target.shape) in (0, None):
         return
     vx, t = view

@@ -19,11 +19,17 @@ from lossbridge._validation import (
     check_reduction,
     check_result,
     shape_str,
-    value_view,
     warn_if_broadcast,
     warn_if_broadcast_grows,
 )
-from lossbridge.backends import is_array, is_concrete, min_max, native_loss, stop_gradient
+from lossbridge.backends import (
+    eager_view,
+    is_array,
+    is_concrete,
+    min_max,
+    native_loss,
+    stop_gradient,
+)
 
 __all__ = [
     "gaussian_nll_loss",
@@ -551,7 +557,7 @@ def log_cosh_loss(input: Any, target: Any, *, reduction: str = "mean") -> Any:
 
 def _quantile_values(xp: Any, q: Any) -> None:
     """Raise ``ValueError`` if a concrete quantile array has a value outside (0, 1)."""
-    view = value_view(xp, q)
+    view = eager_view(xp, q)
     if view is None or _size(q) == 0:
         return
     vxp, v = view
@@ -721,7 +727,7 @@ def mape_loss(input: Any, target: Any, *, eps: float = 1e-7, reduction: str = "m
 
 def _check_log1p_domain(xp: Any, x: Any, name: str) -> None:
     """Raise ``ValueError`` if a concrete ``x`` has a value <= -1 (NaN passes)."""
-    view = value_view(xp, x)
+    view = eager_view(xp, x)
     if view is None:
         return
     vxp, v = view
