@@ -39,6 +39,12 @@ array-api-extra pattern) and falling back to the standard:
   None, for the generic array-API form (NumPy, array-api-strict, dask and any other namespace).
 * :func:`min_max` -- a concrete array's range with one reduction and one host read (the value
   checks' cost on large inputs).
+
+Precision
+---------
+:func:`half_plan` and :func:`autocast_off` are the framework side of the half-precision rule
+(:mod:`lossbridge._precision`): whether a call's prediction is float16/bfloat16 or runs under
+``torch.autocast``, and a context that switches autocast off while a loss computes in float32.
 """
 
 from __future__ import annotations
@@ -52,7 +58,9 @@ __all__ = [
     "asarray_on",
     "framework_name",
     "fused",
+    "autocast_off",
     "get_namespace",
+    "half_plan",
     "is_array",
     "eager_view",
     "is_concrete",
@@ -452,3 +460,48 @@ def min_max(xp: Any, x: Any) -> tuple[Any, Any]:
     if xp.isdtype(x.dtype, "integral") or xp.isdtype(x.dtype, "bool"):
         return int(lo), int(hi)
     return float(lo), float(hi)
+
+
+# --------------------------------------------------------------------------------------------
+# Precision: half dtypes and torch autocast (the framework side of lossbridge._precision).
+# --------------------------------------------------------------------------------------------
+
+_HALF_NAMES = ("float16", "bfloat16")
+
+
+def half_plan(x: Any) -> tuple[str, str | None] | None:
+    """``(framework, autocast device type or None)`` when ``x`` needs the half-precision rule.
+
+    None (the common case, decided in well under a microsecond) when ``x`` is no array, or is
+    an array whose dtype is not float16/bfloat16 and no ``torch.autocast`` is active for its
+    device. NumPy's bfloat16 is ml_dtypes' (its dtype's ``name`` is ``'bfloat16'``).
+    """
+    fw = framework_name(x)
+    if fw is None:
+        return None
+    if fw == "torch":
+        torch = sys.modules["torch"]
+        device_type = x.device.type
+        if torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(
+            device_type
+        ):
+            return fw, device_type
+        if x.dtype == torch.float16 or x.dtype == torch.bfloat16:
+            return fw, None
+        return None
+    if getattr(getattr(x, "dtype", None), "name", None) in _HALF_NAMES:
+        return fw, None
+    return None
+
+
+def is_half(x: Any, framework: str) -> bool:
+    """Whether array ``x`` of ``framework`` is float16 or bfloat16."""
+    if framework == "torch":
+        torch = sys.modules["torch"]
+        return x.dtype == torch.float16 or x.dtype == torch.bfloat16
+    return getattr(x.dtype, "name", None) in _HALF_NAMES
+
+
+def autocast_off(device_type: str) -> Any:
+    """A context in which ``torch.autocast`` is off for ``device_type`` (ops keep their dtype)."""
+    return sys.modules["torch"].autocast(device_type, enabled=False)

@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 from lossbridge._inputs import promote_floats, setup
+from lossbridge._precision import half_precision
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
     check_class_indices,
@@ -187,6 +188,7 @@ def _angular_target(xp: Any, c: Any, cos_m: Any, sin_m: Any, mm: Any, easy_margi
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def arcface_loss(
     input: Any,
     target: Any,
@@ -279,6 +281,7 @@ def arcface_loss(
     return cross_entropy(logits, target, reduction=reduction)
 
 
+@half_precision
 def cosface_loss(
     input: Any,
     target: Any,
@@ -339,6 +342,7 @@ def cosface_loss(
     return cross_entropy(logits, target, reduction=reduction)
 
 
+@half_precision
 def magface_loss(
     input: Any,
     target: Any,

@@ -15,6 +15,7 @@ import numbers
 from typing import Any
 
 from lossbridge._inputs import arange_like, promote_floats, setup
+from lossbridge._precision import half_precision
 from lossbridge._primitives import (
     bce_with_logits,
     clamp_min0,
@@ -152,6 +153,7 @@ def _index_nll(xp: Any, input: Any, target: Any, ca: int) -> Any:
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def cross_entropy(
     input: Any,
     target: Any,
@@ -292,6 +294,7 @@ def _cross_entropy_probs(
     return reduce(xp, loss, reduction, denominator=n_items)
 
 
+@half_precision
 def nll_loss(
     input: Any,
     target: Any,
@@ -364,6 +367,7 @@ def _clamped_log(xp: Any, log_fn: Any, x: Any, ok: Any, neutral: float) -> Any:
     return xp.where(ok, xp.maximum(log_fn(safe), floor), floor)
 
 
+@half_precision
 def binary_cross_entropy(
     input: Any, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Any:
@@ -431,6 +435,7 @@ def binary_cross_entropy(
     return reduce(xp, loss, reduction)
 
 
+@half_precision
 def binary_cross_entropy_with_logits(
     input: Any,
     target: Any,
@@ -493,6 +498,7 @@ def binary_cross_entropy_with_logits(
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Any:
     r"""Pointwise Kullback-Leibler divergence, with log-probabilities as ``input``.
 
@@ -645,6 +651,7 @@ def _focal_factor(xp: Any, base: Any, gamma: float) -> Any:
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def softmax_focal_loss(
     input: Any,
     target: Any,
@@ -787,6 +794,7 @@ def softmax_focal_loss(
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def poly1_cross_entropy(
     input: Any,
     target: Any,
@@ -903,6 +911,7 @@ def poly1_cross_entropy(
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def generalized_cross_entropy(
     input: Any,
     target: Any,
@@ -1032,6 +1041,7 @@ def _hinge_margin(input: Any, target: Any, zero_one: bool, reduction: str, loss:
     return xp, 1.0 - y * input
 
 
+@half_precision
 def hinge_loss(input: Any, target: Any, *, zero_one: bool = False, reduction: str = "mean") -> Any:
     r"""Binary hinge loss on scores and labels :math:`\pm 1`.
 
@@ -1082,6 +1092,7 @@ def hinge_loss(input: Any, target: Any, *, zero_one: bool = False, reduction: st
     return reduce(xp, clamp_min0(xp, z), reduction)
 
 
+@half_precision
 def squared_hinge_loss(
     input: Any, target: Any, *, zero_one: bool = False, reduction: str = "mean"
 ) -> Any:
@@ -1123,6 +1134,7 @@ def squared_hinge_loss(
     return reduce(xp, h * h, reduction)
 
 
+@half_precision
 def categorical_hinge_loss(input: Any, target: Any, *, reduction: str = "mean") -> Any:
     r"""Crammer-Singer multi-class hinge loss.
 

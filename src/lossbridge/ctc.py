@@ -12,6 +12,7 @@ import numbers
 from typing import Any
 
 from lossbridge._inputs import arange_on
+from lossbridge._precision import half_precision
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
     check_array_like,
@@ -35,6 +36,7 @@ __all__ = ["ctc_loss"]
 _NAMES = ("log_probs", "targets", "input_lengths", "target_lengths")
 
 
+@half_precision
 def ctc_loss(
     log_probs: Any,
     targets: Any,

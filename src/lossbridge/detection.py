@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 from lossbridge._inputs import promote_floats
+from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, log_sigmoid, maximum, minimum
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
@@ -186,6 +187,7 @@ def _reduce_boxes(xp: Any, loss: Any, reduction: str) -> Any:
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def sigmoid_focal_loss(
     inputs: Any,
     targets: Any,
@@ -274,6 +276,7 @@ def sigmoid_focal_loss(
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def generalized_box_iou_loss(
     boxes1: Any, boxes2: Any, reduction: str = "none", eps: float = 1e-7
 ) -> Any:
@@ -322,6 +325,7 @@ def generalized_box_iou_loss(
     return _reduce_boxes(xp, 1 - miouk, reduction)
 
 
+@half_precision
 def distance_box_iou_loss(
     boxes1: Any, boxes2: Any, reduction: str = "none", eps: float = 1e-7
 ) -> Any:
@@ -364,6 +368,7 @@ def distance_box_iou_loss(
     return _reduce_boxes(xp, loss, reduction)
 
 
+@half_precision
 def complete_box_iou_loss(
     boxes1: Any, boxes2: Any, reduction: str = "none", eps: float = 1e-7
 ) -> Any:
@@ -451,6 +456,7 @@ def _centre_offset(b1: tuple[Any, ...], b2: tuple[Any, ...]) -> tuple[Any, Any]:
     return (x1g + x2g - x1 - x2) * 0.5, (y1g + y2g - y1 - y2) * 0.5
 
 
+@half_precision
 def box_iou_loss(boxes1: Any, boxes2: Any, *, reduction: str = "none", eps: float = 1e-7) -> Any:
     r"""IoU loss :math:`1 - \mathrm{IoU}` of box pairs, in torchvision's box-loss style.
 
@@ -509,6 +515,7 @@ def box_iou_loss(boxes1: Any, boxes2: Any, *, reduction: str = "none", eps: floa
     return _reduce_boxes(xp, 1 - intsct / (union + eps), reduction)
 
 
+@half_precision
 def efficient_box_iou_loss(
     boxes1: Any,
     boxes2: Any,
@@ -609,6 +616,7 @@ def efficient_box_iou_loss(
     return _reduce_boxes(xp, loss, reduction)
 
 
+@half_precision
 def scylla_box_iou_loss(
     boxes1: Any,
     boxes2: Any,

@@ -25,6 +25,7 @@ import numbers
 from typing import Any
 
 from lossbridge._inputs import arange_like, promote_floats, setup
+from lossbridge._precision import half_precision
 from lossbridge._primitives import clamp_min0, logsumexp, softplus
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
@@ -167,6 +168,7 @@ def _check_binary_target(xp: Any, target: Any, loss: str) -> None:
         )
 
 
+@half_precision
 def contrastive_loss(
     input1: Any,
     input2: Any,
@@ -255,6 +257,7 @@ def contrastive_loss(
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def ntxent_loss(
     embeddings: Any, labels: Any, *, temperature: float = 0.07, reduction: str = "mean"
 ) -> Any:
@@ -349,6 +352,7 @@ def _normalize_rows(xp: Any, x: Any) -> Any:
     return x / xp.where(norm > _NORMALIZE_EPS, norm, xp.full_like(norm, _NORMALIZE_EPS))
 
 
+@half_precision
 def circle_loss(
     embeddings: Any,
     labels: Any,
@@ -462,6 +466,7 @@ def _clamped_norm(xp: Any, x: Any, axis: int, eps: float) -> Any:
     return xp.where(norm >= eps, norm, small)
 
 
+@half_precision
 def cosine_similarity_loss(
     input: Any, target: Any, *, axis: int = -1, eps: float = 1e-8, reduction: str = "mean"
 ) -> Any:

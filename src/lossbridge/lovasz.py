@@ -48,6 +48,7 @@ import numbers
 from typing import Any
 
 from lossbridge._inputs import arange_on
+from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, log_softmax
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
@@ -217,6 +218,7 @@ def _check_binary_target(xp: Any, target: Any, ignore_index: int | None) -> None
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def lovasz_hinge_loss(
     input: Any,
     target: Any,
@@ -369,6 +371,7 @@ def _class_weights(xp: Any, device: Any, classes: Any, n_classes: int, dtype: An
     )
 
 
+@half_precision
 def lovasz_softmax_loss(
     input: Any,
     target: Any,

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lossbridge._inputs import arange_like, promote_floats, setup
+from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, clamp_min0, log_sigmoid, minimum, softplus
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
@@ -208,6 +209,7 @@ def _distance(xp: Any, x1: Any, x2: Any, p: float, eps: float, keepdim: bool = F
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def soft_margin_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
     r"""Two-class logistic loss on :math:`\pm 1` targets.
 
@@ -252,6 +254,7 @@ def soft_margin_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
     return reduce(xp, loss, reduction)
 
 
+@half_precision(autocast_keeps_half=("cpu",))
 def multilabel_soft_margin_loss(
     input: Any, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Any:
@@ -331,6 +334,7 @@ def _frames(input: Any, loss: str) -> tuple[int, int]:
     return input.shape[0], input.shape[1]
 
 
+@half_precision
 def multilabel_margin_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
     r"""Multi-label hinge loss with class-index targets padded by -1.
 
@@ -410,6 +414,7 @@ def multilabel_margin_loss(input: Any, target: Any, reduction: str = "mean") -> 
     return reduce(xp, loss, reduction)
 
 
+@half_precision
 def multi_margin_loss(
     input: Any,
     target: Any,
@@ -503,6 +508,7 @@ def multi_margin_loss(
 # ------------------------------------------------------------------------------------------
 
 
+@half_precision
 def hinge_embedding_loss(
     input: Any, target: Any, margin: float = 1.0, reduction: str = "mean"
 ) -> Any:
@@ -551,6 +557,7 @@ def hinge_embedding_loss(
     return reduce(xp, margin_term + self_term, reduction)
 
 
+@half_precision
 def margin_ranking_loss(
     input1: Any, input2: Any, target: Any, margin: float = 0, reduction: str = "mean"
 ) -> Any:
@@ -609,6 +616,7 @@ def _check_pair_shapes(input1: Any, input2: Any, target: Any, loss_name: str, wh
     check_broadcastable(input1, input2, "input1", "input2")
 
 
+@half_precision
 def cosine_embedding_loss(
     input1: Any, input2: Any, target: Any, margin: float = 0, reduction: str = "mean"
 ) -> Any:
@@ -669,6 +677,7 @@ def cosine_embedding_loss(
     return reduce(xp, pos + neg, reduction)
 
 
+@half_precision(autocast_keeps_half=("cpu",))
 def pairwise_distance(
     x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
 ) -> Any:
@@ -728,6 +737,7 @@ def _triplet_arrays(
     return xp, anchor, positive, negative
 
 
+@half_precision
 def triplet_margin_loss(
     anchor: Any,
     positive: Any,
@@ -795,6 +805,7 @@ def triplet_margin_loss(
     return reduce(xp, clamp_min0(xp, margin + d_pos - d_neg), reduction)
 
 
+@half_precision(autocast_keeps_half=("cpu",))
 def triplet_margin_with_distance_loss(
     anchor: Any,
     positive: Any,

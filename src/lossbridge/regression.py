@@ -8,6 +8,7 @@ import warnings
 from typing import Any
 
 from lossbridge._inputs import promote_floats, setup
+from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, abs_error, huber, softplus, squared_error
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
@@ -81,6 +82,7 @@ def _pointwise(
     return reduce(xp, loss, reduction, denominator=denom)
 
 
+@half_precision
 def mse_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = None) -> Any:
     r"""Mean squared error, :math:`\ell = w (x - y)^2`.
 
@@ -110,6 +112,7 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = Non
     )
 
 
+@half_precision
 def l1_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = None) -> Any:
     r"""Mean absolute error, :math:`\ell = w |x - y|`.
 
@@ -139,6 +142,7 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = None
     )
 
 
+@half_precision
 def huber_loss(
     input: Any, target: Any, reduction: str = "mean", delta: float = 1.0, weight: Any = None
 ) -> Any:
@@ -186,6 +190,7 @@ def huber_loss(
     )
 
 
+@half_precision
 def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
     r"""Smooth L1 loss: Huber divided by ``beta``.
 
@@ -233,6 +238,7 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
     )
 
 
+@half_precision
 def poisson_nll_loss(
     input: Any,
     target: Any,
@@ -289,6 +295,7 @@ def poisson_nll_loss(
     return reduce(xp, loss, reduction)
 
 
+@half_precision(autocast_keeps_half=("cpu",))
 def gaussian_nll_loss(
     input: Any,
     target: Any,
@@ -437,6 +444,7 @@ def _axes(axis: Any, ndim: int, loss: str) -> tuple[int, ...] | None:
     return tuple(out)
 
 
+@half_precision
 def rmse_loss(
     input: Any, target: Any, *, axis: Any = None, eps: float = 0.0, reduction: str = "mean"
 ) -> Any:
@@ -502,6 +510,7 @@ def rmse_loss(
     return reduce(xp, r, reduction)
 
 
+@half_precision
 def log_cosh_loss(input: Any, target: Any, *, reduction: str = "mean") -> Any:
     r"""Log-cosh loss, :math:`\ell = \log \cosh(x - y)`, elementwise.
 
@@ -604,6 +613,7 @@ def _tie_max(xp: Any, a: Any, b: Any) -> Any:
     return xp.where(a > b, a, xp.where(b > a, b, 0.5 * (a + b)))
 
 
+@half_precision
 def quantile_loss(input: Any, target: Any, *, quantile: Any = 0.5, reduction: str = "mean") -> Any:
     r"""Quantile (pinball) loss, :math:`\ell = \max(q d, (q - 1) d)` with :math:`d = y - x`.
 
@@ -686,6 +696,7 @@ def quantile_loss(input: Any, target: Any, *, quantile: Any = 0.5, reduction: st
     return reduce(xp, _tie_max(xp, q * d, (q - 1.0) * d), reduction)
 
 
+@half_precision
 def mape_loss(input: Any, target: Any, *, eps: float = 1e-7, reduction: str = "mean") -> Any:
     r"""Mean absolute percentage error, :math:`\ell = 100 \, |y - x| / \max(|y|, \epsilon)`.
 
@@ -742,6 +753,7 @@ def _check_log1p_domain(xp: Any, x: Any, name: str) -> None:
         )
 
 
+@half_precision
 def msle_loss(input: Any, target: Any, *, eps: float | None = None, reduction: str = "mean") -> Any:
     r"""Mean squared logarithmic error, :math:`\ell = (\log(1 + x) - \log(1 + y))^2`.
 

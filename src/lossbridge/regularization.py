@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from lossbridge._inputs import promote_floats
+from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0
 from lossbridge._validation import check_floating, check_real
 from lossbridge.backends import asarray_on, framework_name, get_namespace
@@ -76,6 +77,7 @@ def _total(xp: Any, arrays: list[Any], term: Any) -> Any:
     return out
 
 
+@half_precision
 def l1_regularization(params: Any, *, scale: float = 0.01) -> Any:
     r"""L1 penalty, :math:`\lambda \sum_i \sum_j |w_{ij}|` over every parameter array.
 
@@ -118,6 +120,7 @@ def l1_regularization(params: Any, *, scale: float = 0.01) -> Any:
     return scale * _total(xp, arrays, lambda w: abs0(xp, w))
 
 
+@half_precision
 def l2_regularization(params: Any, *, scale: float = 0.01) -> Any:
     r"""L2 penalty, :math:`\lambda \sum_i \sum_j w_{ij}^2` over every parameter array.
 
@@ -159,6 +162,7 @@ def l2_regularization(params: Any, *, scale: float = 0.01) -> Any:
     return scale * _total(xp, arrays, lambda w: w * w)
 
 
+@half_precision
 def elastic_net_regularization(params: Any, *, l1: float = 0.01, l2: float = 0.01) -> Any:
     r"""Elastic-net penalty, :math:`\lambda_1 \sum |w| + \lambda_2 \sum w^2` over every array.
 

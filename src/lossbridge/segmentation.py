@@ -53,6 +53,7 @@ import operator
 from typing import Any
 
 from lossbridge._inputs import promote_floats, setup
+from lossbridge._precision import half_precision
 from lossbridge._primitives import log_sigmoid, log_softmax
 from lossbridge._reduction import reduce
 from lossbridge._validation import (
@@ -328,6 +329,7 @@ def _doc(fn: Any) -> Any:
 
 
 @_doc
+@half_precision
 def dice_loss(
     input: Any,
     target: Any,
@@ -396,6 +398,7 @@ def dice_loss(
 
 
 @_doc
+@half_precision
 def jaccard_loss(
     input: Any,
     target: Any,
@@ -457,6 +460,7 @@ def jaccard_loss(
 
 
 @_doc
+@half_precision
 def tversky_loss(
     input: Any,
     target: Any,
@@ -526,6 +530,7 @@ def tversky_loss(
 
 
 @_doc
+@half_precision
 def focal_tversky_loss(
     input: Any,
     target: Any,

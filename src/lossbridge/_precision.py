@@ -1,0 +1,112 @@
+"""The half-precision rule of every loss, in one place.
+
+A loss decorated with :func:`half_precision` follows these rules (``docs/precision.md`` has the
+numbers):
+
+1. **float16 / bfloat16 inputs, outside autocast.** Every float16/bfloat16 array of the
+   prediction's framework among the arguments (lists of arrays included) is cast to float32, the
+   loss runs in float32 (its accumulations, ``exp``/``log``, the log-softmax shift) and the result
+   is cast once to the inputs' half dtype, as torch and optax return it. The casts are part of the
+   traced graph, so a gradient comes back in the input's dtype, computed in float32 and rounded
+   once. Mixed floating dtypes follow the array API's promotion: a bfloat16 prediction with a
+   float32 target or weight gives float32; float16 with bfloat16 gives float32 (as torch, JAX
+   and TensorFlow's namespace promote them).
+2. **Under ``torch.autocast``** (any device type): the same float32 computation with autocast
+   switched off inside the loss (so no matmul of the loss runs in half), and a float32 result,
+   as ``torch.nn.functional``'s losses return there (torch's autocast float32 op lists). The few
+   losses whose torch counterpart keeps the half dtype under autocast on some device (on the
+   CPU: ``gaussian_nll_loss``, ``multilabel_soft_margin_loss``,
+   ``triplet_margin_with_distance_loss``, ``pairwise_distance``) name that device in
+   ``autocast_keeps_half`` and return the half dtype there, computed in float32.
+3. float32 and float64 calls outside autocast run the loss as it is: the rule costs one
+   dtype look-up per call.
+
+The framework side (what is half, whether autocast is on, switching it off) lives in
+:mod:`lossbridge.backends`; no framework is imported here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from lossbridge.backends import autocast_off, framework_name, get_namespace, half_plan, is_half
+
+__all__ = ["half_precision"]
+
+
+def half_precision(
+    fn: Callable[..., Any] | None = None, /, *, autocast_keeps_half: tuple[str, ...] = ()
+) -> Any:
+    """Decorate a loss with the half-precision rule (module docstring).
+
+    Parameters
+    ----------
+    fn : callable
+        The loss; its first parameter is the prediction (or a list of arrays).
+    autocast_keeps_half : tuple of str
+        Device types (``'cpu'``, ``'cuda'``, ...) on which torch's own loss keeps the half dtype
+        under autocast; there the result is cast back to the half dtype.
+    """
+    if fn is None:
+        return functools.partial(half_precision, autocast_keeps_half=autocast_keeps_half)
+    first = next(iter(inspect.signature(fn).parameters))
+
+    @functools.wraps(fn)
+    def loss(*args: Any, **kwargs: Any) -> Any:
+        lead = args[0] if args else kwargs.get(first)
+        if isinstance(lead, (list, tuple)) and lead:
+            lead = lead[0]
+        plan = half_plan(lead)
+        if plan is None:
+            return fn(*args, **kwargs)
+        return _in_float32(fn, lead, plan, autocast_keeps_half, args, kwargs)
+
+    loss.__lossbridge_precision__ = autocast_keeps_half  # type: ignore[attr-defined]
+    return loss
+
+
+def _in_float32(
+    fn: Callable[..., Any],
+    lead: Any,
+    plan: tuple[str, str | None],
+    keeps_half: tuple[str, ...],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    fw, autocast = plan
+    xp = get_namespace(lead)[0]
+    floats: list[Any] = []  # the floating dtypes of the framework's arrays, as given
+
+    def up(v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return type(v)(up(e) for e in v)
+        if framework_name(v) != fw:
+            return v  # host data: converted onto the (float32) prediction by the loss
+        if is_half(v, fw):
+            floats.append(v.dtype)
+            return xp.astype(v, xp.float32)
+        if xp.isdtype(v.dtype, "real floating"):
+            floats.append(v.dtype)
+        return v
+
+    args = tuple(up(a) for a in args)
+    kwargs = {k: up(v) for k, v in kwargs.items()}
+    with autocast_off(autocast) if autocast is not None else contextlib.nullcontext():
+        out = fn(*args, **kwargs)
+    if autocast is not None and autocast not in keeps_half:
+        return out  # float32 (float64 stays float64), as torch's losses under autocast
+    if not is_half(lead, fw) or any(d != floats[0] for d in floats):
+        return out  # mixed with float32/float64, or float16 with bfloat16: promoted
+    return _cast(xp, out, floats[0])
+
+
+def _cast(xp: Any, out: Any, dtype: Any) -> Any:
+    if isinstance(out, tuple):
+        return tuple(_cast(xp, o, dtype) for o in out)
+    if out is None or out.dtype == dtype:
+        return out
+    return xp.astype(out, dtype)
