@@ -65,6 +65,7 @@ __all__ = [
     "eager_view",
     "is_concrete",
     "min_max",
+    "native_half_loss",
     "native_loss",
     "same_device",
     "stop_gradient",
@@ -446,6 +447,25 @@ def native_loss(name: str, x: Any, *args: Any) -> Any:
     return getattr(ops, name)(x, *args)
 
 
+def native_half_loss(
+    name: str, framework: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """The framework's whole-loss kernel for a float16/bfloat16 call outside autocast, or None.
+
+    Offered the loss's own ``args`` and ``kwargs`` uncast by :mod:`lossbridge._precision`
+    before it casts them to float32. Only torch has such kernels (``_torch_native.HALF``:
+    ``cross_entropy`` with index targets, ``binary_cross_entropy_with_logits``): float32
+    inside, rounded once, keeping no N x C float32 tensor for backward where the cast call
+    would. Each returns None for a call it does not take, and the rule then runs as usual.
+    """
+    if framework != "torch":
+        return None
+    from lossbridge.backends import _torch_native
+
+    kernel = _torch_native.HALF.get(name)
+    return None if kernel is None else kernel(*args, **kwargs)
+
+
 def min_max(xp: Any, x: Any) -> tuple[Any, Any]:
     """``(min, max)`` of a concrete, non-empty array as Python numbers, reading the host once.
 
@@ -481,14 +501,15 @@ def half_plan(x: Any) -> tuple[str, str | None] | None:
         return None
     if fw == "torch":
         torch = sys.modules["torch"]
-        device_type = x.device.type
-        if torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(
-            device_type
-        ):
-            return fw, device_type
-        if x.dtype == torch.float16 or x.dtype == torch.bfloat16:
-            return fw, None
-        return None
+        # One thread-local read (0.15 us) settles the common case of no autocast anywhere.
+        any_on = getattr(torch._C, "_is_any_autocast_enabled", None)
+        if any_on is None or any_on():
+            device_type = x.device.type
+            if torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(
+                device_type
+            ):
+                return fw, device_type
+        return (fw, None) if x.dtype in (torch.float16, torch.bfloat16) else None
     if getattr(getattr(x, "dtype", None), "name", None) in _HALF_NAMES:
         return fw, None
     return None

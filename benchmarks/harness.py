@@ -463,7 +463,7 @@ def format_summary(results: Sequence[Result]) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-SECTIONS = ("headline", "ctc", "extra", "memory", "overhead")
+SECTIONS = ("headline", "ctc", "extra", "memory", "overhead", "precision")
 #: Where an unfiltered ``python -m benchmarks`` writes its JSON unless ``--json`` says otherwise.
 DEFAULT_JSON = "benchmark-results.json"
 
@@ -724,7 +724,10 @@ def parser() -> argparse.ArgumentParser:
         help="comma-separated sections to run: headline (the issue's targets, every mode), "
         "ctc (ctc_loss at T=200, N=32, C=30, S=50 against each framework's CTC), "
         "extra (every other loss with a native, one mode each), memory (saved-for-backward "
-        "and XLA temporary bytes, one-hot check), overhead ((8, 4) per-call breakdown); "
+        "and XLA temporary bytes, one-hot check), overhead ((8, 4) per-call breakdown), "
+        "precision (half inputs: torch CPU autocast bf16, torch bf16/f16, JAX and TF bf16 "
+        "against each framework's half kernel, time and memory; python -m "
+        "benchmarks.precision); "
         "default: all, or headline alone when --loss/--shape/--framework filter it",
     )
     p.add_argument(
@@ -861,6 +864,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         text, check_records = check_cost_report(set(frameworks))
         print(text, flush=True)
         overhead_records.append({"value_checks": check_records})
+    precision_record: dict[str, Any] = {}
+    if "precision" in sections:
+        from benchmarks.precision import run_section as precision_section
+
+        precision_record = precision_section(
+            set(frameworks), quick=args.quick, rounds=args.rounds, fwd_only=args.fwd_only
+        )
     wall = time.perf_counter() - t_start
     print()
     if results:
@@ -869,6 +879,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print(format_extra_summary(extra_results))
     failed = [r for r in [*results, *extra_results] if not r.ok] + [r for r in ctc_rows if r.error]
+    failed += [r for r in precision_record.get("rows", []) if r["error"]]
     first_calls = [
         (r.ours_first_call_s, r.native_first_call_s, r)
         for r in results
@@ -883,9 +894,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" {o:8.2f} {n:8.2f}"
             )
     env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    n_rows = len(results) + len(extra_results) + len(ctc_rows)
+    n_rows += len(precision_record.get("rows", []))
     print()
     print(
-        f"{len(results) + len(extra_results) + len(ctc_rows)} rows, {len(failed)} failed, "
+        f"{n_rows} rows, {len(failed)} failed, "
         f"wall {wall:.1f} s "
         f"(load average at end {env['loadavg_end']})"
     )
@@ -899,6 +912,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ctc": [asdict(r) for r in ctc_rows],
             "memory": memory_records,
             "overhead": overhead_records,
+            "precision": precision_record,
         }
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=1, default=str)

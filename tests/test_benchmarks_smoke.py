@@ -104,3 +104,29 @@ def test_extra_row_and_overhead_ops():
     x = torch.randn(8, 4)
     ops = aten_ops(lambda: torch.nn.functional.cross_entropy(x, torch.tensor([0, 1] * 4)))
     assert ops[-2:] == ["_log_softmax", "nll_loss_forward"]
+
+
+def test_precision_section_small(capsys):
+    """The ``precision`` section on (16, 8), torch and JAX: every row measures, both sides
+    agree to the half dtype's precision, and the memory and overhead tables print."""
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    pytest.importorskip("optax")
+    pytest.importorskip("ml_dtypes")
+    from benchmarks.precision import run_section
+
+    record = run_section({"torch", "jax"}, quick=True, rounds=3, shape=(16, 8))
+    out = capsys.readouterr().out
+    rows = record["rows"]
+    assert len(rows) == 20, out  # 5 modes (4 torch, 1 jax) x 2 losses x 2 passes
+    for row in rows:
+        assert row["error"] is None, row["traceback"]
+        assert math.isfinite(row["ratio_median"]) and row["ratio_median"] > 0
+        assert row["max_rel_diff"] <= 2**-6, row  # a few half ulps at most
+    modes = {r["mode"] for r in record["memory"]}
+    assert modes == {"autocast-bf16", "bf16", "f16", "jit-bf16"}
+    assert "bytes saved for backward" in out and "XLA temporary bytes" in out
+    assert [r["loss"] for r in record["overhead"]] == [
+        "cross_entropy",
+        "binary_cross_entropy_with_logits",
+    ]

@@ -24,6 +24,8 @@ F = torch.nn.functional
 
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
+from lossbridge.backends import _torch_native  # noqa: E402
+
 
 @contextlib.contextmanager
 def generic_only() -> Iterator[None]:
@@ -209,3 +211,189 @@ def test_shape_mismatch_is_lossbridges_error() -> None:
         lb.cross_entropy(x, torch.zeros(5, dtype=torch.int64))
     with pytest.raises(ValueError, match="target"):
         lb.binary_cross_entropy_with_logits(x, torch.rand(4, 2))
+
+
+# ------------------------------------------------------------------------------------------
+# Half logits outside autocast (``_torch_native.HALF``): float32 inside, half kept for backward
+# ------------------------------------------------------------------------------------------
+
+HALFS = [torch.bfloat16, torch.float16]
+
+
+def _ulp(ref: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The spacing of ``dtype`` at each element of the float64 ``ref`` (normal range)."""
+    fi = torch.finfo(dtype)
+    mag = torch.clamp(ref.abs(), min=fi.smallest_normal)
+    return torch.exp2(torch.floor(torch.log2(mag))) * fi.eps
+
+
+def _half_calls(dtype: torch.dtype):  # noqa: ANN202
+    g = torch.Generator().manual_seed(1)
+    x = (torch.randn(32, 7, generator=g) * 4).to(dtype)
+    idx = torch.randint(0, 7, (32,), generator=g)
+    ignored = idx.clone()
+    ignored[::3] = -100
+    w = (torch.rand(7, generator=g) + 0.5).to(dtype)
+    x4 = torch.randn(2, 5, 3, 4, generator=g).to(dtype)
+    t4 = torch.randint(0, 5, (2, 3, 4), generator=g)
+    probs = torch.rand(32, 7, generator=g).to(dtype)
+    pw = (torch.rand(7, generator=g) * 3).to(dtype)
+    rw = (torch.rand(32, 1, generator=g) + 0.5).to(dtype)
+    out = []
+    for r in ("mean", "sum", "none"):
+        out += [
+            ("cross_entropy", (x, idx), {"reduction": r}),
+            ("cross_entropy", (x, ignored), {"reduction": r, "weight": w}),
+            ("cross_entropy", (x4, t4), {"reduction": r}),
+            ("binary_cross_entropy_with_logits", (x, probs), {"reduction": r}),
+            ("binary_cross_entropy_with_logits", (x, probs), {"reduction": r, "pos_weight": pw}),
+            ("binary_cross_entropy_with_logits", (x, probs), {"reduction": r, "weight": rw}),
+        ]
+    return out
+
+
+def _value_and_grad(fn, x, args, kwargs):  # noqa: ANN001, ANN202
+    """Value and input gradient of ``fn(x, *args, **kwargs)``, with a fixed output cotangent."""
+    x = x.detach().clone().requires_grad_(True)
+    out = fn(x, *args, **kwargs)
+    cot = torch.linspace(0.5, 1.5, out.numel(), dtype=torch.float64).reshape(out.shape)
+    (g,) = torch.autograd.grad(out, x, cot.to(out.dtype))
+    return out.detach(), g
+
+
+@pytest.mark.parametrize("dtype", HALFS, ids=str)
+def test_half_kernels_within_ulps_of_float64(dtype: torch.dtype) -> None:
+    """Half logits: the value within 1 ulp and every gradient element within 2 ulp (plus 2^-6
+    ulp of the largest element) of torch's float64 loss on the same rounded inputs; the result
+    and the gradient in the logits' dtype; and the half kernel was the one that ran."""
+    for name, args, kwargs in _half_calls(dtype):
+        x, rest = args[0], args[1:]
+        calls = []
+        kernel = _torch_native.HALF[name]
+        _torch_native.HALF[name] = lambda *a, k=kernel, c=calls, **kw: (
+            c.append(k(*a, **kw)) or c[-1]
+        )
+        try:
+            v, g = _value_and_grad(getattr(lb, name), x, rest, kwargs)
+        finally:
+            _torch_native.HALF[name] = kernel
+        assert len(calls) == 1 and calls[0] is not None, (name, kwargs)
+        wide = {k: v.double() if torch.is_tensor(v) else v for k, v in kwargs.items()}
+        rest64 = tuple(a.double() if a.is_floating_point() else a for a in rest)
+        v64, g64 = _value_and_grad(getattr(F, name), x.double(), rest64, wide)
+        assert v.dtype == dtype and g.dtype == dtype, (name, kwargs)
+        assert ((v.double() - v64).abs() <= _ulp(v64, dtype)).all(), (name, kwargs)
+        bound = 2 * _ulp(g64, dtype) + 2**-6 * _ulp(g64.abs().max(), dtype)
+        assert ((g.double() - g64).abs() <= bound).all(), (name, kwargs)
+
+
+@pytest.mark.parametrize("dtype", HALFS, ids=str)
+def test_half_kernels_keep_no_float32_n_by_c(dtype: torch.dtype) -> None:
+    """Nothing N x C in float32 is saved for backward: cross_entropy keeps the half logits and
+    one float32 number per row (F on half logits keeps an N x C half log-softmax);
+    BCE-with-logits keeps only its arguments (as F does)."""
+    n, c = 64, 50
+    x = torch.randn(n, c).to(dtype).requires_grad_(True)
+    idx = torch.randint(0, c, (n,))
+    t = torch.rand(n, c).to(dtype)
+
+    def saved(fn, target):  # noqa: ANN001, ANN202
+        tensors = []
+        with torch.autograd.graph.saved_tensors_hooks(
+            lambda s: tensors.append(s) or s, lambda s: s
+        ):
+            out = fn(x, target)
+        torch.autograd.grad(out, x)
+        args = {x.untyped_storage().data_ptr(), target.untyped_storage().data_ptr()}
+        return [s for s in tensors if s.untyped_storage().data_ptr() not in args]
+
+    ours = saved(lb.cross_entropy, idx)
+    assert [(tuple(s.shape), s.dtype) for s in ours] == [((n, 1), torch.float32)]
+    theirs = saved(F.cross_entropy, idx)
+    assert sum(s.numel() * s.element_size() for s in ours) < sum(
+        s.numel() * s.element_size() for s in theirs
+    )
+    assert saved(lb.binary_cross_entropy_with_logits, t) == []
+
+
+def test_half_kernels_mixed_dtypes_and_fallbacks() -> None:
+    """A float32 weight or target makes the result float32 (the rule's promotion); calls the
+    half kernels do not take (label smoothing, probability targets, 1-D logits, a target that
+    needs a gradient) run the rule's float32 path and still give the float64 numbers."""
+    x = torch.randn(16, 5).bfloat16()
+    idx = torch.randint(0, 5, (16,))
+    x64 = x.double()
+    w32 = torch.rand(5) + 0.5
+    out = lb.cross_entropy(x, idx, weight=w32)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(
+        out.double(), F.cross_entropy(x64, idx, w32.double()), rtol=1e-6, atol=0
+    )
+    t32 = torch.rand(16, 5)
+    out = lb.binary_cross_entropy_with_logits(x, t32)
+    assert out.dtype == torch.float32
+    expected = F.binary_cross_entropy_with_logits(x64, t32.double())
+    torch.testing.assert_close(out.double(), expected, rtol=1e-6, atol=0)
+    probs = torch.softmax(torch.randn(16, 5), dim=1).bfloat16()
+    t_grad = torch.rand(16, 5).bfloat16().requires_grad_(True)
+    for fn, args, kwargs, ref in (
+        (lb.cross_entropy, (x, idx), {"label_smoothing": 0.1}, F.cross_entropy),
+        (lb.cross_entropy, (x, probs), {}, F.cross_entropy),
+        (lb.cross_entropy, (x[0], idx[0]), {}, F.cross_entropy),
+        (lb.binary_cross_entropy_with_logits, (x, t_grad), {}, F.binary_cross_entropy_with_logits),
+    ):
+        name = fn.__name__
+        assert _torch_native.HALF[name](*args, **kwargs) is None, (name, kwargs)
+        got = fn(*args, **kwargs)
+        wide = ref(*(a.detach().double() if a.is_floating_point() else a for a in args), **kwargs)
+        assert got.dtype == torch.bfloat16
+        assert (got.double() - wide).abs() <= _ulp(wide, torch.bfloat16), (name, kwargs)
+
+
+def test_half_kernel_out_of_range_class_is_lossbridges_error() -> None:
+    x = torch.randn(4, 3).half()
+    with pytest.raises(ValueError, match=r"target holds class index 5, out of range for 3"):
+        lb.cross_entropy(x, torch.tensor([0, 1, 5, 2]))
+
+
+def test_half_kernels_under_torch_compile() -> None:
+    """``torch.compile(fullgraph=True)`` traces the half kernels (autograd.Function) and gives
+    the eager numbers."""
+    x = (torch.randn(16, 6) * 3).bfloat16()
+    idx = torch.randint(0, 6, (16,))
+    t = torch.rand(16, 6).bfloat16()
+    for fn, target in ((lb.cross_entropy, idx), (lb.binary_cross_entropy_with_logits, t)):
+        compiled = torch.compile(fn, fullgraph=True, backend="aot_eager")
+        v, g = _value_and_grad(compiled, x, (target,), {})
+        ve, ge = _value_and_grad(fn, x, (target,), {})
+        assert v.dtype == g.dtype == torch.bfloat16
+        torch.testing.assert_close(v, ve, rtol=0, atol=0)
+        torch.testing.assert_close(g, ge, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "binary_cross_entropy_with_logits"])
+def test_half_kernels_differentiate_twice(name: str) -> None:
+    """``create_graph=True``: the half kernels' backward is differentiable in the logits, and
+    the Hessian-vector product is torch's float64 one within the gradient's bound (2 ulp plus
+    2^-6 ulp of the largest element)."""
+    g = torch.Generator().manual_seed(3)
+    x = (torch.randn(12, 6, generator=g) * 2).bfloat16().requires_grad_(True)
+    target = torch.randint(0, 6, (12,), generator=g)
+    if name != "cross_entropy":
+        target = torch.rand(12, 6, generator=g).bfloat16()
+    v = torch.randn(12, 6, generator=g).bfloat16()  # the cotangent reaches the kernel in bf16
+
+    def hvp(x, target, dtype):  # noqa: ANN001, ANN202
+        (grad,) = torch.autograd.grad(
+            getattr(lb if dtype else F, name)(x, target), x, create_graph=True
+        )
+        (h,) = torch.autograd.grad((grad.double() * v.double()).sum(), x)
+        return h
+
+    h = hvp(x, target, x.dtype)
+    x64 = x.detach().double().requires_grad_(True)
+    t64 = target if name == "cross_entropy" else target.double()
+    h64 = hvp(x64, t64, None)
+    assert h.dtype == torch.bfloat16
+    bound = 2 * _ulp(h64, torch.bfloat16) + 2**-6 * _ulp(h64.abs().max(), torch.bfloat16)
+    assert ((h.double() - h64).abs() <= bound).all()

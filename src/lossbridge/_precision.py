@@ -33,7 +33,14 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from lossbridge.backends import autocast_off, framework_name, get_namespace, half_plan, is_half
+from lossbridge.backends import (
+    autocast_off,
+    framework_name,
+    get_namespace,
+    half_plan,
+    is_half,
+    native_half_loss,
+)
 
 __all__ = ["half_precision"]
 
@@ -63,6 +70,10 @@ def half_precision(
         plan = half_plan(lead)
         if plan is None:
             return fn(*args, **kwargs)
+        if plan[1] is None:  # half, outside autocast: the framework's half kernel first
+            out = native_half_loss(fn.__name__, plan[0], args, kwargs)
+            if out is not None:
+                return out
         return _in_float32(fn, lead, plan, autocast_keeps_half, args, kwargs)
 
     loss.__lossbridge_precision__ = autocast_keeps_half  # type: ignore[attr-defined]
