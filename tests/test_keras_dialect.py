@@ -10,6 +10,7 @@ contrary to its docstring, which lossbridge follows (fixed upstream in keras-tea
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import pickle
@@ -21,6 +22,7 @@ import pytest
 from _helpers import assert_close, assert_result, backend_grad, make, to_numpy
 
 import lossbridge.keras as lk
+from lossbridge.conformance.precision_table import round_to, ulps
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 keras = pytest.importorskip("keras")
@@ -378,3 +380,325 @@ def test_model_compile_matches_keras_classes():
         theirs = fit(keras.losses.MeanSquaredError(reduction="sum"), sample_weight, "sigmoid")
         ours = fit(lk.MeanSquaredError(reduction="sum"), sample_weight, "sigmoid")
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------
+# Precision: Keras's dtype semantics (Loss.dtype, floatx, policies) and half compute dtypes
+# ------------------------------------------------------------------------------------------
+#
+# Expected dtypes are Keras's own (``keras.losses.<Class>(dtype=...)`` called on the same
+# NumPy arrays). Expected values: Keras in float64 on the inputs rounded to the compute dtype
+# (``dtype='float64'`` on float64 copies of the rounded numbers). Rule for half results: ours
+# no further from that float64 value than Keras's own half result, or within 1 ulp (ours
+# computes in float32 and rounds once, so about 0.5 ulp; Keras computes every step in half).
+# float32 results: within max(Keras's distance, 8 ulp): a log-softmax and a mean of 16 rows,
+# about ten float32 roundings.
+
+HALF_BACKENDS = [b for b in ("numpy", "torch", "jax", "tensorflow") if importlib.util.find_spec(b)]
+_NH, _CH = 16, 10
+_RH = np.random.default_rng(3)
+_PH = _RH.uniform(0.05, 0.95, (_NH, _CH))
+HALF_CASES = {
+    "SparseCategoricalCrossentropy": (
+        _RH.integers(0, _CH, _NH),
+        2 * _RH.standard_normal((_NH, _CH)),
+        {"from_logits": True},
+    ),
+    "CategoricalCrossentropy": (
+        np.eye(_CH)[_RH.integers(0, _CH, _NH)],
+        _RH.dirichlet(np.ones(_CH), _NH),
+        {"label_smoothing": 0.1},
+    ),
+    "BinaryCrossentropy": (_RH.integers(0, 2, (_NH, _CH)).astype(float), _PH, {}),
+    "MeanSquaredError": (_RH.standard_normal((_NH, _CH)), _RH.standard_normal((_NH, _CH)), {}),
+    "MeanAbsoluteError": (_RH.standard_normal((_NH, _CH)), _RH.standard_normal((_NH, _CH)), {}),
+    "Huber": (2 * _RH.standard_normal((_NH, _CH)), _RH.standard_normal((_NH, _CH)), {}),
+    "KLDivergence": (_RH.dirichlet(np.ones(_CH), _NH), _RH.dirichlet(np.ones(_CH), _NH), {}),
+    "Poisson": (_RH.poisson(2.0, (_NH, _CH)).astype(float), 3 * _PH, {}),
+    "LogCosh": (_RH.standard_normal((_NH, _CH)), _RH.standard_normal((_NH, _CH)), {}),
+    "BinaryFocalCrossentropy": (_RH.integers(0, 2, (_NH, _CH)).astype(float), _PH, {}),
+    "CategoricalFocalCrossentropy": (
+        np.eye(_CH)[_RH.integers(0, _CH, _NH)],
+        _RH.dirichlet(np.ones(_CH), _NH),
+        {},
+    ),
+    "Dice": (_RH.integers(0, 2, (_NH, _CH)).astype(float), _PH, {}),
+}
+# (input dtype, class dtype argument, compute dtype)
+HALF_MODES = [
+    ("float16", None, "float32"),
+    ("bfloat16", None, "float32"),
+    ("float32", "bfloat16", "bfloat16"),
+    ("float16", "mixed_float16", "float16"),
+]
+
+
+def _np_dtype(name):
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def _arr(backend, a, dtype):
+    """``a`` as ``backend``'s array, floating data in ``dtype`` (cast by the framework from
+    float32, which holds every half value exactly); integer data unchanged."""
+    a = np.asarray(a)
+    floating = a.dtype.kind == "f"
+    a = a.astype(np.float32) if floating else a
+    if backend == "numpy":
+        return a.astype(_np_dtype(dtype)) if floating else a
+    if backend == "torch":
+        import torch
+
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        return t.to(getattr(torch, dtype)) if floating else t
+    if backend == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(a).astype(dtype) if floating else jnp.asarray(a)
+    import tensorflow as tf
+
+    return tf.cast(tf.constant(a), dtype) if floating else tf.constant(a)
+
+
+def _name(x):
+    d = x.dtype
+    return (getattr(d, "name", None) or str(d)).replace("torch.", "")
+
+
+def _f64(x):
+    if type(x).__module__.startswith("torch"):
+        return x.detach().float().numpy().astype(np.float64)
+    if type(x).__module__.startswith("tensorflow"):
+        import tensorflow as tf
+
+        return tf.cast(x, tf.float64).numpy()
+    return np.asarray(x).astype(np.float64)
+
+
+def _ulps_bound(dtype):
+    return 1.0 if dtype in ("float16", "bfloat16") else 8.0
+
+
+@pytest.mark.parametrize("mode", HALF_MODES, ids=lambda m: f"{m[0]}-{m[1]}")
+@pytest.mark.parametrize("name", sorted(HALF_CASES))
+def test_half_dtype_and_value_against_keras(name, mode):
+    """Keras's result dtype for half inputs and half compute dtypes, on every backend; the value
+    no further from float64 than Keras's own (or within 1 ulp; float32: 8 ulp)."""
+    in_dt, dtype, compute = mode
+    y_true, y_pred, kw = HALF_CASES[name]
+    weights = np.linspace(0.3, 1.7, _NH)
+    yt = round_to(round_to(y_true, in_dt), compute) if y_true.dtype.kind == "f" else y_true
+    yp = round_to(round_to(y_pred, in_dt), compute)
+    w = round_to(weights, compute)
+    want = _f64(getattr(keras.losses, name)(dtype="float64", **kw)(yt, yp, sample_weight=w))
+    k_true = (
+        y_true.astype(np.float32).astype(_np_dtype(in_dt)) if y_true.dtype.kind == "f" else y_true
+    )
+    k_pred = y_pred.astype(np.float32).astype(_np_dtype(in_dt))
+    theirs = getattr(keras.losses, name)(dtype=dtype, **kw)(
+        k_true, k_pred, sample_weight=weights.astype(np.float32)
+    )
+    assert _name(theirs) == compute
+    bound = max(ulps(_f64(theirs), want, compute), _ulps_bound(compute))
+    loss = getattr(lk, name)(dtype=dtype, **kw)
+    assert loss.dtype == compute == theirs.dtype.name
+    for backend in HALF_BACKENDS:
+        out = loss(
+            _arr(backend, y_true, in_dt),
+            _arr(backend, y_pred, in_dt),
+            sample_weight=_arr(backend, weights, "float32"),
+        )
+        assert _name(out) == compute, backend
+        err = ulps(_f64(out), want, compute)
+        assert err <= bound, f"{backend}: {err:.3g} ulp of {compute} from float64 (bound {bound})"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize(
+    "fn, make_args",
+    [
+        ("mean_squared_error", lambda: (_RH.standard_normal((6, 5)), _RH.standard_normal((6, 5)))),
+        ("binary_crossentropy", lambda: (_RH.integers(0, 2, (6, 5)) * 1.0, _PH[:6, :5])),
+        ("categorical_crossentropy", lambda: (np.eye(5)[[0, 3, 1, 4, 2, 2]], _PH[:6, :5])),
+        ("huber", lambda: (2 * _RH.standard_normal((6, 5)), _RH.standard_normal((6, 5)))),
+        ("kl_divergence", lambda: (_RH.dirichlet(np.ones(5), 6), _RH.dirichlet(np.ones(5), 6))),
+    ],
+)
+def test_half_functions_keep_the_input_dtype(fn, make_args, dtype):
+    """Keras's functions keep y_pred's dtype: half in, the same half out (per sample), each
+    value no further from float64 than Keras's or within 1 ulp."""
+    y_true, y_pred = make_args()
+    yt, yp = round_to(y_true, dtype), round_to(y_pred, dtype)
+    want = _f64(getattr(keras.losses, fn)(yt, yp))
+    theirs = getattr(keras.losses, fn)(
+        y_true.astype(np.float32).astype(_np_dtype(dtype)),
+        y_pred.astype(np.float32).astype(_np_dtype(dtype)),
+    )
+    assert _name(theirs) == dtype
+    bound = max(ulps(_f64(theirs), want, dtype), 1.0)
+    for backend in HALF_BACKENDS:
+        out = getattr(lk, fn)(_arr(backend, y_true, dtype), _arr(backend, y_pred, dtype))
+        assert _name(out) == dtype, backend
+        assert ulps(_f64(out), want, dtype) <= bound, backend
+
+
+def test_issue_example_sparse_cce_float16_logits_give_float32():
+    """Issue 14: float16 logits give Keras's float32 loss (it returned float16 before)."""
+    logits = np.array(
+        [[2.5, -1.0, 0.3, 4.1], [0.1, 4.0, -2.0, 1.7], [-3.2, 0.7, 2.2, -0.4]], np.float16
+    )
+    labels = np.array([3, 0, 1])
+    theirs = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+    assert theirs.dtype.name == "float32"
+    for backend in HALF_BACKENDS:
+        out = lk.SparseCategoricalCrossentropy(from_logits=True)(
+            _arr(backend, labels, None), _arr(backend, logits, "float16")
+        )
+        assert _name(out) == "float32"
+        assert_close(out, _f64(theirs), rtol=2e-6)
+
+
+def test_dtype_arguments_and_policies():
+    """``dtype`` as Keras reads it: names, mixed policy names, DTypePolicy objects, dtype
+    objects; ``Loss.dtype`` is the compute dtype's name; bfloat16 on NumPy is ml_dtypes'."""
+    import ml_dtypes
+
+    y, p = np.array([1.0, 0.0, 2.0], "f4"), np.array([0.3, 0.2, 1.1], "f4")
+    for arg, compute in [
+        (None, "float32"),
+        ("float32", "float32"),
+        ("float64", "float64"),
+        ("bfloat16", "bfloat16"),
+        ("float16", "float16"),
+        ("mixed_float16", "float16"),
+        ("mixed_bfloat16", "bfloat16"),
+        (keras.DTypePolicy("mixed_bfloat16"), "bfloat16"),
+        (keras.DTypePolicy("float16"), "float16"),
+        (np.float16, "float16"),
+        (ml_dtypes.bfloat16, "bfloat16"),
+    ]:
+        ours = lk.MeanSquaredError(dtype=arg)
+        theirs = keras.losses.MeanSquaredError(dtype=arg) if not isinstance(arg, type) else None
+        assert ours.dtype == compute
+        if theirs is not None:
+            assert theirs.dtype == compute
+        out = ours(y, p)
+        assert np.asarray(out).dtype == _np_dtype(compute), arg
+        want = np.mean((round_to(y, compute) - round_to(p, compute)) ** 2)
+        assert ulps(_f64(out), want, compute) <= 1.0, arg
+        if theirs is not None:
+            assert theirs(y, p).dtype.name == compute
+    # float64 predictions stay float64 with dtype=None (the one departure from Keras's floatx)
+    y, p = y.astype("f8"), p.astype("f8")
+    assert lk.MeanSquaredError()(y, p).dtype == np.float64
+    assert keras.losses.MeanSquaredError()(y, p).dtype.name == "float32"
+    assert lk.MeanSquaredError()(y.astype("f2"), p.astype("f2")).dtype == np.float32
+    assert lk.MeanSquaredError()(list(y), list(p)).dtype == np.float32
+    with pytest.raises(ValueError, match="dtype"):
+        lk.MeanSquaredError(dtype="int8_from_float32")
+    strict = pytest.importorskip("array_api_strict")
+    with pytest.raises(TypeError, match="bfloat16"):
+        lk.MeanSquaredError(dtype="bfloat16")(strict.asarray(y), strict.asarray(p))
+
+
+def test_floatx_is_read_at_construction():
+    """``keras.config.floatx()`` decides ``dtype=None`` when the loss is made (as Keras's
+    ``Loss.__init__``); float64 predictions keep float64."""
+    y, p = np.array([1.0, 0.0, 2.0], "f4"), np.array([0.3, 0.2, 1.1], "f4")
+    old = keras.config.floatx()
+    try:
+        keras.config.set_floatx("float16")
+        ours, theirs = lk.MeanSquaredError(), keras.losses.MeanSquaredError()
+    finally:
+        keras.config.set_floatx(old)
+    assert ours.dtype == theirs.dtype == "float16"
+    out = ours(y, p)
+    assert out.dtype == np.float16 and theirs(y, p).dtype.name == "float16"
+    want = np.mean((round_to(y, "float16") - round_to(p, "float16")) ** 2)
+    assert ulps(_f64(out), want, "float16") <= 1.0
+    assert ours(y.astype("f8"), p.astype("f8")).dtype == np.float64
+    assert lk.MeanSquaredError().dtype == "float32"
+
+
+def test_floatx_without_keras_is_float32():
+    code = (
+        "import sys, numpy as np, lossbridge.keras as lk\n"
+        "loss = lk.SparseCategoricalCrossentropy(from_logits=True)\n"
+        "out = loss(np.array([1]), np.array([[0.5, 1.5]], np.float16))\n"
+        "assert loss.dtype == 'float32' and out.dtype == np.float32, (loss.dtype, out.dtype)\n"
+        "assert 'keras' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dtype_config_round_trip():
+    """The dtype (or policy) name is in the config and comes back, also through pickle."""
+    for arg, name in [
+        ("bfloat16", "bfloat16"),
+        ("mixed_float16", "mixed_float16"),
+        (keras.DTypePolicy("mixed_bfloat16"), "mixed_bfloat16"),
+    ]:
+        loss = lk.CategoricalCrossentropy(from_logits=True, dtype=arg)
+        config = loss.get_config()
+        assert config["dtype"] == name
+        for again in (
+            lk.CategoricalCrossentropy.from_config(config),
+            lk.deserialize(lk.serialize(loss)),
+            pickle.loads(pickle.dumps(loss)),
+        ):
+            assert again.dtype == loss.dtype and again.get_config() == config
+    assert "dtype" not in lk.Huber().get_config()
+
+
+def test_half_clip_bounds_are_keras_half_bounds():
+    """Keras clips at 1e-7 and 1 - 1e-7 held in the compute dtype: 1 - 1e-7 is 1.0 in both half
+    dtypes, 1e-7 is 2**-23 (float16, subnormal) and 1.0012e-7 (bfloat16). Keras then takes
+    log(0) at p = 1: its BCE is inf (y = 0) and NaN (y = 1); here the core's log clamp at -100
+    gives 100 and 0. Expected values: float64 formulas on the half bounds, rounded."""
+    y = np.array([0.0, 1.0, 0.0, 1.0])[:, None]
+    p = np.array([0.0, 1.0, 1.0, 0.0])[:, None]
+    for dtype in ("float16", "bfloat16"):
+        lo = float(round_to(1e-7, dtype))
+        assert float(round_to(1.0 - 1e-7, dtype)) == 1.0
+        want = round_to([-np.log1p(-lo), 0.0, 100.0, -np.log(lo)], dtype)
+        theirs = _f64(
+            keras.losses.binary_crossentropy(y.astype(_np_dtype(dtype)), p.astype(_np_dtype(dtype)))
+        )
+        assert np.isnan(theirs[1]) and theirs[2] == np.inf
+        assert theirs[3] == want[3]  # -log(1e-7 in the half dtype), as here
+        for backend in HALF_BACKENDS:
+            out = lk.binary_crossentropy(_arr(backend, y, dtype), _arr(backend, p, dtype))
+            assert _name(out) == dtype
+            np.testing.assert_array_equal(_f64(out), want)
+    # KL divergence of one-hot rows in float16: Keras's t / p overflows (1 / 2**-23 in half)
+    t, q = np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 1.0, 0.0]])
+    assert _f64(keras.losses.KLDivergence(dtype="float16")(t, q)) == np.inf
+    want = round_to(-np.log(round_to(1e-7, "float16")), "float16")  # 15.945
+    for backend in HALF_BACKENDS:
+        out = lk.KLDivergence(dtype="float16")(
+            _arr(backend, t, "float32"), _arr(backend, q, "float32")
+        )
+        assert _name(out) == "float16" and _f64(out) == want
+
+
+def test_user_loss_sees_the_half_compute_dtype():
+    """A subclass's ``call`` (and a wrapped function) gets arrays in the compute dtype, as in
+    Keras; the reduction runs in float32 and the result is rounded once."""
+    torch = pytest.importorskip("torch")
+    seen = []
+
+    class Mine(lk.Loss):
+        def call(self, y_true, y_pred):
+            seen.append((y_true.dtype, y_pred.dtype))
+            return (y_true - y_pred) ** 2
+
+    y, p = torch.tensor([[1.0, 0.0, 2.0]]), torch.tensor([[0.3, 0.2, 1.1]])
+    out = Mine(dtype="mixed_bfloat16")(y, p)
+    assert seen == [(torch.bfloat16, torch.bfloat16)] and out.dtype == torch.bfloat16
+    yb, pb = round_to(y.numpy(), "bfloat16"), round_to(p.numpy(), "bfloat16")
+    assert ulps(_f64(out), np.mean((yb - pb) ** 2), "bfloat16") <= 1.0
+    wrapped = lk.LossFunctionWrapper(lk.mean_squared_error, dtype="float16")
+    assert wrapped(y, p).dtype == torch.float16

@@ -24,6 +24,7 @@ import pytest
 from _helpers import RTOL, assert_close, assert_result, backend_grad, make, to_numpy
 
 import lossbridge.nn as lnn
+from lossbridge.conformance.precision_table import ulps
 
 torch = pytest.importorskip("torch")
 
@@ -387,3 +388,121 @@ def test_import_lossbridge_nn_loads_no_framework():
     assert res["loaded"] == [] and res["after"] == []
     # one item, weight 3 on class 2: 3 * (log(e^1 + e^2 + e^3) - 3) / 3
     assert math.isclose(res["v"], math.log(math.exp(-2) + math.exp(-1) + 1), rel_tol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# Half precision and torch.autocast: what torch.nn's module gives
+# ------------------------------------------------------------------------------------------
+#
+# Expected: the dtype torch.nn.<name> returns on the same tensors (half inputs outside
+# autocast; CPU autocast with half predictions and float32 targets/weights), and torch.nn's
+# value in float64 on the same (rounded) numbers. Ours no further from that float64 value than
+# torch's own result, with a floor of 1 ulp (half results) or 8 ulp (float32 results: a few
+# dozen float32 roundings in a reduction over 40 elements).
+
+#: Classes whose float arguments are all model outputs (embeddings, scores): half under
+#: autocast; elsewhere only the first argument (the prediction) is.
+_ALL_OUTPUTS = {
+    "MarginRankingLoss",
+    "CosineEmbeddingLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+}
+
+
+def _t(a, dtype):
+    a = np.asarray(a)
+    if a.dtype.kind != "f":
+        return torch.from_numpy(a)
+    return torch.from_numpy(a.astype(np.float32)).to(dtype)
+
+
+def _tname(dtype):
+    return str(dtype).removeprefix("torch.")
+
+
+def _module(name, ctor, wdtype):
+    kw = {k: _t(v, wdtype) if isinstance(v, np.ndarray) else v for k, v in ctor.items()}
+    return getattr(torch.nn, name)(**kw)
+
+
+def _rounded_f64(args_t):
+    return [a.double() if a.is_floating_point() else a for a in args_t]
+
+
+def _bound(theirs, want, dtype):
+    floor = 1.0 if dtype in ("float16", "bfloat16") else 8.0
+    return max(ulps(theirs, want, dtype), floor)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", NAMES)
+def test_half_inputs_match_torch_module(name, dtype):
+    """Half tensors (and half weights) outside autocast: torch's result dtype, the value no
+    further from float64 than torch's half result (or 1 ulp). Where torch has no CPU half
+    kernel (CTC, multi-margin, multilabel-margin raise NotImplementedError), the core rule:
+    the input's half dtype, within 1 ulp."""
+    ctor, args = SPECS[name]
+    hd = getattr(torch, dtype)
+    args_t = [_t(a, hd) for a in args]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = _module(name, ctor, torch.float64)(*_rounded_f64(args_t)).detach().numpy()
+        try:
+            theirs = _module(name, ctor, hd)(*args_t)
+        except NotImplementedError:
+            assert name in ("CTCLoss", "MultiMarginLoss", "MultiLabelMarginLoss")
+            theirs = None
+        out = getattr(lnn, name)(
+            **{k: _t(v, hd) if isinstance(v, np.ndarray) else v for k, v in ctor.items()}
+        )(*args_t)
+    if theirs is None:
+        assert out.dtype == hd
+        bound = 1.0
+    else:
+        assert out.dtype == theirs.dtype
+        bound = _bound(theirs.detach().double().numpy(), want, _tname(theirs.dtype))
+    assert ulps(out.detach().double().numpy(), want, _tname(out.dtype)) <= bound
+
+
+@pytest.mark.parametrize("cast", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name", NAMES)
+def test_cpu_autocast_matches_torch_module(name, cast):
+    """Under ``torch.autocast('cpu')`` with half predictions (as an autocast matmul makes them)
+    and float32 targets and weights: torch.nn's result dtype (float32, or the half dtype for the
+    losses torch keeps in half on the CPU), the value no further from float64 than torch's."""
+    ctor, args = SPECS[name]
+    hd = getattr(torch, cast)
+    args_t = [
+        _t(a, hd if (i == 0 or name in _ALL_OUTPUTS) else torch.float32) for i, a in enumerate(args)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = _module(name, ctor, torch.float64)(*_rounded_f64(args_t)).detach().numpy()
+        with torch.autocast("cpu", dtype=hd):
+            theirs = _module(name, ctor, torch.float32)(*args_t)
+            out = getattr(lnn, name)(**ctor)(*args_t)
+    assert out.dtype == theirs.dtype
+    rdt = _tname(theirs.dtype)
+    bound = _bound(theirs.detach().double().numpy(), want, rdt)
+    assert ulps(out.detach().double().numpy(), want, rdt) <= bound
+
+
+@pytest.mark.parametrize("name", ["CrossEntropyLoss", "BCEWithLogitsLoss", "MultiMarginLoss"])
+def test_numpy_bfloat16_input_with_weights(name):
+    """NumPy bfloat16 (ml_dtypes) input with float64 NumPy weights: the weights take the input's
+    dtype (NumPy's isdtype does not know bfloat16), the result is bfloat16 within 1 ulp of
+    torch.nn's float64 value on the rounded inputs and weights."""
+    import ml_dtypes
+
+    ctor, args = SPECS[name]
+    bf = np.dtype(ml_dtypes.bfloat16)
+    r_args = [a.astype(bf).astype(np.float64) if a.dtype.kind == "f" else a for a in args]
+    r_ctor = {
+        k: v.astype(bf).astype(np.float64) if isinstance(v, np.ndarray) else v
+        for k, v in ctor.items()
+    }
+    want = torch_module_value(name, r_ctor, r_args)
+    out = getattr(lnn, name)(**ctor)(*[a.astype(bf) if a.dtype.kind == "f" else a for a in args])
+    assert out.dtype == bf
+    assert ulps(np.asarray(out, np.float64), want, "bfloat16") <= 1.0

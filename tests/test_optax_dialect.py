@@ -7,6 +7,7 @@ on tiny inputs. Gradients are compared with ``jax.grad`` of optax.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import warnings
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from lossbridge import optax as lbx
+from lossbridge.conformance.precision_table import round_to, ulps
 from tests._helpers import assert_close, backend_grad, dtype_name, make, to_numpy
 
 optax = pytest.importorskip("optax")
@@ -736,3 +738,217 @@ def test_import_loads_no_framework():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# Half precision: optax's dtypes, values no further from float64 than optax's own
+# ------------------------------------------------------------------------------------------
+#
+# optax computes every step in the input's half dtype; lossbridge computes in float32 and
+# rounds once. Expected: optax's result dtype on the same half inputs, and the float64 value of
+# optax on the inputs rounded to the half dtype (x64 is on in this process); ours within
+# max(optax's own distance, 1 ulp). Four losses give float32 in optax (JAX's default float
+# dtype enters through one_hot and the CTC recursion; float64 when x64 is on, as here):
+# ``test_half_float32_losses_match_optax_without_x64`` checks optax's float32 in a process
+# without x64.
+
+_HB = [b for b in ("numpy", "torch", "jax", "tensorflow") if importlib.util.find_spec(b)]
+_RH = np.random.default_rng(5)
+_NH, _CH = 8, 6
+
+
+def _hprobs():
+    return _RH.dirichlet(np.ones(_CH), _NH)
+
+
+def _h(*shape, scale=1.0):
+    return scale * _RH.standard_normal(shape)
+
+
+def _hbits(*shape):
+    return _RH.integers(0, 2, shape).astype(float)
+
+
+HALF_CASES = {
+    "sigmoid_binary_cross_entropy": ((_h(_NH, _CH, scale=2), _hbits(_NH, _CH)), {}),
+    "softmax_cross_entropy": ((_h(_NH, _CH, scale=2), _hprobs()), {}),
+    "softmax_cross_entropy_with_integer_labels": (
+        (_h(_NH, _CH, scale=2), _RH.integers(0, _CH, _NH)),
+        {},
+    ),
+    "safe_softmax_cross_entropy": ((_h(_NH, _CH, scale=2), _hprobs()), {}),
+    "poly_loss_cross_entropy": (
+        (_h(_NH, _CH, scale=2), np.eye(_CH)[_RH.integers(0, _CH, _NH)]),
+        {},
+    ),
+    "sigmoid_focal_loss": ((_h(_NH, _CH, scale=2), _hbits(_NH, _CH)), {"alpha": 0.25}),
+    "kl_divergence": ((np.log(_hprobs()), _hprobs()), {}),
+    "kl_divergence_with_log_targets": ((np.log(_hprobs()), np.log(_hprobs())), {}),
+    "generalized_kl_divergence": ((np.log(_hprobs()), _hprobs()), {}),
+    "squared_error": ((_h(_NH, _CH), _h(_NH, _CH)), {}),
+    "l2_loss": ((_h(_NH, _CH), _h(_NH, _CH)), {}),
+    "huber_loss": ((_h(_NH, _CH, scale=2), _h(_NH, _CH)), {}),
+    "log_cosh": ((_h(_NH, _CH, scale=2), _h(_NH, _CH)), {}),
+    "cosine_similarity": ((_h(_NH, _CH), _h(_NH, _CH)), {}),
+    "cosine_distance": ((_h(_NH, _CH), _h(_NH, _CH)), {}),
+    "hinge_loss": ((_h(_NH), np.sign(_h(_NH))), {}),
+    "perceptron_loss": ((_h(_NH), np.sign(_h(_NH))), {}),
+    "multiclass_hinge_loss": ((_h(_NH, _CH), _RH.integers(0, _CH, _NH)), {}),
+    "multiclass_perceptron_loss": ((_h(_NH, _CH), _RH.integers(0, _CH, _NH)), {}),
+    "sparsemax_loss": ((_h(_NH), _hbits(_NH)), {}),
+    "multiclass_sparsemax_loss": ((_h(_NH, _CH), _RH.integers(0, _CH, _NH)), {}),
+    "ntxent": ((_h(_NH, 4), np.repeat(np.arange(_NH // 2), 2)), {}),
+    "triplet_margin_loss": ((_h(_NH, 4), _h(_NH, 4), _h(_NH, 4)), {}),
+    "dice_loss": ((_h(_NH, _CH), np.eye(_CH)[_RH.integers(0, _CH, _NH)]), {}),
+    "binary_dice_loss": ((_h(_NH, 1), _hbits(_NH, 1)), {}),
+    "multiclass_generalized_dice_loss": (
+        (_h(_NH, _CH), np.eye(_CH)[_RH.integers(0, _CH, _NH)]),
+        {},
+    ),
+    "ranking_softmax_loss": ((_h(_NH, _CH), _hbits(_NH, _CH)), {}),
+    "smooth_labels": ((0.9 * np.eye(_CH)[_RH.integers(0, _CH, _NH)] + 0.01,), {"alpha": 0.1}),
+    "ctc_loss": (
+        (
+            _h(2, 12, 5),
+            np.zeros((2, 12)),
+            np.array([[1, 2, 3, 0], [2, 2, 4, 1]]),
+            np.array([[0.0, 0, 0, 1], [0, 0, 0, 0]]),
+        ),
+        {},
+    ),
+}
+#: optax returns JAX's default float dtype for these on half inputs (float32 without x64).
+FLOAT32_RESULT = {
+    "multiclass_hinge_loss",
+    "multiclass_perceptron_loss",
+    "multiclass_sparsemax_loss",
+    "ctc_loss",
+}
+
+
+def _half_np(dtype):
+    if dtype == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(dtype)
+
+
+def _harr(backend, a, dtype):
+    a = np.asarray(a)
+    floating = a.dtype.kind == "f"
+    a = a.astype(np.float32) if floating else a
+    if backend == "numpy":
+        return a.astype(_half_np(dtype)) if floating else a
+    if backend == "torch":
+        import torch
+
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        return t.to(getattr(torch, dtype)) if floating else t
+    if backend == "jax":
+        return jnp.asarray(a).astype(dtype) if floating else jnp.asarray(a)
+    import tensorflow as tf
+
+    return tf.cast(tf.constant(a), dtype) if floating else tf.constant(a)
+
+
+def _h64(x):
+    mod = type(x).__module__
+    if mod.startswith("torch"):
+        return x.detach().float().numpy().astype(np.float64)
+    if mod.startswith("tensorflow"):
+        import tensorflow as tf
+
+        return tf.cast(x, tf.float64).numpy()
+    return np.asarray(x).astype(np.float64)
+
+
+def test_half_cases_cover_every_loss():
+    covered = set(HALF_CASES) | {
+        "convex_kl_divergence",  # deprecated alias of generalized_kl_divergence
+        "ctc_loss_with_forward_probs",  # ctc_loss's recursion (test_half_float32_losses...)
+        "make_fenchel_young_loss",  # test_every_loss_goes_through_the_half_rule
+    }
+    assert covered == set(lbx.__all__)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", sorted(HALF_CASES))
+def test_half_dtype_and_value_against_optax(name, dtype):
+    args, kw = HALF_CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = _h64(
+            getattr(optax.losses, name)(*[jnp.asarray(round_to(a, dtype)) for a in args], **kw)
+        )
+        theirs = getattr(optax.losses, name)(*[_harr("jax", a, dtype) for a in args], **kw)
+    expected_dtype = "float32" if name in FLOAT32_RESULT else dtype
+    assert dtype_name(theirs) == ("float64" if name in FLOAT32_RESULT else dtype)
+    bound = max(ulps(_h64(theirs), want, dtype), 1.0)
+    for backend in _HB:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = getattr(lbx, name)(*[_harr(backend, a, dtype) for a in args], **kw)
+        assert dtype_name(out) == expected_dtype, backend
+        err = ulps(_h64(out), want, dtype)
+        assert err <= bound, f"{backend}: {err:.3g} ulp of {dtype} (optax: {bound:.3g})"
+
+
+def test_half_float32_losses_match_optax_without_x64():
+    """Without x64 (JAX's default), optax returns float32 for these four on half inputs; so do
+    we (and for ctc_loss_with_forward_probs, all three outputs)."""
+    code = (
+        "import numpy as np, jax.numpy as jnp, optax\n"
+        "from lossbridge import optax as lbx\n"
+        "s = jnp.asarray(np.linspace(-1, 1, 20).reshape(4, 5), jnp.bfloat16)\n"
+        "y = jnp.asarray([0, 1, 2, 3])\n"
+        "for n in ('multiclass_hinge_loss', 'multiclass_perceptron_loss',\n"
+        "          'multiclass_sparsemax_loss'):\n"
+        "    for x in (s, s.astype(jnp.float16)):\n"
+        "        a, b = getattr(optax.losses, n)(x, y), getattr(lbx, n)(x, y)\n"
+        "        assert a.dtype == b.dtype == jnp.float32, (n, a.dtype, b.dtype)\n"
+        "lg = jnp.asarray(np.linspace(-2, 2, 60).reshape(2, 6, 5), jnp.float16)\n"
+        "args = (lg, jnp.zeros((2, 6), jnp.float16), jnp.asarray([[1, 2], [2, 3]]),\n"
+        "        jnp.zeros((2, 2), jnp.float16))\n"
+        "for n in ('ctc_loss', 'ctc_loss_with_forward_probs'):\n"
+        "    a, b = getattr(optax.losses, n)(*args), getattr(lbx, n)(*args)\n"
+        "    a, b = (a if isinstance(a, tuple) else (a,)), (b if isinstance(b, tuple) else (b,))\n"
+        "    assert [x.dtype for x in a] == [x.dtype for x in b] == [jnp.float32] * len(a), n\n"
+    )
+    subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True)
+
+
+def test_every_loss_goes_through_the_half_rule():
+    """Every function computes half inputs in float32 (the precision wrapper), including the
+    function ``make_fenchel_young_loss`` returns: a bfloat16 call is within 1 ulp of float64."""
+    for name in lbx.__all__:
+        if name != "make_fenchel_young_loss":
+            assert hasattr(getattr(lbx, name), "__lossbridge_precision__"), name
+    fy = lbx.make_fenchel_young_loss(lambda s: jnp.log(jnp.sum(jnp.exp(s), axis=-1)))
+    assert hasattr(fy, "__lossbridge_precision__")
+    s, t = _h(4, 5, scale=2), np.eye(5)[[0, 3, 1, 4]]
+    sb = round_to(s, "bfloat16")
+    want = np.log(np.exp(sb).sum(-1)) - (t * sb).sum(-1)
+    out = fy(_harr("jax", s, "bfloat16"), _harr("jax", t, "bfloat16"))
+    assert dtype_name(out) == "bfloat16" and ulps(_h64(out), want, "bfloat16") <= 1.0
+
+
+def test_half_constants_do_not_overflow():
+    """optax's 1 / (freq**2 + 1e-7) in float16 overflows to inf (a class absent from the
+    batch) and its loss is NaN; computed in float32 it is finite and within 1 ulp."""
+    x = _h(6, 3)
+    t = np.eye(3)[[0, 1, 0, 1, 0, 1]]  # class 2 absent
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = optax.losses.multiclass_generalized_dice_loss(
+            _harr("jax", x, "float16"), _harr("jax", t, "float16")
+        )
+        want = _h64(
+            optax.losses.multiclass_generalized_dice_loss(jnp.asarray(round_to(x, "float16")), t)
+        )
+    assert not np.isfinite(_h64(theirs))
+    for backend in _HB:
+        out = lbx.multiclass_generalized_dice_loss(
+            _harr(backend, x, "float16"), _harr(backend, t, "float16")
+        )
+        assert dtype_name(out) == "float16" and ulps(_h64(out), want, "float16") <= 1.0

@@ -36,10 +36,22 @@ TensorFlow backend's ``keras/src/backend/tensorflow/nn.py``):
 
 Conventions chosen where Keras is not one thing:
 
-* **dtype.** Keras's classes cast both arrays to ``dtype`` (default ``floatx()``, float32),
-  so a float64 MSE of 1e-18 becomes 0.0 (section 3.14). Here ``dtype=None`` keeps the
-  prediction's floating dtype (float64 stays float64, the house rule); non-floating
-  predictions use float32 like Keras. Pass ``dtype='float32'`` for Keras's cast.
+* **dtype.** The classes follow Keras's ``Loss``: both arrays are cast to ``dtype`` (a dtype
+  name, a policy name such as ``'mixed_float16'``, or a ``DTypePolicy``: its compute dtype;
+  None means ``keras.config.floatx()`` at construction, float32 unless set, read only if Keras
+  is imported), the loss and the reduction run in it and :attr:`Loss.dtype` names it; float16
+  logits give a float32 loss by default. One exception: with ``dtype=None`` a **float64
+  prediction stays float64** (Keras casts it to float32, so a float64 MSE of 1e-18 becomes
+  0.0, section 3.14; pass ``dtype='float32'`` for that). The functions keep ``y_pred``'s
+  dtype, as Keras's do.
+* **Half compute dtypes.** Where the compute dtype is float16 or bfloat16 (given, a mixed
+  policy, or a half input to a function), the arrays are rounded to it as Keras rounds them,
+  the loss computes in float32 and the result is rounded once (the core's rule,
+  :mod:`lossbridge._precision`); Keras computes every step in half. Keras's clip bounds are
+  kept in the half dtype: :math:`1 - 10^{-7}` rounds to 1.0 in both, and :math:`10^{-7}` is
+  1.19e-7 in float16 (a subnormal) and 1.0012e-7 in bfloat16. At p = 1 Keras's half
+  ``log(1 - p)`` is ``-inf``: its BCE gives inf (y = 0) and NaN (y = 1); here the core's
+  log clamp at -100 gives 100 and 0 (``docs/porting.md``, Precision, has the numbers).
 * **Backends.** Where Keras's own backends disagree (section 3.14), the numbers are the
   TensorFlow backend's on every path that does not depend on how the input tensor was made:
   ``BinaryFocalCrossentropy(from_logits=True)`` computes the cross-entropy from the logits
@@ -63,13 +75,21 @@ import inspect
 import math
 import numbers
 import re
+import struct
 import sys
 from typing import Any
 
 from lossbridge._inputs import arange_like
 from lossbridge._primitives import clamp_min0, log_softmax, softplus
 from lossbridge._validation import check_class_indices, shape_str
-from lossbridge.backends import asarray_on, get_namespace, stop_gradient, take_along_axis
+from lossbridge.backends import (
+    asarray_on,
+    framework_name,
+    get_namespace,
+    is_half,
+    stop_gradient,
+    take_along_axis,
+)
 from lossbridge.classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -143,6 +163,8 @@ __all__ = [
 
 #: ``keras.backend.epsilon()``.
 EPSILON = 1e-7
+#: The clip bounds, rounded by the arrays' dtype where they meet it (float32, float64).
+_EPS = (EPSILON, 1.0 - EPSILON)
 
 #: The reductions ``keras.losses.Loss`` accepts (``standardize_reduction``).
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -171,33 +193,85 @@ def standardize_reduction(reduction: Any) -> Any:
     return reduction
 
 
-def _check_dtype(dtype: Any) -> Any:
-    """Validate a ``dtype`` argument (None, a float dtype name, a policy, a dtype object)."""
-    if dtype is None:
-        return None
-    name = getattr(dtype, "compute_dtype", dtype)  # a keras.DTypePolicy
-    if isinstance(name, str):
-        if name not in _FLOAT_NAMES:
-            raise ValueError(
-                f"dtype={dtype!r} is not a floating dtype; expected None or one of "
-                + ", ".join(repr(n) for n in _FLOAT_NAMES)
-            )
-        return _FLOAT_NAMES[name]
-    return dtype
-
-
-def _compute_dtype(xp: Any, y_pred: Any, dtype: Any) -> Any:
-    if dtype is None:
-        return y_pred.dtype if xp.isdtype(y_pred.dtype, "real floating") else xp.float32
+def _dtype_name(dtype: Any) -> str:
+    """The name of a dtype given as a string, a Keras ``DTypePolicy`` (its ``name``: the
+    policy, e.g. ``'mixed_float16'``) or any framework's dtype object (``np.float16``,
+    ``torch.bfloat16``, ``tf.float16``, ``jnp.bfloat16``, ``ml_dtypes.bfloat16``)."""
     if isinstance(dtype, str):
-        out = getattr(xp, dtype, None)
-        if out is None:
-            kind = type(y_pred).__module__.split(".")[0]
-            raise TypeError(f"dtype={dtype!r} is not available for {kind} arrays")
-        return out
-    if not xp.isdtype(dtype, "real floating"):
-        raise TypeError(f"dtype must be a real floating dtype; got {dtype!r}")
-    return dtype
+        return dtype
+    if hasattr(dtype, "compute_dtype"):  # keras.DTypePolicy
+        return str(getattr(dtype, "name", dtype.compute_dtype))
+    for owner in (getattr(dtype, "dtype", None), dtype):  # jnp.float16 holds a NumPy dtype
+        name = getattr(owner, "name", None)
+        if isinstance(name, str):
+            return name
+    name = getattr(dtype, "__name__", None)  # np.float16, ml_dtypes.bfloat16
+    return name if isinstance(name, str) else str(dtype).rsplit(".", 1)[-1]  # torch.float16
+
+
+def _check_dtype(dtype: Any) -> tuple[str | None, str | None]:
+    """``(name, compute dtype name)`` of a ``dtype`` argument (None: ``(None, None)``), as
+    ``keras.dtype_policies.get`` reads it: a float dtype name, a policy name
+    (``'mixed_float16'``: compute dtype float16), a ``DTypePolicy`` or a dtype object."""
+    if dtype is None:
+        return None, None
+    name = _dtype_name(dtype)
+    compute = getattr(dtype, "compute_dtype", name)
+    if compute not in _FLOAT_NAMES:
+        raise ValueError(
+            f"dtype={dtype!r} is not a floating dtype or policy; expected None, a "
+            "keras.DTypePolicy or one of " + ", ".join(repr(n) for n in _FLOAT_NAMES)
+        )
+    return name, _FLOAT_NAMES[compute]
+
+
+def _floatx() -> str:
+    """``keras.config.floatx()`` where Keras is already imported, else ``'float32'`` (Keras's
+    default); Keras is never imported here."""
+    config = getattr(sys.modules.get("keras"), "config", None)
+    get = getattr(config, "floatx", None)
+    return str(get()) if callable(get) else "float32"
+
+
+def _dtype_in(xp: Any, name: str, y_pred: Any) -> Any:
+    """The dtype ``name`` of ``y_pred``'s namespace (NumPy's bfloat16 is ml_dtypes')."""
+    out = getattr(xp, name, None)
+    if out is None and name == "bfloat16" and framework_name(y_pred) == "numpy":
+        try:
+            import ml_dtypes  # NumPy's bfloat16; imported only when asked for
+        except ImportError:
+            pass
+        else:
+            out = ml_dtypes.bfloat16
+    if out is None:
+        kind = type(y_pred).__module__.split(".")[0]
+        raise TypeError(
+            f"dtype={name!r} is not available for {kind} arrays"
+            + (" (NumPy's bfloat16 needs the ml_dtypes package)" if name == "bfloat16" else "")
+        )
+    return out
+
+
+def _round_to(value: float, name: str) -> float:
+    """``value`` rounded to the float dtype ``name`` (to nearest, ties to even), as a Python
+    float: Keras's constants as its compute dtype holds them."""
+    if name == "float64":
+        return value
+    if name == "float16":
+        return struct.unpack("<e", struct.pack("<e", value))[0]
+    f32 = struct.unpack("<f", struct.pack("<f", value))[0]
+    if name == "float32":
+        return f32
+    bits = struct.unpack("<I", struct.pack("<f", f32))[0]  # bfloat16: the upper 16 bits
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def _eps_bounds(name: str) -> tuple[float, float]:
+    """Keras's clip bounds ``(1e-7, 1 - 1e-7)`` held in the compute dtype ``name``:
+    float16 holds 1e-7 as 1.19e-7 (a subnormal) and bfloat16 as 1.0012e-7; both round
+    1 - 1e-7 to 1.0 (float32: 0.99999988)."""
+    return _round_to(EPSILON, name), _round_to(1.0 - EPSILON, name)
 
 
 def _real(value: Any, name: str, loss: str) -> float:
@@ -226,22 +300,55 @@ def _axis(axis: Any, name: str, loss: str, *, allow_none: bool = False) -> Any:
     return int(axis)
 
 
-def _prep(y_true: Any, y_pred: Any, dtype: Any = None, *, labels: bool = False) -> tuple:
-    """``(xp, y_true, y_pred)``: y_pred in the compute dtype, y_true in it too (``labels``:
-    int64 class indices, floats truncated as Keras's cast does)."""
+def _prep(
+    y_true: Any, y_pred: Any, dtype: str | None = None, *, labels: bool = False, upcast=True
+) -> tuple:
+    """``(xp, y_true, y_pred, half)``: both arrays in the compute dtype ``dtype`` (a name; None:
+    ``y_pred``'s floating dtype, float32 for other predictions), y_true as int64 class indices
+    for ``labels`` (floats truncated as Keras's cast does).
+
+    Where the compute dtype is float16/bfloat16, ``half`` is that dtype and (``upcast``) both
+    arrays, rounded to it as Keras rounds them, come back in float32: the loss computes there
+    and :func:`_round` rounds its result once (``lossbridge._precision``'s rule). Else ``half``
+    is None."""
     if y_pred is None or y_true is None:
         which = "y_pred" if y_pred is None else "y_true"
         raise TypeError(f"{which} must be an array; got None")
     xp, device = get_namespace(y_pred, y_true, names=("y_pred", "y_true"))
     y_pred = asarray_on(y_pred, xp, device)
-    ct = _compute_dtype(xp, y_pred, dtype)
+    if dtype is None:
+        floating = is_half(y_pred, framework_name(y_pred))  # NumPy's isdtype rejects bfloat16
+        floating = floating or xp.isdtype(y_pred.dtype, "real floating")
+        ct = y_pred.dtype if floating else xp.float32
+    else:
+        ct = _dtype_in(xp, dtype, y_pred)
     if y_pred.dtype != ct:
         y_pred = xp.astype(y_pred, ct)
     y_true = asarray_on(y_true, xp, device)
     want = xp.int64 if labels else ct
     if y_true.dtype != want:
         y_true = xp.astype(y_true, want)
-    return xp, y_true, y_pred
+    half = y_pred.dtype if is_half(y_pred, framework_name(y_pred)) else None
+    if half is not None and upcast:
+        y_pred = xp.astype(y_pred, xp.float32)
+        if not labels:
+            y_true = xp.astype(y_true, xp.float32)
+    return xp, y_true, y_pred, half
+
+
+def _round(xp: Any, out: Any, half: Any) -> Any:
+    """``out`` cast once to the half compute dtype ``half`` (None: as it is)."""
+    if half is None or out.dtype == half:
+        return out
+    return xp.astype(out, half)
+
+
+def _eps_kw(impl: Any, half: Any) -> dict:
+    """``{'eps': bounds}`` for an ``impl`` that clips at Keras's epsilon, computed in float32
+    for the half compute dtype ``half`` (the bounds are the half dtype's, as Keras's)."""
+    if half is None or impl not in _CLIPPING:
+        return {}
+    return {"eps": _eps_bounds(_dtype_name(half))}
 
 
 def squeeze_or_expand_to_same_rank(xp: Any, x1: Any, x2: Any, expand_rank_1: bool = True) -> tuple:
@@ -354,11 +461,15 @@ def reduce_weighted_values(
     return _divide_no_nan(xp, loss, _size(xp, values))
 
 
-def _weights_on(xp: Any, sample_weight: Any, like: Any) -> Any:
+def _weights_on(xp: Any, sample_weight: Any, like: Any, half: Any = None) -> Any:
+    """``sample_weight`` on ``like``'s device in its dtype; rounded to the half compute dtype
+    ``half`` first, as Keras converts it."""
     if sample_weight is None:
         return None
     device = get_namespace(like)[1]
     w = asarray_on(sample_weight, xp, device)
+    if half is not None and w.dtype != half:
+        w = xp.astype(w, half)
     if w.dtype != like.dtype:
         w = xp.astype(w, like.dtype)
     return w
@@ -379,14 +490,14 @@ def _mae(xp, y_true, y_pred):
     return _mean_last(xp, l1_loss(y_pred, y_true, reduction="none")), None
 
 
-def _mape(xp, y_true, y_pred):
+def _mape(xp, y_true, y_pred, eps=_EPS):
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_absolute_percentage_error")
-    return _mean_last(xp, mape_loss(y_pred, y_true, eps=EPSILON, reduction="none")), None
+    return _mean_last(xp, mape_loss(y_pred, y_true, eps=eps[0], reduction="none")), None
 
 
-def _msle(xp, y_true, y_pred):
+def _msle(xp, y_true, y_pred, eps=_EPS):
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_squared_logarithmic_error")
-    return _mean_last(xp, msle_loss(y_pred, y_true, eps=EPSILON, reduction="none")), None
+    return _mean_last(xp, msle_loss(y_pred, y_true, eps=eps[0], reduction="none")), None
 
 
 def _huber(xp, y_true, y_pred, delta=1.0):
@@ -399,16 +510,16 @@ def _log_cosh(xp, y_true, y_pred):
     return _mean_last(xp, log_cosh_loss(y_pred, y_true, reduction="none")), None
 
 
-def _poisson(xp, y_true, y_pred):
+def _poisson(xp, y_true, y_pred, eps=_EPS):
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "poisson")
-    loss = poisson_nll_loss(y_pred, y_true, log_input=False, eps=EPSILON, reduction="none")
+    loss = poisson_nll_loss(y_pred, y_true, log_input=False, eps=eps[0], reduction="none")
     return _mean_last(xp, loss), None
 
 
-def _kl(xp, y_true, y_pred):
+def _kl(xp, y_true, y_pred, eps=_EPS):
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "kl_divergence")
-    t = _clip(xp, y_true, EPSILON, 1.0)
-    p = _clip(xp, y_pred, EPSILON, 1.0)
+    t = _clip(xp, y_true, eps[0], 1.0)
+    p = _clip(xp, y_pred, eps[0], 1.0)
     return xp.sum(kl_div(xp.log(p), t, reduction="none"), axis=-1), None
 
 
@@ -453,7 +564,7 @@ def _smooth_categorical(xp, y_true, label_smoothing, axis):
     return y_true * (1.0 - label_smoothing) + label_smoothing / c
 
 
-def _cce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+def _cce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, eps=_EPS):
     if y_true.ndim < 1 or tuple(y_true.shape) != tuple(y_pred.shape):
         raise ValueError(
             f"categorical_crossentropy: y_true has shape {shape_str(y_true.shape)} and y_pred "
@@ -464,11 +575,11 @@ def _cce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
         yp, yt = _class_axis_to_1(xp, y_pred, y_true, axis=axis)
         return cross_entropy(yp, yt, reduction="none"), None
     p = y_pred / xp.sum(y_pred, axis=axis, keepdims=True)
-    p = _clip(xp, p, EPSILON, 1.0 - EPSILON)
+    p = _clip(xp, p, *eps)
     return -xp.sum(y_true * xp.log(p), axis=axis), None
 
 
-def _sparse_cce(xp, y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+def _sparse_cce(xp, y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, eps=_EPS):
     if y_true.ndim == y_pred.ndim and y_true.shape[axis] == 1:
         y_true = xp.squeeze(y_true, axis=axis)
     expected = tuple(d for i, d in enumerate(y_pred.shape) if i != axis % max(y_pred.ndim, 1))
@@ -478,7 +589,7 @@ def _sparse_cce(xp, y_true, y_pred, from_logits=False, ignore_class=None, axis=-
             f"y_pred has shape {shape_str(y_pred.shape)}; expected y_true of shape "
             f"{shape_str(expected)} (or with a trailing 1)"
         )
-    logits = y_pred if from_logits else xp.log(_clip(xp, y_pred, EPSILON, 1.0 - EPSILON))
+    logits = y_pred if from_logits else xp.log(_clip(xp, y_pred, *eps))
     if y_pred.ndim >= 2:
         (logits,) = _class_axis_to_1(xp, logits, axis=axis)
     ignore = -(2**31) if ignore_class is None else ignore_class
@@ -487,7 +598,7 @@ def _sparse_cce(xp, y_true, y_pred, from_logits=False, ignore_class=None, axis=-
     return loss, mask
 
 
-def _bce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+def _bce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, eps=_EPS):
     if tuple(y_true.shape) != tuple(y_pred.shape):
         raise ValueError(
             f"binary_crossentropy: y_true has shape {shape_str(y_true.shape)} but y_pred has "
@@ -498,7 +609,7 @@ def _bce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     if from_logits:
         loss = binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
     else:
-        p = _clip(xp, y_pred, EPSILON, 1.0 - EPSILON)
+        p = _clip(xp, y_pred, *eps)
         loss = binary_cross_entropy(p, y_true, reduction="none")
     return xp.mean(loss, axis=axis), None
 
@@ -513,6 +624,7 @@ def _binary_focal(
     from_logits=False,
     label_smoothing=0.0,
     axis=-1,
+    eps=_EPS,
 ):
     if tuple(y_true.shape) != tuple(y_pred.shape):
         raise ValueError(
@@ -526,7 +638,7 @@ def _binary_focal(
         a = alpha if apply_class_balancing else -1.0
         loss = sigmoid_focal_loss(y_pred, y_true, alpha=a, gamma=gamma, reduction="none")
         return xp.mean(loss, axis=axis), None
-    bce = binary_cross_entropy(_clip(xp, y_pred, EPSILON, 1.0 - EPSILON), y_true, reduction="none")
+    bce = binary_cross_entropy(_clip(xp, y_pred, *eps), y_true, reduction="none")
     p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
     loss = xp.pow(1.0 - p_t, gamma) * bce
     if apply_class_balancing:
@@ -535,7 +647,15 @@ def _binary_focal(
 
 
 def _categorical_focal(
-    xp, y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+    xp,
+    y_true,
+    y_pred,
+    alpha=0.25,
+    gamma=2.0,
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
+    eps=_EPS,
 ):
     if tuple(y_true.shape) != tuple(y_pred.shape):
         raise ValueError(
@@ -545,7 +665,7 @@ def _categorical_focal(
     y_true = _smooth_categorical(xp, y_true, label_smoothing, axis)
     p = xp.exp(log_softmax(xp, y_pred, axis)) if from_logits else y_pred
     p = p / xp.sum(p, axis=axis, keepdims=True)
-    p = _clip(xp, p, EPSILON, 1.0 - EPSILON)
+    p = _clip(xp, p, *eps)
     loss = alpha * xp.pow(1.0 - p, gamma) * (-y_true * xp.log(p))
     return xp.sum(loss, axis=axis), None
 
@@ -567,19 +687,19 @@ def _gce(xp, y_true, y_pred, q=0.5):
     return (1.0 - xp.pow(p, q)) / q, None
 
 
-def _dice(xp, y_true, y_pred, axis=None):
+def _dice(xp, y_true, y_pred, axis=None, eps=_EPS):
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "dice")
     inter = xp.sum(y_true * y_pred, axis=axis)
-    denom = xp.sum(y_true, axis=axis) + xp.sum(y_pred, axis=axis) + EPSILON
+    denom = xp.sum(y_true, axis=axis) + xp.sum(y_pred, axis=axis) + eps[0]
     return 1.0 - 2.0 * inter / denom, None
 
 
-def _tversky(xp, y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+def _tversky(xp, y_true, y_pred, alpha=0.5, beta=0.5, axis=None, eps=_EPS):
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "tversky")
     tp = xp.sum(y_true * y_pred, axis=axis)
     fp = xp.sum((1.0 - y_true) * y_pred, axis=axis)
     fn = xp.sum(y_true * (1.0 - y_pred), axis=axis)
-    return 1.0 - tp / (tp + alpha * fp + beta * fn + EPSILON), None
+    return 1.0 - tp / (tp + alpha * fp + beta * fn + eps[0]), None
 
 
 def _masked_logsumexp(xp, z, mask):
@@ -651,11 +771,20 @@ def _ctc(xp, y_true, y_pred):
 # ------------------------------------------------------------------------------------------
 
 
+#: The implementations that take Keras's clip bounds (``eps``) in the compute dtype.
+_CLIPPING = frozenset(
+    (_mape, _msle, _poisson, _kl, _cce, _sparse_cce, _bce, _binary_focal, _categorical_focal)
+    + (_dice, _tversky)
+)
+
+
 def _call(impl, y_true, y_pred, *, squeeze=False, labels=False, **kwargs):
-    xp, y_true, y_pred = _prep(y_true, y_pred, labels=labels)
+    """A function's per-sample loss in ``y_pred``'s dtype (Keras's functions keep it); half
+    inputs compute in float32 and round once."""
+    xp, y_true, y_pred, half = _prep(y_true, y_pred, labels=labels)
     if squeeze:
         y_true, y_pred = squeeze_or_expand_to_same_rank(xp, y_true, y_pred)
-    return impl(xp, y_true, y_pred, **kwargs)[0]
+    return _round(xp, impl(xp, y_true, y_pred, **_eps_kw(impl, half), **kwargs)[0], half)
 
 
 _ELEMENTWISE_NOTES = """
@@ -1452,13 +1581,13 @@ def circle(
     (arXiv:2002.10857); Keras 3 documentation, ``keras.losses.circle``.
     """
     name = "circle"
-    xp, y_true, y_pred = _prep(y_true, y_pred, labels=True)
+    xp, y_true, y_pred, half = _prep(y_true, y_pred, labels=True)
     device = get_namespace(y_pred)[1]
     if ref_embeddings is not None:
         ref_embeddings = asarray_on(ref_embeddings, xp, device, dtype=y_pred.dtype)
     if ref_labels is not None:
         ref_labels = asarray_on(ref_labels, xp, device, dtype=xp.int64)
-    return _circle(
+    out = _circle(
         xp,
         y_true,
         y_pred,
@@ -1468,6 +1597,7 @@ def circle(
         gamma=_real(gamma, "gamma", name),
         margin=_real(margin, "margin", name),
     )[0]
+    return _round(xp, out, half)
 
 
 def ctc(y_true: Any, y_pred: Any) -> Any:
@@ -1561,10 +1691,14 @@ class Loss:
         of the per-sample loss. ``'mean_with_sample_weight'``: over the sum of the sample
         weights (over the element count without weights). ``'sum'``. ``None``/``'none'``:
         the per-sample loss, weighted.
-    dtype : str or dtype, optional
-        Compute dtype. **None keeps the prediction's floating dtype** (float32 for
-        non-floating predictions); Keras's None means ``floatx()``, float32. A Keras
-        ``DTypePolicy`` uses its ``compute_dtype``.
+    dtype : str, keras.DTypePolicy or dtype, optional
+        The compute dtype, as Keras reads it: a float dtype name (``'float32'``,
+        ``'bfloat16'``, ...), a policy name (``'mixed_float16'``, ``'mixed_bfloat16'``: its
+        compute dtype) or a ``DTypePolicy``. None means ``keras.config.floatx()`` at
+        construction (float32 unless set; read only if Keras is imported), **except that a
+        float64 prediction stays float64** (``docs/porting.md``, Precision). Both arrays are
+        cast to it; a float16/bfloat16 compute dtype computes in float32, with Keras's clip
+        bounds held in the half dtype, and rounds the result once to it.
 
     Notes
     -----
@@ -1587,23 +1721,42 @@ class Loss:
             raise TypeError(f"name must be a str or None; got {name!r}")
         self.name = name or _snake(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
-        self._dtype = _check_dtype(dtype)
+        self._dtype_arg, compute = _check_dtype(dtype)
+        self._dtype = compute or _FLOAT_NAMES.get(_floatx(), "float32")
 
     @property
-    def dtype(self) -> Any:
-        """The compute dtype given (None: the prediction's floating dtype)."""
+    def dtype(self) -> str:
+        """The compute dtype's name (Keras's ``Loss.dtype``): ``dtype``'s, else ``floatx()``."""
+        return self._dtype
+
+    def _compute_dtype(self, y_pred: Any) -> str | None:
+        """The compute dtype of a call: :attr:`dtype`, or None (keep float64) for a float64
+        prediction when no ``dtype`` was given."""
+        if self._dtype_arg is None and self._dtype != "float64":
+            d = getattr(y_pred, "dtype", None)
+            if d is not None and _dtype_name(d) == "float64":
+                return None
         return self._dtype
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        """The loss, weighted by ``sample_weight`` and reduced as :attr:`reduction` says."""
-        xp, y_true, y_pred = _prep(y_true, y_pred, self._dtype, labels=self._labels)
-        losses, mask = self._call_masked(xp, y_true, y_pred)
-        sample_weight = _weights_on(xp, sample_weight, losses)
-        return reduce_weighted_values(xp, losses, sample_weight, mask, self.reduction)
+        """The loss, weighted by ``sample_weight`` and reduced as :attr:`reduction` says, in
+        :attr:`dtype` (a float64 prediction stays float64 when no ``dtype`` was given)."""
+        ours = type(self)._impl is not None  # lossbridge's losses compute half in float32
+        xp, y_true, y_pred, half = _prep(
+            y_true, y_pred, self._compute_dtype(y_pred), labels=self._labels, upcast=ours
+        )
+        losses, mask = self._call_masked(xp, y_true, y_pred, half)
+        if half is not None and losses.dtype != xp.float32:
+            losses = xp.astype(losses, xp.float32)  # a user's call in half: reduce in float32
+        sample_weight = _weights_on(xp, sample_weight, losses, half)
+        return _round(
+            xp, reduce_weighted_values(xp, losses, sample_weight, mask, self.reduction), half
+        )
 
     _labels = False
+    _impl = None
 
-    def _call_masked(self, xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    def _call_masked(self, xp: Any, y_true: Any, y_pred: Any, half: Any) -> tuple[Any, Any]:
         return self.call(y_true, y_pred), None
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
@@ -1611,10 +1764,11 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__}.call is not implemented")
 
     def get_config(self) -> dict:
-        """Keras's config: ``name``, ``reduction`` (and ``dtype`` where one was given)."""
+        """Keras's config: ``name``, ``reduction`` (and ``dtype``, the dtype or policy name,
+        where one was given: Keras's own config leaves it out)."""
         config = {"name": self.name, "reduction": self.reduction}
-        if self._dtype is not None:
-            config["dtype"] = self._dtype
+        if self._dtype_arg is not None:
+            config["dtype"] = self._dtype_arg
         return config
 
     @classmethod
@@ -1652,8 +1806,6 @@ class LossFunctionWrapper(Loss):
     (``squeeze_or_expand_to_same_rank``).
     """
 
-    _impl = None
-
     def __init__(
         self,
         fn: Any,
@@ -1668,16 +1820,20 @@ class LossFunctionWrapper(Loss):
         self.fn = fn
         self._fn_kwargs = kwargs
 
-    def _call_masked(self, xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    def _call_masked(self, xp: Any, y_true: Any, y_pred: Any, half: Any) -> tuple[Any, Any]:
         y_true, y_pred = squeeze_or_expand_to_same_rank(xp, y_true, y_pred)
-        if self._impl is not None:
-            return type(self)._impl(xp, y_true, y_pred, **self._fn_kwargs)
+        impl = type(self)._impl
+        if impl is not None:
+            return impl(xp, y_true, y_pred, **_eps_kw(impl, half), **self._fn_kwargs)
         return self.fn(y_true, y_pred, **self._fn_kwargs), None
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
-        """Per-sample losses of ``fn`` on the aligned arrays."""
-        xp, y_true, y_pred = _prep(y_true, y_pred, self._dtype, labels=self._labels)
-        return self._call_masked(xp, y_true, y_pred)[0]
+        """Per-sample losses of ``fn`` on the aligned arrays, in the compute dtype."""
+        ours = type(self)._impl is not None
+        xp, y_true, y_pred, half = _prep(
+            y_true, y_pred, self._compute_dtype(y_pred), labels=self._labels, upcast=ours
+        )
+        return _round(xp, self._call_masked(xp, y_true, y_pred, half)[0], half)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -1806,8 +1962,9 @@ def _class_doc(summary: str, fn_name: str, params: str = "") -> str:
     ----------
 {params}    reduction : {{'sum_over_batch_size', 'sum', 'mean', 'mean_with_sample_weight', None}}
     name : str
-    dtype : str or dtype, optional
-        None keeps the prediction's floating dtype (Keras: float32).
+    dtype : str, keras.DTypePolicy or dtype, optional
+        The compute dtype (Keras's; None: ``floatx()``, a float64 prediction staying
+        float64); see :class:`Loss`.
 
     Returns
     -------

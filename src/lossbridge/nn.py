@@ -43,7 +43,14 @@ from collections.abc import Callable
 from typing import Any
 
 from lossbridge._validation import REDUCTIONS, check_real, check_reduction, shape_str
-from lossbridge.backends import asarray_on, framework_name, get_namespace, same_device
+from lossbridge.backends import (
+    asarray_on,
+    framework_name,
+    get_namespace,
+    half_plan,
+    is_half,
+    same_device,
+)
 from lossbridge.classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -166,9 +173,12 @@ def _on_input(value: Any, input: Any) -> Any:
     """``value`` (an array of any framework, NumPy, a list) on ``input``'s namespace, device
     and floating dtype; ``None`` stays ``None``.
 
-    An array of another framework goes through NumPy (a weight is data, not a variable: torch
-    does not differentiate ``weight`` either); one of the input's framework on another device is
-    moved there.
+    Under ``torch.autocast`` a half input's weight goes to float32, not to the half dtype:
+    torch computes its losses in float32 there (or keeps the half dtype on the CPU for
+    ``multilabel_soft_margin_loss``, promoting with a float32 weight), so the weight is never
+    rounded to half. An array of another framework goes through NumPy (a weight is data, not a
+    variable: torch does not differentiate ``weight`` either); one of the input's framework on
+    another device is moved there.
     """
     if value is None or not hasattr(input, "dtype"):
         return value  # host input (a list): the core converts both
@@ -184,7 +194,11 @@ def _on_input(value: Any, input: Any) -> Any:
             value = array_api_compat.to_device(value, device)
     arr = asarray_on(value, xp, device)
     dtype = input.dtype
-    if xp.isdtype(dtype, "real floating") and arr.dtype != dtype:
+    half = fw_input is not None and is_half(input, fw_input)  # NumPy's isdtype rejects bfloat16
+    plan = half_plan(input) if half else None
+    if plan is not None and plan[1] is not None:
+        dtype = xp.float32  # under autocast torch's loss takes a float32 weight as it is
+    if (half or xp.isdtype(dtype, "real floating")) and arr.dtype != dtype:
         arr = xp.astype(arr, dtype)
     return arr
 
