@@ -112,7 +112,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"backend to check (repeatable; default: every installed one of {', '.join(DRIVERS)})",
     )
-    where.add_argument("--dtype", choices=DTYPES, help="one dtype (default: both)")
+    where.add_argument(
+        "--dtype",
+        action="append",
+        choices=DTYPES,
+        metavar="DTYPE",
+        help=f"dtype to check: {', '.join(DTYPES)} (repeatable; default: all four for the "
+        "registry's losses, float32 and float64 for --target functions)",
+    )
     where.add_argument(
         "--device",
         metavar="DEVICE",
@@ -342,7 +349,7 @@ def _main(args: argparse.Namespace) -> int:
 
     targets = [target_options(t, args) for t in args.target or []]
     losses = args.loss if (args.loss or targets) else list(REGISTRY)
-    dtypes = (args.dtype,) if args.dtype else DTYPES
+    dtypes = tuple(dict.fromkeys(args.dtype)) if args.dtype else DTYPES
     progress = _Progress(len(losses or []) + len(targets), args.quiet)
     suite = Suite()
     t0 = time.perf_counter()
@@ -358,12 +365,16 @@ def _main(args: argparse.Namespace) -> int:
                 progress=progress,
                 device=args.device,
             )
+            if not args.backend or "torch" in args.backend:
+                from lossbridge.conformance.autocast import run_autocast
+
+                results += run_autocast(losses=losses, dtypes=dtypes, cases=args.case)
         for fn, options in targets:
             if args.backend:
                 options["backends"] = args.backend
             if args.no_compile:
                 options["compiled"] = False
-            options.update(dtypes=dtypes, device=args.device)
+            options.update(dtypes=dtypes if args.dtype else None, device=args.device)
             try:
                 report = check(fn, **options)
             except (TypeError, ValueError) as exc:

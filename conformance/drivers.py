@@ -15,7 +15,37 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DRIVERS", "DeviceUnavailable", "Driver", "available_drivers", "get_driver"]
+__all__ = [
+    "DRIVERS",
+    "HALF_DTYPES",
+    "DeviceUnavailable",
+    "Driver",
+    "available_drivers",
+    "finfo",
+    "get_driver",
+    "numpy_dtype",
+]
+
+#: The half-precision dtypes (NumPy holds bfloat16 through ``ml_dtypes``).
+HALF_DTYPES = ("float16", "bfloat16")
+
+
+def numpy_dtype(name: str) -> np.dtype:
+    """The NumPy dtype named ``name``; ``'bfloat16'`` is ``ml_dtypes.bfloat16``."""
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def finfo(name: str) -> Any:
+    """``np.finfo`` of the dtype named ``name`` (``ml_dtypes.finfo`` for bfloat16)."""
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return ml_dtypes.finfo(ml_dtypes.bfloat16)
+    return np.finfo(np.dtype(name))
 
 
 class DeviceUnavailable(ValueError):
@@ -55,14 +85,32 @@ class Driver:
             return bool(self.mod.config.jax_enable_x64)
         return True
 
+    def dtype_unavailable(self, dtype: str) -> str | None:
+        """Why this backend has no ``dtype`` arrays (None: it has them).
+
+        Only array-api-strict lacks some: the array API standard has no half-precision dtype.
+        JAX's float64 (``jax_enable_x64``) is :meth:`supports_float64`'s business.
+        """
+        if self.name == "array_api_strict" and dtype in HALF_DTYPES:
+            return (
+                f"array-api-strict has no {dtype}: the array API standard defines no "
+                "half-precision floating dtype"
+            )
+        return None
+
     def from_numpy(self, a: Any, dtype: str | None = None, device: Any = None) -> Any:
         """``a`` as this framework's array, floating data cast to ``dtype`` first."""
         a = np.asarray(a)
         if dtype is not None and a.dtype.kind == "f":
-            a = a.astype(dtype)
+            a = a.astype(numpy_dtype(dtype))
         m = self.mod
         if self.name == "numpy":
             return a
+        if self.name == "torch" and a.dtype.name == "bfloat16":
+            # torch.from_numpy knows no ml_dtypes.bfloat16; float32 holds every bfloat16 exactly.
+            t = m.from_numpy(np.ascontiguousarray(a, dtype=np.float32).reshape(a.shape))
+            t = t.to(m.bfloat16)
+            return t.to(device) if device is not None else t
         if self.name == "torch":
             # np.ascontiguousarray would turn a 0-d array into shape (1,).
             t = m.from_numpy(a if a.flags.c_contiguous else np.ascontiguousarray(a))
@@ -137,7 +185,10 @@ class Driver:
     def to_numpy(self, x: Any) -> np.ndarray:
         """A NumPy copy of ``x`` (detached, on the host)."""
         if self.name == "torch":
-            return x.detach().cpu().numpy()
+            x = x.detach().cpu()
+            if x.dtype == self.mod.bfloat16:  # no NumPy bfloat16 in torch: through float32
+                return x.float().numpy().astype(numpy_dtype("bfloat16"))
+            return x.numpy()
         if self.name == "tensorflow":
             if isinstance(x, self.mod.IndexedSlices):  # the gradient of a gather
                 x = self.mod.convert_to_tensor(x)

@@ -3,7 +3,8 @@
 One row per loss (or checked function), one column per backend and dtype. A cell's colour is the
 worst error of the value and gradient checks that ran there (eager, cross-backend, compiled; not
 the finite-difference checks, whose error is the difference quotient's), in units of the last
-place of the dtype at the largest expected magnitude (:attr:`Result.ulps`), on a logarithmic
+place of the dtype at the largest expected magnitude (:attr:`Result.ulps`; float16 and
+bfloat16: at each element's own magnitude, as their bounds count them), on a logarithmic
 scale; the number is written in the cell. A cell with a failed check gets a red frame and
 ``FAIL``; a cell whose only failures are cross-backend checks of a backend that agrees with the
 float64 reference (so the baseline backend is off, see
@@ -26,7 +27,7 @@ from lossbridge.conformance.runner import DTYPES, Result
 
 __all__ = ["draw_heatmap", "heatmap_grid"]
 
-_DTYPE_SHORT = {"float32": "f32", "float64": "f64"}
+_DTYPE_SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16"}
 
 
 def heatmap_grid(

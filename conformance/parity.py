@@ -62,6 +62,7 @@ from lossbridge.conformance.runner import (
     _NO_X64,
     COMPILED_MODES,
     DTYPES,
+    HALF_DTYPES,
     Result,
     Suite,
     _arrays,
@@ -70,8 +71,12 @@ from lossbridge.conformance.runner import (
     _first_line,
     _quiet,
     _Recorder,
+    check_dtypes,
     round_inputs,
 )
+
+#: The dtypes :func:`check` and :func:`check_port` run by default (the half dtypes on request).
+CHECK_DTYPES = ("float32", "float64")
 
 __all__ = [
     "SPEC_KINDS",
@@ -310,9 +315,10 @@ def _bounds(tolerances: Mapping[str, Any] | None) -> dict[str, dict[str, float]]
     for key, value in tolerances.items():
         if key in DTYPES:
             apply(out[key], value, f"[{key!r}]")
-        else:  # a kind or a check, for every dtype
-            for table in out.values():
-                apply(table, {key: value}, "")
+        else:  # a kind or a check: every relative-error dtype (half bounds are in ulps)
+            for dt, table in out.items():
+                if not _tol.TOLERANCES[dt].ulps:
+                    apply(table, {key: value}, "")
     return out
 
 
@@ -493,11 +499,9 @@ def _check_backends(backends: Sequence[str] | None) -> list[str] | None:
 
 def _check_dtypes(dtypes: Sequence[str] | None) -> tuple[str, ...]:
     if dtypes is None:
-        return DTYPES
+        return CHECK_DTYPES
     dtypes = (dtypes,) if isinstance(dtypes, str) else tuple(dtypes)
-    for dt in dtypes:
-        if dt not in DTYPES:
-            raise ValueError(f"unknown dtype {dt!r}; expected some of {DTYPES}")
+    check_dtypes(dtypes)  # ValueError naming the four
     return dtypes
 
 
@@ -512,7 +516,7 @@ def check(
     specs: Mapping[str, Spec] | None = None,
     kwargs: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     backends: Sequence[str] | None = None,
-    dtypes: Sequence[str] | None = DTYPES,
+    dtypes: Sequence[str] | None = CHECK_DTYPES,
     device: str | None = None,
     grad_args: Sequence[str] | None = None,
     compiled: bool | str = True,
@@ -541,8 +545,11 @@ def check(
     backends : sequence of str, optional
         Default: every installed one of ``numpy``, ``torch``, ``jax``, ``tensorflow``,
         ``array_api_strict``. A backend that is not installed is reported as not run.
-    dtypes : sequence of {'float32', 'float64'}, optional
-        Floating inputs are cast to each (integers stay int64); None means both.
+    dtypes : sequence of {'float32', 'float64', 'float16', 'bfloat16'}, optional
+        Floating inputs are cast to each (integers stay int64); None means float32 and
+        float64. The half dtypes are checked in ulps (values 1 ulp, gradients 2 ulp + a
+        floor, against float64 on the same inputs; :mod:`lossbridge.conformance.tolerances`);
+        array-api-strict has none (reported as not run).
     device : str, optional
         ``'cuda'`` (= ``'gpu'``), ``'cuda:1'``, ``'cpu'``: where each backend's arrays live. A
         backend without that device is reported as not run, with the reason.
@@ -559,8 +566,10 @@ def check(
         (:data:`lossbridge.conformance.TOLERANCES`: float32 values and gradients 1e-6, finite
         differences 1e-5; float64 1e-12, 1e-12, 1e-6). Keys are dtypes (value: a
         :class:`~lossbridge.conformance.Tolerance`, a float for values and gradients, or a
-        mapping of kind or check name to bound), or kinds / check names for every dtype:
-        ``{"float32": {"value": 1e-5}, "grad_fd": 1e-4}``.
+        mapping of kind or check name to bound), or kinds / check names for float32 and
+        float64: ``{"float32": {"value": 1e-5}, "grad_fd": 1e-4}``. float16 and bfloat16
+        bounds are in ulps (defaults: values 1, gradients 2) and are set by their dtype key
+        only: ``{"bfloat16": {"grad": 4}}``.
     name : str, optional
         Name in reports (default: ``fn.__name__``).
     seed : int
@@ -684,7 +693,7 @@ def check_port(
     backend_b: str = "tensorflow",
     kwargs_a: Mapping[str, Any] | None = None,
     kwargs_b: Mapping[str, Any] | None = None,
-    dtypes: Sequence[str] | None = DTYPES,
+    dtypes: Sequence[str] | None = CHECK_DTYPES,
     device: str | None = None,
     grad_args: Sequence[str] | None = None,
     reference: Callable[..., Any] | None = None,
@@ -783,6 +792,8 @@ def _side_unavailable(d: Driver, dtype: str, device: str | None) -> tuple[str, A
         where = d.resolve_device(device)
     except DeviceUnavailable as exc:
         return str(exc), None
+    if d.dtype_unavailable(dtype):
+        return d.dtype_unavailable(dtype), None
     if dtype == "float64" and not d.supports_float64():
         return _NO_X64, None
     return "", where
@@ -825,12 +836,14 @@ def _port_case(side_a, side_b, case: Case, dtype: str, device, reference) -> lis
             ref = np.asarray(_quiet(reference, **rounded, **case.kwargs), dtype=np.float64)
             rec.numeric("value", out_np, ref, "the float64 reference")
             if grads is not None:
+                # Half: the float64 finite differences are the float64 gradient (grad_ref)
+                check = "grad_ref" if dtype in HALF_DTYPES else "grad_fd"
                 cot = _cotangent(case, out_np.shape, dtype)
                 fd = _finite_difference(entry, case, rounded, gargs, cot)
                 if fd.grads is not None:
-                    rec.numeric("grad_fd", grads, fd.grads, "finite differences of the reference")
+                    rec.numeric(check, grads, fd.grads, "finite differences of the reference")
                 else:
-                    rec.skip("grad_fd", fd.skipped)
+                    rec.skip(check, fd.skipped)
         outs.append((out_np, grads))
     if outs[0] is not None and outs[1] is not None:
         rec_b = recs[1]
@@ -874,7 +887,7 @@ class ParityReport:
     name: str
     results: list[Result]
     backends: tuple[str, ...] = ()
-    dtypes: tuple[str, ...] = DTYPES
+    dtypes: tuple[str, ...] = CHECK_DTYPES
     device: str | None = None
     tolerances: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -959,15 +972,9 @@ class ParityReport:
         return self
 
     def _tolerance_lines(self) -> list[str]:
-        lines = ["tolerances (norm-wise relative error):"]
+        lines = ["tolerances (float32/float64: norm-wise relative error; half: ulps):"]
         for dtype in self.dtypes:
-            t = dict(self.tolerances.get(dtype) or vars(_tol.TOLERANCES[dtype]))
-            base = (
-                f"  {dtype}: values {t.pop('value'):.0e}, gradients {t.pop('grad'):.0e}, "
-                f"finite differences {t.pop('fd'):.0e}"
-            )
-            extra = ", ".join(f"{k} {v:.0e}" for k, v in t.items())
-            lines.append(base + (f"; {extra}" if extra else ""))
+            lines.append(f"  {_tol.describe(dtype, self.tolerances.get(dtype))}")
         return lines
 
     def __str__(self) -> str:

@@ -52,7 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--parity-dtypes",
         metavar="LIST",
         default=None,
-        help="comma-separated dtypes for the parity fixture (default: float32,float64)",
+        help="comma-separated dtypes for the parity fixture: float32, float64, float16, "
+        "bfloat16 (default: float32,float64)",
     )
     group.addoption(
         "--parity-device",

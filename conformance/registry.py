@@ -52,6 +52,8 @@ SKIP_GROUPS = {
     "grad": "every gradient check (eager and compiled)",
     "grad_oracle": "gradients against torch.nn.functional's autograd",
     "grad_fd": "gradients against central finite differences of the NumPy reference",
+    "grad_ref": "half gradients against the float64 gradient on the same rounded inputs",
+    "all": "every check (with a dtype only: 'all@float16')",
 }
 
 
@@ -107,7 +109,9 @@ class Case:
         Arguments differentiated; ``None`` means the entry's.
     skip : mapping
         Check group (a key of :data:`SKIP_GROUPS`, or the name of one of the entry's
-        :attr:`Entry.extra_oracles`) -> why it does not apply to this case.
+        :attr:`Entry.extra_oracles`) -> why it does not apply to this case. A key
+        ``'<group>@<dtype>'`` applies at that dtype only (``'all@float16'``: the whole case is
+        not run in float16, e.g. inputs beyond 65504).
     compile : bool
         Run the compiled modes (``jax.jit``, ``tf.function``, ``torch.compile``) on this case.
     placement : bool
@@ -151,12 +155,18 @@ class Case:
             out[k] = a
         return out
 
-    def skipped(self, group: str) -> str | None:
-        """Why ``group`` does not apply (``'grad'`` also covers its sub-groups), or None."""
-        if group in self.skip:
-            return self.skip[group]
-        if group.startswith("grad") and "grad" in self.skip:
-            return self.skip["grad"]
+    def skipped(self, group: str, dtype: str | None = None) -> str | None:
+        """Why ``group`` does not apply (``'grad'`` also covers its sub-groups), or None.
+
+        With ``dtype``, the keys ``'<group>@<dtype>'`` (and ``'grad@<dtype>'``,
+        ``'all@<dtype>'``) count too.
+        """
+        keys = [group] + (["grad"] if group.startswith("grad") else [])
+        if dtype is not None:
+            keys = [f"{k}@{dtype}" for k in keys] + [f"all@{dtype}"] + keys
+        for key in keys:
+            if key in self.skip:
+                return self.skip[key]
         return None
 
 
@@ -191,6 +201,11 @@ class Entry:
         check, for an oracle whose gradient differs from the exact one by a known component
         (``ctc_loss``: torch's backward adds ``exp(log_probs)``, see :func:`_ctc_projection`).
         ``inputs`` are the rounded inputs.
+    output_dtype : callable, optional
+        ``output_dtype(dtype) -> str``: the dtype the loss returns for floating inputs of
+        ``dtype``, where that is by design not ``dtype`` (a Keras class computes in its
+        ``Loss.dtype``, float32 by default, for half inputs); None: the input dtype (the type
+        check of every other entry).
     """
 
     name: str
@@ -202,6 +217,11 @@ class Entry:
     extra_oracles: tuple[Oracle, ...] = ()
     fd_reference: Callable[..., Any] | None = None
     oracle_grad_projection: Callable[..., Any] | None = None
+    output_dtype: Callable[[str], str] | None = None
+
+    def result_dtype(self, dtype: str) -> str:
+        """The dtype the loss must return for a case run at ``dtype``."""
+        return dtype if self.output_dtype is None else self.output_dtype(dtype)
 
     def __post_init__(self) -> None:
         labels = [c.label for c in self.cases]
@@ -210,7 +230,7 @@ class Entry:
             raise ValueError(f"entry {self.name!r}: duplicate case labels {dup}")
         known = set(SKIP_GROUPS) | {o.name for o in self.extra_oracles}
         for c in self.cases:
-            unknown = set(c.skip) - known
+            unknown = {k.partition("@")[0] for k in c.skip} - known
             if unknown:
                 raise ValueError(
                     f"entry {self.name!r}, case {c.label!r}: unknown skip groups "

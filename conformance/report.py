@@ -54,6 +54,7 @@ _COMPILED = {c for modes in COMPILED_MODES.values() for c in modes}
 #: frameworks, the dialects' Keras, optax and torch.nn oracles).
 ORACLE_LABELS = {
     "oracle": "F",
+    "autocast_oracle": "F",
     **{name: o.label for name, o in ORACLES.items()},
     **{o.name: o.label for e in REGISTRY.values() for o in e.extra_oracles},
 }
@@ -71,6 +72,13 @@ def _ordered_keys(results: Sequence[Result]) -> list[tuple[str, str, str]]:
         keys,
         key=lambda k: (losses.index(k[0]), backend_order.get(k[1], 99), DTYPES.index(k[2])),
     )
+
+
+#: How to read the half rows of the matrix.
+_HALF_NOTE = (
+    "float16 / bfloat16 rows: fwd err and grad err are ulps of the dtype at each element "
+    "(bounds 1 and 2 ulp), no fd err (the same float64 check as float32)"
+)
 
 
 def _fmt_err(values: list[float]) -> str:
@@ -199,6 +207,8 @@ def format_matrix(results: Sequence[Result]) -> str:
     )
     ulps = worst_ulps(results)
     lines = [header, "-" * len(header)]
+    if any(r.dtype in _tol.HALF_DTYPES for r in results):
+        lines.insert(0, _HALF_NOTE)
     for key in _ordered_keys(results):
         rs = groups[key]
         loss, backend, dtype = key
@@ -267,12 +277,13 @@ def _format_tolerances(
     exceptions = [
         e for e in _tol.EXCEPTIONS if names is None or any(fnmatchcase(n, e.loss) for n in names)
     ]
-    lines = ["tolerances (norm-wise relative error, same for every backend):"]
-    for dtype, t in _tol.TOLERANCES.items():
-        lines.append(
-            f"  {dtype}: values {t.value:.0e}, gradients {t.grad:.0e}, "
-            f"finite differences {t.fd:.0e}"
-        )
+    lines = [
+        "tolerances (float32/float64: norm-wise relative error; half: ulps; the same for every "
+        f"backend; at most C = {_tol.CONDITIONING_FACTOR:g} x the case's conditioning spread "
+        "where that is larger):"
+    ]
+    for dtype in _tol.TOLERANCES:
+        lines.append(f"  {_tol.describe(dtype)}")
     if exceptions:
         lines.append("  exceptions:")
         for e in exceptions:
@@ -357,7 +368,7 @@ def to_markdown(
     out = [f"# {title}", "", f"**{verdict}**: {_summary_line(results)}", ""]
     if failures:
         out += [_culprit_line(results), ""]
-    out += ["## Matrix", ""]
+    out += ["## Matrix", "", _HALF_NOTE, ""]
     out.append(
         "| loss | backend | dtype | checks | fwd err | grad err | fd err | worst ulp | result |"
     )

@@ -1,5 +1,13 @@
 """Run the conformance registry over every installed backend and dtype.
 
+The dtypes (:data:`DTYPES`) are float32, float64, float16 and bfloat16 (NumPy's bfloat16 is
+``ml_dtypes.bfloat16``). Inputs are generated once in float64 and rounded to the dtype; the
+reference is the float64 reference on the rounded inputs. array-api-strict has no half dtype
+(reported as not run, with the reason); float16 cases with an input beyond 65504 are not run
+at float16 (reason given), and a case may switch checks off at one dtype
+(``Case.skip['<group>@<dtype>']``). Bounds and the conditioning-aware rule:
+:mod:`lossbridge.conformance.tolerances` (half dtypes in ulps).
+
 For each registry entry x case x backend x dtype the runner records :class:`Result` records:
 
 ``value``
@@ -24,6 +32,10 @@ For each registry entry x case x backend x dtype the runner records :class:`Resu
     ``ctc_loss``, see :attr:`Entry.oracle_grad_projection`), and against a float64 central
     finite difference of the NumPy reference on the rounded inputs (of
     :attr:`Entry.fd_reference` where the gradient is by design not the value's derivative).
+    Half dtypes: no ``grad_fd`` (the same float64 check as float32); ``grad_ref`` compares
+    the half gradient with the float64 gradient on the same rounded inputs, and the oracle
+    checks (``oracle``, ``grad_oracle``, extra oracles) pass when ours is no farther from the
+    float64 reference than the oracle, which computes partly in half.
 ``tf_variable``, ``tf_variable_grad``, ``device``
     On each loss's placement case: a ``tf.Variable`` input (output must be a ``tf.Tensor``,
     values and gradient equal to the eager ``tf.Tensor`` run), array-api-strict on its second
@@ -35,6 +47,8 @@ For each registry entry x case x backend x dtype the runner records :class:`Resu
     ``tf.function(jit_compile=True)`` with the gradient taken by a ``GradientTape`` inside the
     function; ``torch.compile(fullgraph=True)`` forward and backward (``fullgraph=True`` turns
     every graph break into an error, which is what proves there are none).
+Half dtypes run one compiled mode per framework: ``jax.jit``, ``tf.function`` (no XLA) and
+``torch.compile`` with ``aot_eager`` (no inductor).
 ``call``, ``grad_call``
     A loss that raises where it should not: recorded as a failure with the error's first line.
 
@@ -87,23 +101,39 @@ from typing import Any
 import numpy as np
 
 from lossbridge.conformance import tolerances as _tol
-from lossbridge.conformance.drivers import DRIVERS, DeviceUnavailable, Driver, get_driver
+from lossbridge.conformance.drivers import (
+    DRIVERS,
+    HALF_DTYPES,
+    DeviceUnavailable,
+    Driver,
+    finfo,
+    get_driver,
+    numpy_dtype,
+)
 from lossbridge.conformance.registry import REGISTRY, Case, Entry
 
 __all__ = [
     "DTYPES",
     "FD_MAX_ELEMENTS",
+    "HALF_DTYPES",
     "Mismatch",
     "Result",
     "Suite",
     "compare",
     "compare_detail",
+    "compare_ulps",
     "relative_error",
     "round_inputs",
     "run",
 ]
 
-DTYPES = ("float32", "float64")
+DTYPES = ("float32", "float64", "float16", "bfloat16")
+
+#: Why the half dtypes get no finite-difference check.
+_HALF_FD = (
+    "not run: the same float64 check as float32 (central finite differences of the float64 "
+    "reference; the half gradient is checked against the float64 gradient, grad_ref)"
+)
 
 #: Cases whose gradient arguments hold more elements than this get no finite-difference check.
 FD_MAX_ELEMENTS = 256
@@ -219,13 +249,16 @@ class Mismatch:
     argument: str | None = None
 
 
-def _ulp(scale: float, dtype: str | None) -> float | None:
+def _ulp(scale: Any, dtype: str | None) -> Any:
+    """The ulp of ``dtype`` at magnitude ``scale`` (a float, or elementwise for an array)."""
     if dtype is None:
         return None
-    info = np.finfo(np.dtype(dtype))
-    # 2 ** (exponent - mantissa bits), computed in float64 so that no dtype overflow intrudes
-    _, exponent = np.frexp(max(scale, float(info.tiny)))
-    return float(np.ldexp(1.0, int(exponent) - 1 - info.nmant))
+    info = finfo(dtype)
+    # 2 ** (exponent - mantissa bits), computed in float64 so that no dtype overflow intrudes;
+    # below the smallest normal number the spacing is that of the subnormals
+    _, exponent = np.frexp(np.maximum(np.abs(scale), float(info.smallest_normal)))
+    ulp = np.ldexp(1.0, exponent - 1 - int(info.nmant))
+    return float(ulp) if np.ndim(ulp) == 0 else ulp
 
 
 def compare_detail(actual: Any, expected: Any, dtype: str | None = None) -> Mismatch:
@@ -276,6 +309,49 @@ def compare_detail(actual: Any, expected: Any, dtype: str | None = None) -> Mism
     )
 
 
+def compare_ulps(
+    actual: Any,
+    expected: Any,
+    dtype: str,
+    floor_ulps: float = 0.0,
+    floor_rel: float = 0.0,
+) -> Mismatch:
+    """The worst element's error in ulps of ``dtype`` at its own magnitude (half dtypes).
+
+    Element ``i`` counts ``|a_i - b_i| / (ulp(b_i) + floor_ulps * ulp(max|b|) + floor_rel *
+    max|b|)``: ulps of the expected element, with a floor of ``floor_ulps`` ulps of the largest
+    element and ``floor_rel`` of its magnitude (the conditioning term, see
+    :mod:`lossbridge.conformance.tolerances`). A shape mismatch or a non-finite value on one
+    side only gives ``inf``, as in :func:`compare_detail`.
+
+    Returns
+    -------
+    Mismatch
+        ``error`` and ``ulps`` both the worst element's count.
+    """
+    # An expected value beyond the dtype's range: its correctly rounded value is infinite
+    big = float(finfo(dtype).max)
+    b = np.asarray(expected, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        b = np.where(np.abs(b) > big, b.astype(numpy_dtype(dtype)).astype(np.float64), b)
+    m = compare_detail(actual, b, dtype)
+    if m.index is None or not np.isfinite(m.error):
+        return m
+    a = np.asarray(actual, dtype=np.float64)
+    finite = np.isfinite(b)
+    scale = float(np.abs(b[finite]).max()) if finite.any() else 0.0
+    unit = _ulp(np.where(finite, b, 0.0), dtype) + floor_ulps * _ulp(scale, dtype)
+    unit = unit + floor_rel * scale
+    with np.errstate(invalid="ignore"):
+        same = (a == b) | (np.isnan(a) & np.isnan(b))
+        count = np.where(same, 0.0, np.abs(a - b) / unit)
+    i = np.unravel_index(int(np.argmax(count)), a.shape)
+    worst = float(count[i])
+    return Mismatch(
+        worst, index=tuple(int(k) for k in i), got=float(a[i]), expected=float(b[i]), ulps=worst
+    )
+
+
 def compare(actual: Any, expected: Any) -> tuple[float, str]:
     """Norm-wise relative error of ``actual`` against ``expected``, with a note when infinite.
 
@@ -300,12 +376,16 @@ def relative_error(actual: Any, expected: Any) -> float:
 
 
 def _compare_grads(
-    actual: Mapping[str, Any], expected: Mapping[str, Any], dtype: str | None = None
+    actual: Mapping[str, Any],
+    expected: Mapping[str, Any],
+    dtype: str | None = None,
+    measure: Callable[..., Mismatch] | None = None,
 ) -> Mismatch:
-    """:func:`compare_detail` per gradient argument; the worst, with the argument named."""
+    """:func:`compare_detail` (or ``measure(a, b)``) per gradient argument; the worst, with the
+    argument named."""
     worst: Mismatch | None = None
     for name, exp in expected.items():
-        m = compare_detail(actual[name], exp, dtype)
+        m = measure(actual[name], exp) if measure else compare_detail(actual[name], exp, dtype)
         if worst is None or m.error > worst.error:
             note = f"d/d{name}" + (f": {m.note}" if m.note else "") if m.error > 0 else ""
             worst = Mismatch(m.error, note, m.index, m.got, m.expected, m.ulps, name)
@@ -317,7 +397,7 @@ def _compare_grads(
 def round_inputs(inputs: Mapping[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
     """Floating arrays cast to ``dtype`` and back to float64 (what the backends see)."""
     return {
-        k: v.astype(dtype).astype(np.float64) if v.dtype.kind == "f" else v
+        k: v.astype(numpy_dtype(dtype)).astype(np.float64) if v.dtype.kind == "f" else v
         for k, v in inputs.items()
     }
 
@@ -429,7 +509,7 @@ def _run_jax_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, **_):
         yield "jax_jit_grad", exc
 
 
-def _run_tf_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, **_):
+def _run_tf_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, half=False, **_):
     tf = d.mod
     names = list(arrays)
     call = _positional(fn, names, kwargs)
@@ -443,10 +523,14 @@ def _run_tf_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, **_):
                 tape.watch(v[i])
             out = call(*v)
         srcs = [v[i] for i in gidx]
-        grads = tape.gradient(out, srcs, output_gradients=c) if gidx else []
+        # the output's dtype, which an entry's output_dtype may make differ from the input's
+        cot_out = None if c is None else tf.cast(c, out.dtype)
+        grads = tape.gradient(out, srcs, output_gradients=cot_out) if gidx else []
         return out, [tf.zeros_like(s) if g is None else g for s, g in zip(srcs, grads, strict=True)]
 
-    for jit, prefix in ((False, "tf_function"), (True, "tf_xla")):
+    # Half dtypes: one compiled mode per framework (tf.function; XLA is float32's business).
+    modes = ((False, "tf_function"),) if half else ((False, "tf_function"), (True, "tf_xla"))
+    for jit, prefix in modes:
         try:
             out, grads = _quiet(tf.function(both, jit_compile=jit), *vals)
             yield prefix, d.to_numpy(out)
@@ -466,9 +550,12 @@ def _run_tf_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, **_):
                 yield f"{prefix}_grad", exc
 
 
-def _run_torch_modes(d, fn, arrays, gargs, kwargs, cot, want_grad, inductor=False, tag=""):
+def _run_torch_modes(
+    d, fn, arrays, gargs, kwargs, cot, want_grad, inductor=False, tag="", half=False
+):
     torch = d.mod
     names = list(arrays)
+    inductor = inductor and not half  # half dtypes: aot_eager only (one compiled mode)
     prefix = "torch_inductor" if inductor else "torch_compile"
     call = _fresh_function(_positional(fn, names, kwargs), tag)
     compiled = torch.compile(call, fullgraph=True, backend="inductor" if inductor else "aot_eager")
@@ -527,17 +614,18 @@ class _Prepared:
     cot: np.ndarray
     fd: _Outcome
     baselines: dict[str, _Outcome] = field(default_factory=dict)
+    spreads: dict[str, float] = field(default_factory=dict)
 
 
 def _cotangent(case: Case, shape: tuple[int, ...], dtype: str) -> np.ndarray:
     if shape == ():
         return np.asarray(1.0)
     rng = np.random.default_rng(case.seed + 1)
-    return rng.standard_normal(shape).astype(dtype).astype(np.float64)
+    return rng.standard_normal(shape).astype(numpy_dtype(dtype)).astype(np.float64)
 
 
-def _finite_difference(entry, case, rounded, gargs, cot) -> _Outcome:
-    why = case.skipped("grad_fd")
+def _finite_difference(entry, case, rounded, gargs, cot, dtype=None) -> _Outcome:
+    why = case.skipped("grad_fd", dtype)
     if why:
         return _Outcome(skipped=why)
     n = sum(rounded[g].size for g in gargs)
@@ -619,7 +707,9 @@ class Suite:
             Backend names (default: every installed one). Uninstalled ones are reported as not
             run. The NumPy backend, torch's oracle and the first autodiff backend are computed
             as baselines whichever backends are selected.
-        dtypes : sequence of {'float32', 'float64'}
+        dtypes : sequence of {'float32', 'float64', 'float16', 'bfloat16'}
+            Default: all four. A backend without a dtype (array-api-strict has no half dtypes)
+            is reported as not run there, with the reason.
         cases : sequence of str, optional
             Case labels to select.
         compile : bool
@@ -647,9 +737,7 @@ class Suite:
             drivers = [get_driver(b) for b in backends]
             missing = [d.name for d in drivers if not d.available()]
             drivers = [d for d in drivers if d.available()]
-        for dt in dtypes:
-            if dt not in DTYPES:
-                raise ValueError(f"unknown dtype {dt!r}; expected one of {DTYPES}")
+        check_dtypes(dtypes)
         placed: dict[str, Any] = {}
         no_device: dict[str, str] = {}
         if device is not None:
@@ -668,7 +756,13 @@ class Suite:
                             self._skip(entry, case, name, dtype, f"{name} not installed")
                         )
                     prep = None
+                    why_case = case.skipped("all", dtype) or _half_range(case, dtype)
                     for d in drivers:
+                        why_dtype = why_case or d.dtype_unavailable(dtype)
+                        if why_dtype:
+                            skip = self._skip(entry, case, d.name, dtype, why_dtype, device)
+                            results.append(skip)
+                            continue
                         if d.name in no_device:
                             why = no_device[d.name]
                             results.append(self._skip(entry, case, d.name, dtype, why, device))
@@ -709,8 +803,10 @@ class Suite:
         gargs = entry.grad_args_of(case, inputs)
         cot = _cotangent(case, ref.shape, dtype)
         fd = _Outcome(skipped="no gradient checks for this case")
-        if gargs and not case.skipped("grad"):
-            fd = _finite_difference(entry, case, rounded, gargs, cot)
+        if dtype in HALF_DTYPES:
+            fd = _Outcome(skipped=_HALF_FD)
+        elif gargs and not case.skipped("grad", dtype):
+            fd = _finite_difference(entry, case, rounded, gargs, cot, dtype)
         prep = _Prepared(entry, case, dtype, inputs, gargs, ref, cot, fd)
         self._prepared[key] = prep
         self._time("baselines", t0)
@@ -732,8 +828,13 @@ class Suite:
                 d = DRIVERS["numpy"]
                 out = _quiet(entry.fn, **_arrays(d, prep.inputs, dtype), **case.kwargs)
                 return _Outcome(out=d.to_numpy(out))
+            if which == "grad64":
+                grads = self._float64_grads(prep, round_inputs(prep.inputs, dtype))
+                if grads is None:
+                    return _Outcome(skipped="no autodiff backend computes in float64 here")
+                return _Outcome(grads=grads)
             if which == "oracle":
-                why = case.skipped("oracle")
+                why = case.skipped("oracle", dtype)
                 if why:
                     return _Outcome(skipped=why)
                 if not DRIVERS["torch"].available():
@@ -745,7 +846,7 @@ class Suite:
                 d = DRIVERS["torch"]
                 arrays = _arrays(d, prep.inputs, dtype)
                 kwargs = {**case.kwargs, **case.oracle_kwargs}
-                want = prep.gargs and not case.skipped("grad_oracle")
+                want = prep.gargs and not case.skipped("grad_oracle", dtype)
                 if not want:
                     return _Outcome(out=d.to_numpy(_quiet(oracle, **arrays, **kwargs)))
                 out, grads = _torch_grad(d, oracle, arrays, prep.gargs, kwargs, prep.cot)
@@ -765,7 +866,7 @@ class Suite:
                 return _Outcome(error="no autodiff backend installed")
             for extra in entry.extra_oracles:
                 if which == extra.name:
-                    why = case.skipped(extra.name) or extra.unavailable(dtype)
+                    why = case.skipped(extra.name, dtype) or extra.unavailable(dtype)
                     if why:
                         return _Outcome(skipped=why)
                     out = _quiet(extra.fn, prep.inputs, case.kwargs, dtype)
@@ -773,6 +874,81 @@ class Suite:
         except Exception as exc:  # noqa: BLE001 - the baseline's failure is reported, not raised
             return _Outcome(error=_first_line(exc))
         raise AssertionError(which)
+
+    def _float64_grads(
+        self, prep: _Prepared, arrays: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray] | None:
+        """The float64 gradient at ``arrays`` (float64 data) by the first autodiff backend that
+        computes in float64, or None if none does."""
+        for d in DRIVERS.values():
+            if d.autodiff and d.available() and d.supports_float64():
+                _, grads = _EAGER_GRAD[d.name](
+                    d,
+                    prep.entry.fn,
+                    _arrays(d, arrays, "float64"),
+                    prep.gargs,
+                    prep.case.kwargs,
+                    prep.cot,
+                )
+                return {k: np.asarray(v, dtype=np.float64) for k, v in grads.items()}
+        return None
+
+    def _spread(self, prep: _Prepared, kind: str) -> float:
+        """The case's conditioning spread at its dtype for ``'value'`` or ``'grad'`` checks.
+
+        The float64 reference (values) or float64 gradient (gradients) re-evaluated at
+        :data:`~lossbridge.conformance.tolerances.PERTURBATIONS` random relative perturbations
+        of size :func:`~lossbridge.conformance.tolerances.perturbation` of the differentiated
+        (continuous) inputs, rounded to the dtype: the largest change, relative to the largest
+        unperturbed element (per gradient argument). Perturbations that give a non-finite
+        value are left out; no continuous input or no finite sample gives 0. Computed only when
+        a check exceeds its flat bound, once per case and dtype.
+        """
+        if kind in prep.spreads:
+            return prep.spreads[kind]
+        t0 = time.perf_counter()
+        spread = 0.0
+        try:
+            spread = self._measure_spread(prep, kind)
+        except Exception:  # noqa: BLE001 - no estimate: the flat bound stands
+            spread = 0.0
+        prep.spreads[kind] = spread
+        self._time("conditioning", t0)
+        return spread
+
+    def _measure_spread(self, prep: _Prepared, kind: str) -> float:
+        entry, case = prep.entry, prep.case
+        rounded = round_inputs(prep.inputs, prep.dtype)
+        if not prep.gargs:
+            return 0.0
+        if kind == "grad":
+            base = self._float64_grads(prep, rounded)
+            if base is None:
+                return 0.0
+        else:
+            base = {"": np.asarray(prep.reference, dtype=np.float64)}
+        eps = _tol.perturbation(prep.dtype)
+        rng = np.random.default_rng(case.seed + 2)
+        spread = 0.0
+        for _ in range(_tol.PERTURBATIONS):
+            moved = dict(rounded)
+            for g in prep.gargs:
+                x = rounded[g]
+                moved[g] = x * (1.0 + eps * rng.uniform(-1.0, 1.0, x.shape))
+            if kind == "grad":
+                got = self._float64_grads(prep, moved)
+            else:
+                out = _quiet(entry.reference, **moved, **case.kwargs)
+                got = {"": np.asarray(out, dtype=np.float64)}
+            for name, b in base.items():
+                a = got[name]
+                ok = np.isfinite(b)
+                if not ok.any() or not np.all(np.isfinite(a[ok])):
+                    continue
+                scale = float(np.abs(b[ok]).max())
+                if scale > 0:
+                    spread = max(spread, float(np.abs(a[ok] - b[ok]).max()) / scale)
+        return spread
 
     # -- one backend -----------------------------------------------------------------------
 
@@ -787,7 +963,8 @@ class Suite:
         """Every check of one backend; ``device`` is the requested name, ``where`` the
         driver's device object for it (None: the default device)."""
         entry, case, dtype = prep.entry, prep.case, prep.dtype
-        rec = _Recorder(entry, case, d.name, dtype, device)
+        rec = _Recorder(entry, case, d.name, dtype, device, lambda kind: self._spread(prep, kind))
+        half = dtype in HALF_DTYPES
         t0 = time.perf_counter()
         try:
             arrays = _arrays(d, prep.inputs, dtype, where)
@@ -801,15 +978,18 @@ class Suite:
         if d.name != "numpy":
             base = self._baseline(prep, "numpy")
             rec.against("cross", out_np, base, "the NumPy backend")
-        rec.against("oracle", out_np, self._baseline(prep, "oracle"), "torch.nn.functional")
+        # Half: an oracle computes partly in half, so the check is that we are no farther from
+        # the float64 reference than it is (tolerances.ORACLE_FACTOR); otherwise ours vs its.
+        ref = _Outcome(out=prep.reference) if half else None
+        rec.against("oracle", out_np, self._baseline(prep, "oracle"), "torch.nn.functional", ref)
         for extra in entry.extra_oracles:
-            rec.against(extra.name, out_np, self._baseline(prep, extra.name), extra.name)
+            rec.against(extra.name, out_np, self._baseline(prep, extra.name), extra.name, ref)
         rec.check_type(d, out, arrays[entry.primary], dtype)
 
-        want_grad = d.autodiff and bool(prep.gargs) and not case.skipped("grad")
+        want_grad = d.autodiff and bool(prep.gargs) and not case.skipped("grad", dtype)
         grads = None
         if d.autodiff and not want_grad:
-            reason = case.skipped("grad") or "no floating array argument to differentiate"
+            reason = case.skipped("grad", dtype) or "no floating array argument to differentiate"
             rec.skip("grad_cross", reason)
         if want_grad:
             try:
@@ -829,7 +1009,12 @@ class Suite:
                 rec.against(
                     "grad_cross", grads, base, f"{base.source or 'the baseline'}'s gradient"
                 )
-            why = case.skipped("grad_oracle")
+            grad64 = self._baseline(prep, "grad64") if half else None
+            if half and case.skipped("grad_ref", dtype):
+                rec.skip("grad_ref", case.skipped("grad_ref", dtype))
+            elif half:
+                rec.against("grad_ref", grads, grad64, "the float64 gradient")
+            why = case.skipped("grad_oracle", dtype)
             oracle = self._baseline(prep, "oracle")
             if why:
                 rec.skip("grad_oracle", why)
@@ -841,9 +1026,12 @@ class Suite:
                     project(rounded, grads),
                     _Outcome(grads=project(rounded, oracle.grads)),
                     "torch.nn.functional's gradient (both projected)",
+                    None
+                    if grad64 is None or grad64.grads is None
+                    else _Outcome(grads=project(rounded, grad64.grads)),
                 )
             else:
-                rec.against("grad_oracle", grads, oracle, "torch.nn.functional's gradient")
+                rec.against("grad_oracle", grads, oracle, "torch.nn.functional's gradient", grad64)
             rec.against("grad_fd", grads, prep.fd, "finite differences of the reference")
         self._time("eager", t0)
 
@@ -886,7 +1074,7 @@ class Suite:
                 problems = []
                 if not d.is_own_array(out):
                     problems.append(f"type {type(out).__qualname__}")
-                if d.dtype_name(out) != dtype:
+                if d.dtype_name(out) != entry.result_dtype(dtype):
                     problems.append(f"dtype {d.dtype_name(out)}")
                 if str(where) != str(d.device(arrays[entry.primary])):
                     problems.append(f"device {where}")
@@ -915,6 +1103,7 @@ class Suite:
             want_grad and grads is not None,
             inductor=case.inductor,
             tag=str(self._compile_serial),
+            half=dtype in HALF_DTYPES,
         )
         t0 = time.perf_counter()
         for check, got in runner:
@@ -933,10 +1122,34 @@ class Suite:
     def _skip(
         self, entry: Entry, case: Case, backend: str, dtype: str, why: str, device=None
     ) -> Result:
+        """One ``'all'`` record: the whole case not run on this backend and dtype."""
         return _Recorder(entry, case, backend, dtype, device).skip("all", why)
 
     def _time(self, family: str, t0: float) -> None:
         self.timings[family] = self.timings.get(family, 0.0) + time.perf_counter() - t0
+
+
+def check_dtypes(dtypes: Iterable[str]) -> None:
+    """Raise ``ValueError`` naming the four dtypes if one of ``dtypes`` is unknown."""
+    for dt in dtypes:
+        if dt not in DTYPES:
+            raise ValueError(f"unknown dtype {dt!r}; expected one of {', '.join(DTYPES)}")
+
+
+def _half_range(case: Case, dtype: str) -> str | None:
+    """Why ``case`` makes no sense at ``dtype``: a finite input beyond the dtype's range."""
+    if dtype not in HALF_DTYPES:
+        return None
+    big = float(finfo(dtype).max)
+    for name, x in case.inputs().items():
+        if x.dtype.kind == "f":
+            finite = np.abs(x[np.isfinite(x)])
+            if finite.size and float(finite.max()) > big:
+                return (
+                    f"not run: input {name!r} holds {float(finite.max()):.6g}, beyond {dtype}'s "
+                    f"largest finite value {big:.6g} (it would round to infinity)"
+                )
+    return None
 
 
 _NO_X64 = (
@@ -949,10 +1162,19 @@ class _Recorder:
     """Builds the :class:`Result` records of one loss, case, backend and dtype."""
 
     def __init__(
-        self, entry: Entry, case: Case, backend: str, dtype: str, device: str | None = None
+        self,
+        entry: Entry,
+        case: Case,
+        backend: str,
+        dtype: str,
+        device: str | None = None,
+        spread: Callable[[str], float] | None = None,
     ) -> None:
         self.entry, self.case, self.backend, self.dtype = entry, case, backend, dtype
         self.device = device
+        #: ``spread(kind)``: the case's conditioning spread (None: flat bounds only).
+        self.spread = spread
+        self.half = dtype in HALF_DTYPES
         self.results: list[Result] = []
 
     def _where(self) -> str:
@@ -1005,7 +1227,7 @@ class _Recorder:
     def _worst_text(self, m: Mismatch) -> str:
         if m.index is None or "at index" in m.note:
             return ""  # a shape mismatch, or the note already names the element
-        digits = 9 if self.dtype == "float32" else 17
+        digits = {"float32": 9, "float64": 17}.get(self.dtype, 5)
         where = _element(m.index, m.argument)
         ulps = f", {m.ulps:.3g} ulp" if m.ulps is not None else ""
         return (
@@ -1014,47 +1236,145 @@ class _Recorder:
         )
 
     def record(
-        self, check: str, err: float | Mismatch, note: str = "", against: str = ""
+        self,
+        check: str,
+        err: float | Mismatch,
+        note: str = "",
+        against: str = "",
+        tol: float | None = None,
+        why: str = "",
     ) -> Result:
-        """Record a numeric check (``err`` a :class:`Mismatch` or a plain error)."""
+        """Record a numeric check (``err`` a :class:`Mismatch` or a plain error) against its
+        bound ``tol`` (default: :meth:`tolerance`); ``why`` says where a bound came from."""
         m = err if isinstance(err, Mismatch) else Mismatch(float(err), note)
-        tol = self.tolerance(check)
+        tol = self.tolerance(check) if tol is None else tol
         passed = bool(m.error <= tol)
+        unit = "ulp error" if self.half else "relative error"
+        bound = f"{tol:.3g} ulp" if self.half else f"{tol:.0e}"
         msg = (
-            ""
+            why
             if passed
             else (
-                f"{check}: {self._where()}: relative error {m.error:.3g} against {against} "
-                f"exceeds {tol:.0e}" + (f" ({m.note})" if m.note else "") + self._worst_text(m)
+                f"{check}: {self._where()}: {unit} {m.error:.3g} against {against} "
+                f"exceeds {bound}"
+                + (f" ({m.note})" if m.note else "")
+                + self._worst_text(m)
+                + (f"; {why}" if why else "")
             )
         )
         return self._add(check, m.error, tol, passed, msg, worst=m)
 
-    def numeric(self, check: str, actual: Any, expected: Any, against: str) -> Result:
-        """Compare values (or, for dicts, gradients per argument) and record the result."""
-        try:
+    def measure(self, check: str, actual: Any, expected: Any, floor_rel: float = 0.0) -> Mismatch:
+        """The error of ``actual`` against ``expected`` in this dtype's metric.
+
+        float32/float64: the norm-wise relative error (:func:`compare_detail`); half dtypes:
+        ulps at each element's magnitude (:func:`compare_ulps`, with the gradient floor of
+        :data:`~lossbridge.conformance.tolerances.GRAD_FLOOR_ULPS` and the relative floor
+        ``floor_rel``), scaled so that the bound is the dtype's flat bound in ulps.
+        """
+        if not self.half:
             if isinstance(actual, dict):
-                m = _compare_grads(actual, expected, self.dtype)
-            else:
-                m = compare_detail(actual, expected, self.dtype)
+                return _compare_grads(actual, expected, self.dtype)
+            return compare_detail(actual, expected, self.dtype)
+        kind = _tol.kind_of(check)
+        n = getattr(_tol.TOLERANCES[self.dtype], kind)
+        floor = _tol.GRAD_FLOOR_ULPS / n if kind == "grad" else 0.0
+
+        def ulps(a: Any, b: Any) -> Mismatch:
+            return compare_ulps(a, b, self.dtype, floor, floor_rel / n)
+
+        return (
+            _compare_grads(actual, expected, measure=ulps)
+            if isinstance(actual, dict)
+            else (ulps(actual, expected))
+        )
+
+    def numeric(self, check: str, actual: Any, expected: Any, against: str) -> Result:
+        """Compare values (or, for dicts, gradients per argument) and record the result.
+
+        A check over its flat bound gets the conditioning-aware bound (see
+        :mod:`lossbridge.conformance.tolerances`): float32/float64 pass within
+        ``C * spread`` (relative); half dtypes count ``C * spread`` of the largest element as
+        a further floor of each element's allowance.
+        """
+        try:
+            m = self.measure(check, actual, expected)
         except Exception as exc:  # noqa: BLE001 - e.g. an output that is not an array
             return self.fail(check, f"cannot compare with {against}: {_first_line(exc)}")
-        return self.record(check, m, against=against)
+        m, tol, why = self.conditioned(check, actual, expected, m, self.tolerance(check))
+        return self.record(check, m, against=against, tol=tol, why=why)
 
-    def against(self, check: str, actual: Any, base: _Outcome, against: str) -> Result | None:
-        """Compare with a baseline outcome (values, or gradients if ``actual`` is a dict)."""
+    def conditioned(
+        self, check: str, actual: Any, expected: Any, m: Mismatch, tol: float
+    ) -> tuple[Mismatch, float, str]:
+        """``(m, tol, why)`` with the conditioning-aware bound applied where ``m`` exceeds
+        ``tol`` (float32/float64: ``tol`` raised to ``C * spread``; half: ``m`` re-measured
+        with ``C * spread`` of the largest element as a further floor)."""
+        kind = _tol.kind_of(check)
+        if m.error <= tol or not np.isfinite(m.error) or self.spread is None or kind == "fd":
+            return m, tol, ""
+        spread = self.spread(kind)
+        allowance = _tol.CONDITIONING_FACTOR * spread
+        if spread > 0 and self.half:
+            m = self.measure(check, actual, expected, floor_rel=allowance)
+            return m, tol, f"conditioning floor C x spread = {allowance:.3g} of the largest element"
+        if allowance > tol:
+            factor = _tol.CONDITIONING_FACTOR
+            return m, allowance, f"conditioning-aware bound C x spread = {factor:g} x {spread:.3g}"
+        return m, tol, ""
+
+    def no_worse(
+        self, check: str, actual: Any, theirs: Any, reference: Any, against: str
+    ) -> Result:
+        """Half oracles: our distance from the float64 ``reference`` at most
+        :data:`~lossbridge.conformance.tolerances.ORACLE_FACTOR` times the oracle's
+        (``theirs``), or within the flat bound; the message quotes both, in ulps."""
+        try:
+            ours = self.measure(check, actual, reference)
+            them = self.measure(check, theirs, reference)
+        except Exception as exc:  # noqa: BLE001
+            return self.fail(check, f"cannot compare with {against}: {_first_line(exc)}")
+        ours, flat, cond = self.conditioned(check, actual, reference, ours, self.tolerance(check))
+        tol = max(flat, _tol.ORACLE_FACTOR * them.error) if np.isfinite(them.error) else flat
+        why = (
+            f"{against}: {them.error:.3g} ulp from the float64 reference, "
+            f"lossbridge: {ours.error:.3g} ulp" + (f"; {cond}" if cond else "")
+        )
+        return self.record(check, ours, against="the float64 reference", tol=tol, why=why)
+
+    def against(
+        self,
+        check: str,
+        actual: Any,
+        base: _Outcome,
+        against: str,
+        reference: _Outcome | None = None,
+    ) -> Result | None:
+        """Compare with a baseline outcome (values, or gradients if ``actual`` is a dict).
+
+        With ``reference`` (a float64 outcome: half dtypes' oracles), the check is
+        :meth:`no_worse` than the baseline against that reference."""
         grad = isinstance(actual, dict)
         if base.error:
             # An oracle that raises means the case is wrong for it: a failure everywhere. A
             # failing NumPy or autodiff baseline is reported by that backend's own checks.
             msg = f"{against} could not be computed: {base.error}"
             extra = {o.name for o in self.entry.extra_oracles}
+            if self.half and (check.endswith("oracle") or check in extra):
+                # A library without this half dtype (torch.from_numpy and ml_dtypes.bfloat16,
+                # kernels not implemented for Half) is its limitation: not run, with the error
+                return self.skip(check, f"not run at {self.dtype}: {msg}")
             if check.endswith("oracle") or check in extra:
                 return self.fail(check, msg)
             return self.skip(check, msg)
         expected = base.grads if grad else base.out
         if expected is None:
             return self.skip(check, base.skipped or f"{against} not available")
+        if reference is not None:
+            ref = reference.grads if grad else reference.out
+            if ref is None:
+                return self.skip(check, reference.skipped or "no float64 reference")
+            return self.no_worse(check, actual, expected, ref, against)
         return self.numeric(check, actual, expected, against)
 
     def ok(self, check: str, message: str = "") -> Result:
@@ -1074,8 +1394,9 @@ class _Recorder:
                 f"not a {d.array_type().__qualname__}"
             )
         else:
-            if d.dtype_name(out) != dtype:
-                problems.append(f"dtype {d.dtype_name(out)} for {dtype} input")
+            want = getattr(self.entry, "result_dtype", lambda dt: dt)(dtype)
+            if d.dtype_name(out) != want:
+                problems.append(f"dtype {d.dtype_name(out)} for {dtype} input (expected {want})")
             if str(d.device(out)) != str(d.device(x)):
                 problems.append(f"device {d.device(out)} for input on {d.device(x)}")
         if problems:

@@ -22,7 +22,6 @@ import pytest
 
 from lossbridge.backends import framework_name, get_namespace
 from lossbridge.conformance import (
-    DTYPES,
     ParityReport,
     Spec,
     assert_parity,
@@ -97,7 +96,7 @@ def test_user_loss_passes_on_every_installed_backend() -> None:
     assert isinstance(report, ParityReport)
     assert report.ok, report.failure_message()
     ran = {(r.backend, r.dtype) for r in report.ran}
-    assert ran == {(b, dt) for b in BACKENDS for dt in DTYPES}
+    assert ran == {(b, dt) for b in BACKENDS for dt in ("float32", "float64")}  # the default
     checks = {r.check for r in report.ran}
     assert {"value", "type"} <= checks
     if "numpy" in BACKENDS and len(BACKENDS) > 1:
@@ -116,7 +115,7 @@ def test_wrong_epsilon_on_torch_is_caught_and_blamed_on_torch() -> None:
     report = check(soft_bce_eps_torch, specs=SPECS, reference=soft_bce_np, compiled=False)
     assert not report.ok
     value_fails = {(r.backend, r.dtype) for r in report.failures if r.check == "value"}
-    assert value_fails == {("torch", dt) for dt in DTYPES}
+    assert value_fails == {("torch", dt) for dt in ("float32", "float64")}  # check()'s default
     msg = report.failure_message()
     first_line = msg.splitlines()[0]
     assert "pointing at torch float32, torch float64" in first_line
@@ -274,13 +273,57 @@ def test_device_cpu_runs_and_an_absent_device_is_not_run() -> None:
     assert "host only" in reasons["numpy"]
 
 
+def soft_bce_float32_inside(pred, target, eps=1e-6):
+    """soft_bce computed in float32 and rounded once to the input's dtype (the half rule)."""
+    xp, _ = get_namespace(pred, target)
+    p, t = xp.astype(pred, xp.float32), xp.astype(target, xp.float32)
+    out = -xp.mean(t * xp.log(p + eps) + (1 - t) * xp.log(1 - p + eps))
+    return xp.astype(out, pred.dtype)
+
+
+def test_half_dtypes_for_a_users_function() -> None:
+    """float16 and bfloat16 on request: a function that computes in float32 and rounds once
+    passes (1 ulp, gradients 2 ulp); array-api-strict is reported as not run."""
+    report = check(
+        soft_bce_float32_inside,
+        specs=SPECS,
+        reference=soft_bce_np,
+        dtypes=["float16", "bfloat16"],
+        compiled=False,
+    )
+    assert report.ok, report.failure_message()
+    ran = {(r.backend, r.dtype) for r in report.ran}
+    half_backends = [b for b in BACKENDS if b != "array_api_strict"]
+    assert ran == {(b, dt) for b in half_backends for dt in ("float16", "bfloat16")}
+    values = [r for r in report.ran if r.check == "value"]
+    assert values and all(r.tolerance == 1.0 and r.error <= 1.0 for r in values)
+    if AUTODIFF:
+        assert "grad_ref" in {r.check for r in report.ran}
+    if "array_api_strict" in BACKENDS:
+        strict = [r for r in report.results if r.backend == "array_api_strict"]
+        assert len(strict) == 2  # one "all" record per half dtype
+        assert all(r.skipped and "no half-precision" in r.message for r in strict)
+    assert "ulp" in str(report)
+
+
+def test_a_four_ulp_error_in_half_is_caught() -> None:
+    def off(pred, target):
+        out = soft_bce_float32_inside(pred, target)
+        value = float(np.asarray(out, dtype=np.float64))
+        return np.asarray(value * (1 + 4 * 2.0**-10)).astype(np.float16)  # 4-8 ulp
+
+    report = check(off, specs=SPECS, reference=soft_bce_np, backends=["numpy"], dtypes="float16")
+    (r,) = [r for r in report.failures if r.check == "value"]
+    assert r.error > 3.5 and "ulp" in r.message and "float16" in r.message
+
+
 def test_bad_arguments_are_value_errors() -> None:
     with pytest.raises(ValueError, match="at least one input array"):
         check(soft_bce, {"eps": 1e-3})
     with pytest.raises(ValueError, match="unknown backend"):
         check(soft_bce, specs=SPECS, backends=["mxnet"])
-    with pytest.raises(ValueError, match="unknown dtype"):
-        check(soft_bce, specs=SPECS, dtypes=["float16"])
+    with pytest.raises(ValueError, match="unknown dtype.*float32, float64, float16, bfloat16"):
+        check(soft_bce, specs=SPECS, dtypes=["float8"])
     with pytest.raises(ValueError, match="grad_args"):
         check(soft_bce, specs=SPECS, grad_args=["nope"])
     with pytest.raises(ValueError, match="skip: unknown checks"):

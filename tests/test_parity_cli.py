@@ -49,6 +49,13 @@ def per_sample(pred, target):
 per_sample.parity_inputs = lambda: {"pred": spec((4, 3)), "target": spec((4, 3))}
 per_sample.parity_options = {"skip": {"grad_fd": "not needed"}}
 
+def f32_inside(pred, target):
+    """Mean squared error computed in float32 and rounded once to the input dtype."""
+    xp, _ = get_namespace(pred, target)
+    d = xp.astype(pred, xp.float32) - xp.astype(target, xp.float32)
+    return xp.astype(xp.mean(d * d), pred.dtype)
+
+
 FIXED = {"pred": np.linspace(-1, 1, 6), "target": np.zeros(6)}
 
 
@@ -142,12 +149,26 @@ def test_inputs_from_attribute_flag_spec_and_kwarg(user_module, capsys) -> None:
         (["--target", "user_cli_losses:pinball", "--spec", "pred=8x5:gauss"], "unknown spec"),
         (["--target", "user_cli_losses:pinball", "--spec", "oops"], "bad --spec"),
         (["--spec", "x=3"], "apply to --target functions only"),
-        (["--target", "user_cli_losses:pinball", "--dtype", "float16"], "invalid choice"),
+        (["--target", "user_cli_losses:pinball", "--dtype", "float8"], "invalid choice"),
     ],
 )
 def test_usage_errors_exit_2(user_module, capsys, argv, message) -> None:
     assert main([*argv, "-q"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_target_at_the_half_dtypes(user_module, capsys) -> None:
+    """--dtype float16 --dtype bfloat16 runs a --target at both (bounds in ulps), and the
+    report shows the half rows; a half-ulp-accurate function (the squared error in float32,
+    rounded once) passes."""
+    argv = ["--target", "user_cli_losses:f32_inside", "--backend", "numpy", "--no-compile"]
+    argv += ["--dtype", "float16", "--dtype", "bfloat16", "--json", "out.json", "-q"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "float16: values 1 ulp" in out and "bfloat16: values 1 ulp" in out
+    doc = json.loads((user_module / "out.json").read_text())
+    ran = {(r["backend"], r["dtype"]) for r in doc["results"] if not r["skipped"]}
+    assert ran == {("numpy", "float16"), ("numpy", "bfloat16")}
 
 
 def test_no_inputs_is_a_usage_error(user_module, capsys, monkeypatch) -> None:

@@ -162,6 +162,40 @@ def test_explicit_arguments_win(parity):
     result.assert_outcomes(passed=2)
 
 
+def test_half_dtypes_through_the_plugin(pytester: pytest.Pytester) -> None:
+    """--parity-dtypes takes float16 and bfloat16 (bounds in ulps); an unknown dtype's error
+    lists the four."""
+    pytester.makepyfile(
+        test_half="""
+import pytest
+from lossbridge.backends import get_namespace
+from lossbridge.conformance import spec
+
+
+def sq_f32(pred, target):
+    xp, _ = get_namespace(pred, target)
+    d = xp.astype(pred, xp.float32) - xp.astype(target, xp.float32)
+    return xp.astype(xp.mean(d * d), pred.dtype)
+
+
+def test_half(parity):
+    report = parity(sq_f32, specs={"pred": spec(6), "target": spec(6)})
+    assert report.dtypes == ("float16", "bfloat16")
+    assert {r.dtype for r in report.ran} == {"float16", "bfloat16"}
+
+
+def test_unknown(parity):
+    with pytest.raises(ValueError, match="float32, float64, float16, bfloat16"):
+        parity(sq_f32, specs={"pred": spec(6), "target": spec(6)}, dtypes=["float8"])
+"""
+    )
+    result = pytester.runpytest(
+        "--parity-backends=numpy", "--parity-dtypes=float16,bfloat16", "--parity-no-compile"
+    )
+    _forget("test_half")
+    result.assert_outcomes(passed=2)
+
+
 @pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch")
 def test_absent_device_skips_with_the_reason(user_project) -> None:
     import torch

@@ -10,7 +10,9 @@ numbers):
    traced graph, so a gradient comes back in the input's dtype, computed in float32 and rounded
    once. Mixed floating dtypes follow the array API's promotion: a bfloat16 prediction with a
    float32 target or weight gives float32; float16 with bfloat16 gives float32 (as torch, JAX
-   and TensorFlow's namespace promote them).
+   and TensorFlow's namespace promote them). Keyword-only parameters are hyperparameters
+   (``quantile``, a per-class ``alpha``): computed with in float32 too, they never change the
+   result's dtype.
 2. **Under ``torch.autocast``** (any device type): the same float32 computation with autocast
    switched off inside the loss (so no matmul of the loss runs in half), and a float32 result,
    as ``torch.nn.functional``'s losses return there (torch's autocast float32 op lists). The few
@@ -60,7 +62,11 @@ def half_precision(
     """
     if fn is None:
         return functools.partial(half_precision, autocast_keeps_half=autocast_keeps_half)
-    first = next(iter(inspect.signature(fn).parameters))
+    params = inspect.signature(fn).parameters
+    first = next(iter(params))
+    # keyword-only parameters are hyperparameters (quantile levels, per-class alpha): they are
+    # computed with in float32 like the rest but never promote the result's dtype
+    options = frozenset(n for n, p in params.items() if p.kind is p.KEYWORD_ONLY)
 
     @functools.wraps(fn)
     def loss(*args: Any, **kwargs: Any) -> Any:
@@ -74,7 +80,7 @@ def half_precision(
             out = native_half_loss(fn.__name__, plan[0], args, kwargs)
             if out is not None:
                 return out
-        return _in_float32(fn, lead, plan, autocast_keeps_half, args, kwargs)
+        return _in_float32(fn, lead, plan, autocast_keeps_half, options, args, kwargs)
 
     loss.__lossbridge_precision__ = autocast_keeps_half  # type: ignore[attr-defined]
     return loss
@@ -85,6 +91,7 @@ def _in_float32(
     lead: Any,
     plan: tuple[str, str | None],
     keeps_half: tuple[str, ...],
+    options: frozenset[str],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> Any:
@@ -92,20 +99,20 @@ def _in_float32(
     xp = get_namespace(lead)[0]
     floats: list[Any] = []  # the floating dtypes of the framework's arrays, as given
 
-    def up(v: Any) -> Any:
+    def up(v: Any, seen: list[Any]) -> Any:
         if isinstance(v, (list, tuple)):
-            return type(v)(up(e) for e in v)
+            return type(v)(up(e, seen) for e in v)
         if framework_name(v) != fw:
             return v  # host data: converted onto the (float32) prediction by the loss
         if is_half(v, fw):
-            floats.append(v.dtype)
+            seen.append(v.dtype)
             return xp.astype(v, xp.float32)
         if xp.isdtype(v.dtype, "real floating"):
-            floats.append(v.dtype)
+            seen.append(v.dtype)
         return v
 
-    args = tuple(up(a) for a in args)
-    kwargs = {k: up(v) for k, v in kwargs.items()}
+    args = tuple(up(a, floats) for a in args)
+    kwargs = {k: up(v, [] if k in options else floats) for k, v in kwargs.items()}
     with autocast_off(autocast) if autocast is not None else contextlib.nullcontext():
         out = fn(*args, **kwargs)
     if autocast is not None and autocast not in keeps_half:
