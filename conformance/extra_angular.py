@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from lossbridge.angular_margin import arcface_loss, cosface_loss, magface_loss
+from lossbridge.conformance.drivers import get_driver
 from lossbridge.conformance.registry import (
     _AOT,
     _NAN_MEAN,
@@ -162,8 +163,9 @@ def _pml(cls_name: str, margin_kwarg):
         import torch
         from pytorch_metric_learning import losses, reducers
 
-        x = torch.tensor(inputs["input"].astype(dtype))
-        w = inputs["weight"].astype(dtype)
+        torch_ = get_driver("torch")  # bfloat16 reaches torch through float32 (exact)
+        x = torch_.from_numpy(inputs["input"], dtype)
+        w = inputs["weight"]
         n_classes, dim = w.shape
         reduction = kwargs.get("reduction", "mean")
         reducer = {
@@ -179,11 +181,11 @@ def _pml(cls_name: str, margin_kwarg):
             **margin_kwarg(kwargs),
         )
         with torch.no_grad():
-            loss.W.data = torch.tensor(np.ascontiguousarray(w.T))  # PML stores W as (D, C)
-            out = loss(x, torch.tensor(inputs["target"]))
+            loss.W.data = torch_.from_numpy(w.T, dtype)  # PML stores W as (D, C)
+            out = loss(x, torch_.from_numpy(inputs["target"]))
         if reduction == "none":
             out = out["loss"]["losses"]
-        return out.detach().numpy().astype(np.float64)
+        return torch_.to_numpy(out).astype(np.float64)
 
     return fn
 

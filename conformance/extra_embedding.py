@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from lossbridge.conformance.drivers import get_driver
 from lossbridge.conformance.registry import (
     _AOT,
     Entry,
@@ -230,7 +231,8 @@ def _pml_contrastive(inputs, kwargs, dtype):
         x1, x2, y = np.tile(x1, (2, 1)), np.tile(x2, (2, 1)), np.tile(y, 2)
     loss = np.zeros(len(x1))
     if n:
-        emb = torch.tensor(np.concatenate([x1 + np.asarray(eps, dtype), x2]))
+        # bfloat16 reaches torch through float32 (exact)
+        emb = get_driver("torch").from_numpy(np.concatenate([x1 + np.asarray(eps, dtype), x2]))
         m = len(x1)
         idx = torch.arange(m)
         pos, neg = torch.tensor(y), torch.tensor(~y)
@@ -283,16 +285,16 @@ def _keras_circle(inputs, kwargs, dtype):
         dtype=dtype,
     )
     out = fn(inputs["labels"].astype(np.int32), unit)
-    return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
+    # a 0-d bfloat16 tensor has no NumPy view: through float64 (exact)
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")), np.float64)
 
 
 def _torch_cosine(inputs, kwargs, dtype):
     """``1 - torch.nn.functional.cosine_similarity(input, target, dim=axis, eps=eps)``."""
-    import torch
     import torch.nn.functional as F  # noqa: N812
 
-    x = torch.tensor(inputs["input"].astype(dtype))
-    y = torch.tensor(inputs["target"].astype(dtype))
+    torch_ = get_driver("torch")  # bfloat16 reaches torch through float32 (exact)
+    x, y = torch_.from_numpy(inputs["input"], dtype), torch_.from_numpy(inputs["target"], dtype)
     ndim = max(x.ndim, y.ndim)
     out = 1.0 - F.cosine_similarity(
         x, y, dim=kwargs.get("axis", -1) % ndim, eps=kwargs.get("eps", 1e-8)

@@ -24,6 +24,7 @@ import numpy as np
 
 from lossbridge import nn as _nn
 from lossbridge.conformance import references
+from lossbridge.conformance.drivers import get_driver
 from lossbridge.conformance.registry import (
     _AOT,
     _BOUNDARY,
@@ -99,17 +100,14 @@ def _torch_oracle(cls_name: str, forward: tuple[str, ...]) -> Oracle:
     def fn(inputs: Mapping[str, np.ndarray], kwargs: Mapping[str, Any], dtype: str) -> Any:
         import torch
 
-        def tensor(a: Any) -> Any:
-            a = np.asarray(a)
-            return torch.from_numpy(a.astype(dtype) if a.dtype.kind == "f" else a)
-
-        kw: dict[str, Any] = {k: tensor(v) for k, v in inputs.items()}
+        torch_ = get_driver("torch")  # bfloat16 reaches torch through float32 (exact)
+        kw: dict[str, Any] = {k: torch_.from_numpy(v, dtype) for k, v in inputs.items()}
         kw.update(kwargs)
         if kw.get("distance_function") is _cosine_distance:
             kw["distance_function"] = _torch_cosine_distance
         args, ctor = _split(cls_name, forward, kw)
         out = getattr(torch.nn, cls_name)(**ctor)(*args)
-        return out.detach().double().numpy()
+        return torch_.to_numpy(out).astype(np.float64)
 
     return Oracle("torch_nn", "nn", fn, _torch_unavailable)
 

@@ -15,6 +15,15 @@ broadcasts; ``squared_error``'s 'Shape mismatch' is a ``ValueError``, tested in 
 because a case cannot expect an error), every target ignored (``where=`` all False with label
 -100), a zero vector in ``cosine_similarity`` (NaN with ``epsilon=0``, as optax), hinge labels
 in {0, 1} and kinks, tied maxima, an infeasible CTC alignment (about ``-log_epsilon``).
+
+Half precision: optax returns float32 for float16/bfloat16 inputs of ``multiclass_hinge_loss``,
+``multiclass_perceptron_loss``, ``multiclass_sparsemax_loss`` (``jax.nn.one_hot``'s default
+dtype) and the two CTC losses (their float32 recursion), and so does the dialect: those
+entries' :attr:`~lossbridge.conformance.registry.Entry.output_dtype` says float32 for the half
+dtypes, and their values are measured in ulps of the case's half dtype like every other entry.
+``ctc_loss_with_forward_probs`` returns states near ``log_epsilon = -1e5``, beyond float16's
+65504: a float32 result holds them, so they are compared as they are, not rounded to infinity
+as the expected values of half results beyond the range are.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import numpy as np
 
 from lossbridge import optax as lbx
 from lossbridge.backends import get_namespace
+from lossbridge.conformance.drivers import HALF_DTYPES
 from lossbridge.conformance.registry import Case, Entry, Oracle, _optax_unavailable, _seed
 
 # ------------------------------------------------------------------------------------------
@@ -495,7 +505,7 @@ def _case(loss: str, label: str, make: Callable[..., Any], kwargs=None, *, aot=F
     )
 
 
-def _e(name, cases, grad, fn=None, reference=None, post=None) -> Entry:
+def _e(name, cases, grad, fn=None, reference=None, post=None, output_dtype=None) -> Entry:
     return Entry(
         name=f"optax.{name}",
         fn=getattr(lbx, name) if fn is None else fn,
@@ -504,6 +514,7 @@ def _e(name, cases, grad, fn=None, reference=None, post=None) -> Entry:
         oracle=None,
         grad_args=(grad,),
         extra_oracles=(_optax(name, post),),
+        output_dtype=output_dtype,
     )
 
 
@@ -525,13 +536,15 @@ def _labels(shape, k):
 _AOT = {"aot": True}
 _NAN = "NaN by design (optax's): no gradient to compare"
 _KINK = "inputs exactly at a kink or tie: the central difference averages the one-sided slopes"
-#: optax returns JAX's default float dtype (float32) for half inputs of these losses, and so
-#: does lossbridge.optax; the runner's type check expects the case's half dtype.
-_F32_RESULT = (
-    "float32 result for half inputs, as optax's (jax.nn.one_hot / the CTC recursion use JAX's "
-    "default float dtype); tests/test_optax_dialect.py checks the dtype and the values"
-)
-_HALF_F32 = {"all@float16": _F32_RESULT, "all@bfloat16": _F32_RESULT}
+
+
+def _f32_for_half(dtype: str) -> str:
+    """optax returns JAX's default float dtype (float32) for half inputs of some losses
+    (``jax.nn.one_hot``, the CTC recursion), and so does lossbridge.optax: their entries'
+    :attr:`Entry.output_dtype`."""
+    return "float32" if dtype in HALF_DTYPES else dtype
+
+
 _CANCEL = (
     "outputs near log_epsilon = -1e5: the reference's central difference cancels "
     "(1e5 * 1e-16 / 1e-6 step = 1e-5)"
@@ -834,16 +847,18 @@ ENTRIES: tuple[Entry, ...] = (
     _e(
         "multiclass_hinge_loss",
         [
-            ("ties", _mc_ties, {}, {**_AOT, "skip": {"grad_fd": _KINK, **_HALF_F32}}),
+            ("ties", _mc_ties, {}, {**_AOT, "skip": {"grad_fd": _KINK}}),
         ],
         "scores",
+        output_dtype=_f32_for_half,
     ),
     _e(
         "multiclass_perceptron_loss",
         [
-            ("ties", _mc_ties, {}, {**_AOT, "skip": {"grad_fd": _KINK, **_HALF_F32}}),
+            ("ties", _mc_ties, {}, {**_AOT, "skip": {"grad_fd": _KINK}}),
         ],
         "scores",
+        output_dtype=_f32_for_half,
     ),
     _e(
         "sparsemax_loss",
@@ -857,10 +872,11 @@ ENTRIES: tuple[Entry, ...] = (
                 "basic",
                 _mk(scores=_normal(8, 5, scale=2.0), labels=_labels(8, 5)),
                 {},
-                {**_AOT, "skip": _HALF_F32},
+                _AOT,
             ),
         ],
         "scores",
+        output_dtype=_f32_for_half,
     ),
     _e(
         "ranking_softmax_loss",
@@ -872,23 +888,25 @@ ENTRIES: tuple[Entry, ...] = (
     _e(
         "ctc_loss",
         [
-            ("basic", _ctc(_PAD_FULL), {}, {**_AOT, "skip": _HALF_F32}),
+            ("basic", _ctc(_PAD_FULL), {}, _AOT),
             (
                 "infeasible_blank2",
                 _ctc(_PAD_SHORT),
                 {"blank_id": 2, "log_epsilon": -1e4},
-                {"skip": _HALF_F32},
+                {},
             ),
         ],
         "logits",
+        output_dtype=_f32_for_half,
     ),
     _e(
         "ctc_loss_with_forward_probs",
-        [("basic", _ctc(_PAD_FULL), {}, {**_AOT, "skip": {"grad_fd": _CANCEL, **_HALF_F32}})],
+        [("basic", _ctc(_PAD_FULL), {}, {**_AOT, "skip": {"grad_fd": _CANCEL}})],
         "logits",
         fn=ctc_forward_flat,
         reference=ref_ctc_forward_flat,
         post=_flat_forward,
+        output_dtype=_f32_for_half,
     ),
     _e(
         "triplet_margin_loss",

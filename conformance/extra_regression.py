@@ -142,7 +142,8 @@ def _keras_rmse(inputs, kwargs, dtype):
     def one(pred: np.ndarray, true: np.ndarray) -> float:
         m = keras.metrics.RootMeanSquaredError(dtype=dtype)
         m.update_state(true.reshape(-1), pred.reshape(-1))
-        return float(np.asarray(m.result()))
+        # a 0-d bfloat16 tensor has no NumPy view: through float64 (exact)
+        return float(keras.ops.convert_to_numpy(keras.ops.cast(m.result(), "float64")))
 
     axis = kwargs.get("axis")
     if axis is None:

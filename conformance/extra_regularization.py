@@ -112,7 +112,9 @@ def _keras_regularizer(kind: str):
         for keras_coef, factor in parts:
             reg = getattr(keras.regularizers, kind)(**keras_coef)
             for w in _params(inputs, dtype):
-                total += factor * float(np.asarray(reg(keras.ops.convert_to_tensor(w))))
+                out = reg(keras.ops.convert_to_tensor(w))
+                # a 0-d bfloat16 tensor has no NumPy view: through float64 (exact)
+                total += factor * float(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")))
         return np.asarray(total)
 
     return fn

@@ -16,6 +16,9 @@ each with its conventions converted in the oracle function:
   own ``weight``) and ``TverskyLoss`` (``smooth_nr = smooth_dr = s``; raised to ``gamma`` for
   focal Tversky; class weights applied afterwards), both with ``reduction='none'``, reduced here
   as lossbridge reduces (the weighted ``'mean'`` divides by ``N * sum(w)``, MONAI's by ``N * C``).
+  In half precision it runs on the case's half tensors: its softmax/sigmoid stays in half, but
+  with index targets its one-hot is float32, so its sums (and result) are float32; with soft
+  half targets it computes in half throughout.
 * optax ``dice_loss`` (channels-last, one-hot targets, ``alpha``/``beta`` as ours, ``smooth`` as
   ours, ``axis`` = the spatial axes, plus the batch axis for ``batch=True``). It applies a
   sigmoid only to a single channel, so ``activation='sigmoid'`` is computed one channel per
@@ -34,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from lossbridge.conformance.drivers import get_driver
 from lossbridge.conformance.registry import (
     _AOT,
     Entry,
@@ -184,6 +188,7 @@ def _monai(kind: str):
         import torch
         from monai.losses import DiceLoss, TverskyLoss
 
+        torch_ = get_driver("torch")  # bfloat16 reaches torch through float32 (exact)
         alpha, beta, gamma = _params(kind, kwargs)
         x, t, is_index = _channels(inputs, kwargs, dtype, 1)
         if is_index:
@@ -199,14 +204,15 @@ def _monai(kind: str):
             reduction="none",
         )
         if kind in ("dice", "jaccard"):
-            w = None if weight is None else torch.from_numpy(weight.astype(dtype))
+            w = None if weight is None else torch_.from_numpy(weight, dtype)
             loss = DiceLoss(
                 jaccard=kind == "jaccard", smooth_nr=2 * s, smooth_dr=2 * s, weight=w, **common
             )
         else:
             loss = TverskyLoss(alpha=alpha, beta=beta, smooth_nr=s, smooth_dr=s, **common)
         with torch.no_grad():
-            out = loss(torch.from_numpy(x), torch.from_numpy(t)).numpy().astype(np.float64)
+            out = torch_.to_numpy(loss(torch_.from_numpy(x), torch_.from_numpy(t)))
+        out = out.astype(np.float64)
         n_classes = x.shape[1]
         out = out.reshape(n_classes) if kwargs.get("batch", False) else out.reshape(-1, n_classes)
         if kind not in ("dice", "jaccard"):

@@ -315,6 +315,7 @@ def compare_ulps(
     dtype: str,
     floor_ulps: float = 0.0,
     floor_rel: float = 0.0,
+    saturate: bool = True,
 ) -> Mismatch:
     """The worst element's error in ulps of ``dtype`` at its own magnitude (half dtypes).
 
@@ -330,10 +331,12 @@ def compare_ulps(
         ``error`` and ``ulps`` both the worst element's count.
     """
     # An expected value beyond the dtype's range: its correctly rounded value is infinite
-    big = float(finfo(dtype).max)
+    # (``saturate=False``: a result of a wider dtype holds it, e.g. float32 for half inputs)
     b = np.asarray(expected, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        b = np.where(np.abs(b) > big, b.astype(numpy_dtype(dtype)).astype(np.float64), b)
+    if saturate:
+        big = float(finfo(dtype).max)
+        with np.errstate(over="ignore"):
+            b = np.where(np.abs(b) > big, b.astype(numpy_dtype(dtype)).astype(np.float64), b)
     m = compare_detail(actual, b, dtype)
     if m.index is None or not np.isfinite(m.error):
         return m
@@ -1279,9 +1282,12 @@ class _Recorder:
         kind = _tol.kind_of(check)
         n = getattr(_tol.TOLERANCES[self.dtype], kind)
         floor = _tol.GRAD_FLOOR_ULPS / n if kind == "grad" else 0.0
+        # values of a wider result dtype (Entry.output_dtype) hold values beyond the half range;
+        # gradients are in the input's half dtype
+        saturate = kind == "grad" or self.entry.result_dtype(self.dtype) == self.dtype
 
         def ulps(a: Any, b: Any) -> Mismatch:
-            return compare_ulps(a, b, self.dtype, floor, floor_rel / n)
+            return compare_ulps(a, b, self.dtype, floor, floor_rel / n, saturate)
 
         return (
             _compare_grads(actual, expected, measure=ulps)

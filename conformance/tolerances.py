@@ -79,9 +79,12 @@ Exceptions
 ----------
 A loss or case that needs a looser bound gets a :class:`Loosened` entry in :data:`EXCEPTIONS`,
 with the error measured when it was added and the reason. Exceptions only ever loosen a bound.
-One is needed at present: ``ctc_loss``'s float32 gradient against torch's, where the error is
+Two are needed at present: ``ctc_loss``'s float32 gradient against torch's, where the error is
 torch's (its float32 CTC backward is accurate to about 1.3e-6; lossbridge's to 1.6e-7), which
-no conditioning of the function explains.
+no conditioning of the function explains; and ``optax.ctc_loss_with_forward_probs``'s float16
+gradient (2.23 ulp against the 2-ulp bound: its float32 forward-probability outputs near
+optax's log_epsilon = -1e5 have an ulp of 2^-7, and the gradient inherits their rounding;
+optax's own recursion is 17 ulp off).
 
 Checks that cannot be compared at all are not loosened here but switched off per case in the
 registry (``Case.skip``, with the reason, reported as "not run"; a key ``'<group>@<dtype>'``
@@ -237,6 +240,20 @@ EXCEPTIONS: tuple[Loosened, ...] = (
             "gradient against its float64 gradient on the same rounded inputs, measured 1.0e-6 "
             "to 1.3e-6 on the unbatched and zero_infinity cases); lossbridge's float32 gradient "
             "is within 1.6e-7 of the float64 one"
+        ),
+    ),
+    Loosened(
+        loss="optax.ctc_loss_with_forward_probs",
+        case="basic",
+        check="grad_ref",
+        dtype="float16",
+        bound=3.0,
+        measured=2.23,
+        reason=(
+            "the forward-probability outputs near log_epsilon = -1e5 are float32 (ulp 2^-7 "
+            "there), as optax's are: the gradient's path weights between such states carry "
+            "their rounding; lossbridge's gradient is 1.4e-4 of the largest element from the "
+            "float64 one (2.23 float16 ulp), optax's own float32 recursion 1.6e-3 (17 ulp)"
         ),
     ),
 )
