@@ -200,3 +200,39 @@ def backend_grad(
             out = tf.reduce_sum(fn(*arrays[:wrt], x, *arrays[wrt + 1 :]))
         return to_numpy(tf.convert_to_tensor(tape.gradient(out, x)))  # IndexedSlices too
     raise AssertionError(f"{name} has no autodiff")
+
+
+def np_dtype(dtype: str) -> np.dtype:
+    """The NumPy dtype named ``dtype`` (``'bfloat16'``: ml_dtypes')."""
+    if dtype == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(dtype)
+
+
+def backend_array(backend: str, a: Any, dtype: str) -> Any:
+    """``a`` as ``backend``'s array ('numpy', 'torch', 'jax', 'tensorflow'); floating data in
+    ``dtype``, integers unchanged.
+
+    Floating data goes through float32 (float64 for ``'float64'``), which holds every
+    float16/bfloat16 value exactly, and is cast by the framework itself.
+    """
+    a = np.asarray(a)
+    floating = a.dtype.kind == "f"
+    if floating:
+        a = a.astype(np.float64 if dtype == "float64" else np.float32)
+    if backend == "numpy":
+        return a.astype(np_dtype(dtype)) if floating else a
+    if backend == "torch":
+        import torch
+
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        return t.to(getattr(torch, dtype)) if floating else t
+    if backend == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(a).astype(dtype) if floating else jnp.asarray(a)
+    import tensorflow as tf
+
+    return tf.cast(tf.constant(a), dtype) if floating else tf.constant(a)

@@ -19,7 +19,15 @@ import sys
 
 import numpy as np
 import pytest
-from _helpers import assert_close, assert_result, backend_grad, make, to_numpy
+from _helpers import (
+    assert_close,
+    assert_result,
+    backend_array,
+    backend_grad,
+    make,
+    np_dtype,
+    to_numpy,
+)
 
 import lossbridge.keras as lk
 from lossbridge.conformance.precision_table import round_to, ulps
@@ -433,36 +441,6 @@ HALF_MODES = [
 ]
 
 
-def _np_dtype(name):
-    if name == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(name)
-
-
-def _arr(backend, a, dtype):
-    """``a`` as ``backend``'s array, floating data in ``dtype`` (cast by the framework from
-    float32, which holds every half value exactly); integer data unchanged."""
-    a = np.asarray(a)
-    floating = a.dtype.kind == "f"
-    a = a.astype(np.float32) if floating else a
-    if backend == "numpy":
-        return a.astype(_np_dtype(dtype)) if floating else a
-    if backend == "torch":
-        import torch
-
-        t = torch.from_numpy(np.ascontiguousarray(a))
-        return t.to(getattr(torch, dtype)) if floating else t
-    if backend == "jax":
-        import jax.numpy as jnp
-
-        return jnp.asarray(a).astype(dtype) if floating else jnp.asarray(a)
-    import tensorflow as tf
-
-    return tf.cast(tf.constant(a), dtype) if floating else tf.constant(a)
-
-
 def _name(x):
     d = x.dtype
     return (getattr(d, "name", None) or str(d)).replace("torch.", "")
@@ -495,9 +473,9 @@ def test_half_dtype_and_value_against_keras(name, mode):
     w = round_to(weights, compute)
     want = _f64(getattr(keras.losses, name)(dtype="float64", **kw)(yt, yp, sample_weight=w))
     k_true = (
-        y_true.astype(np.float32).astype(_np_dtype(in_dt)) if y_true.dtype.kind == "f" else y_true
+        y_true.astype(np.float32).astype(np_dtype(in_dt)) if y_true.dtype.kind == "f" else y_true
     )
-    k_pred = y_pred.astype(np.float32).astype(_np_dtype(in_dt))
+    k_pred = y_pred.astype(np.float32).astype(np_dtype(in_dt))
     theirs = getattr(keras.losses, name)(dtype=dtype, **kw)(
         k_true, k_pred, sample_weight=weights.astype(np.float32)
     )
@@ -507,9 +485,9 @@ def test_half_dtype_and_value_against_keras(name, mode):
     assert loss.dtype == compute == theirs.dtype.name
     for backend in HALF_BACKENDS:
         out = loss(
-            _arr(backend, y_true, in_dt),
-            _arr(backend, y_pred, in_dt),
-            sample_weight=_arr(backend, weights, "float32"),
+            backend_array(backend, y_true, in_dt),
+            backend_array(backend, y_pred, in_dt),
+            sample_weight=backend_array(backend, weights, "float32"),
         )
         assert _name(out) == compute, backend
         err = ulps(_f64(out), want, compute)
@@ -534,13 +512,15 @@ def test_half_functions_keep_the_input_dtype(fn, make_args, dtype):
     yt, yp = round_to(y_true, dtype), round_to(y_pred, dtype)
     want = _f64(getattr(keras.losses, fn)(yt, yp))
     theirs = getattr(keras.losses, fn)(
-        y_true.astype(np.float32).astype(_np_dtype(dtype)),
-        y_pred.astype(np.float32).astype(_np_dtype(dtype)),
+        y_true.astype(np.float32).astype(np_dtype(dtype)),
+        y_pred.astype(np.float32).astype(np_dtype(dtype)),
     )
     assert _name(theirs) == dtype
     bound = max(ulps(_f64(theirs), want, dtype), 1.0)
     for backend in HALF_BACKENDS:
-        out = getattr(lk, fn)(_arr(backend, y_true, dtype), _arr(backend, y_pred, dtype))
+        out = getattr(lk, fn)(
+            backend_array(backend, y_true, dtype), backend_array(backend, y_pred, dtype)
+        )
         assert _name(out) == dtype, backend
         assert ulps(_f64(out), want, dtype) <= bound, backend
 
@@ -555,7 +535,7 @@ def test_issue_example_sparse_cce_float16_logits_give_float32():
     assert theirs.dtype.name == "float32"
     for backend in HALF_BACKENDS:
         out = lk.SparseCategoricalCrossentropy(from_logits=True)(
-            _arr(backend, labels, None), _arr(backend, logits, "float16")
+            backend_array(backend, labels, None), backend_array(backend, logits, "float16")
         )
         assert _name(out) == "float32"
         assert_close(out, _f64(theirs), rtol=2e-6)
@@ -586,7 +566,7 @@ def test_dtype_arguments_and_policies():
         if theirs is not None:
             assert theirs.dtype == compute
         out = ours(y, p)
-        assert np.asarray(out).dtype == _np_dtype(compute), arg
+        assert np.asarray(out).dtype == np_dtype(compute), arg
         want = np.mean((round_to(y, compute) - round_to(p, compute)) ** 2)
         assert ulps(_f64(out), want, compute) <= 1.0, arg
         if theirs is not None:
@@ -665,12 +645,14 @@ def test_half_clip_bounds_are_keras_half_bounds():
         assert float(round_to(1.0 - 1e-7, dtype)) == 1.0
         want = round_to([-np.log1p(-lo), 0.0, 100.0, -np.log(lo)], dtype)
         theirs = _f64(
-            keras.losses.binary_crossentropy(y.astype(_np_dtype(dtype)), p.astype(_np_dtype(dtype)))
+            keras.losses.binary_crossentropy(y.astype(np_dtype(dtype)), p.astype(np_dtype(dtype)))
         )
         assert np.isnan(theirs[1]) and theirs[2] == np.inf
         assert theirs[3] == want[3]  # -log(1e-7 in the half dtype), as here
         for backend in HALF_BACKENDS:
-            out = lk.binary_crossentropy(_arr(backend, y, dtype), _arr(backend, p, dtype))
+            out = lk.binary_crossentropy(
+                backend_array(backend, y, dtype), backend_array(backend, p, dtype)
+            )
             assert _name(out) == dtype
             np.testing.assert_array_equal(_f64(out), want)
     # KL divergence of one-hot rows in float16: Keras's t / p overflows (1 / 2**-23 in half)
@@ -679,7 +661,7 @@ def test_half_clip_bounds_are_keras_half_bounds():
     want = round_to(-np.log(round_to(1e-7, "float16")), "float16")  # 15.945
     for backend in HALF_BACKENDS:
         out = lk.KLDivergence(dtype="float16")(
-            _arr(backend, t, "float32"), _arr(backend, q, "float32")
+            backend_array(backend, t, "float32"), backend_array(backend, q, "float32")
         )
         assert _name(out) == "float16" and _f64(out) == want
 

@@ -17,7 +17,14 @@ import pytest
 
 from lossbridge import optax as lbx
 from lossbridge.conformance.precision_table import round_to, ulps
-from tests._helpers import assert_close, backend_grad, dtype_name, make, to_numpy
+from tests._helpers import (
+    assert_close,
+    backend_array,
+    backend_grad,
+    dtype_name,
+    make,
+    to_numpy,
+)
 
 optax = pytest.importorskip("optax")
 jax = pytest.importorskip("jax")
@@ -826,32 +833,6 @@ FLOAT32_RESULT = {
 }
 
 
-def _half_np(dtype):
-    if dtype == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(dtype)
-
-
-def _harr(backend, a, dtype):
-    a = np.asarray(a)
-    floating = a.dtype.kind == "f"
-    a = a.astype(np.float32) if floating else a
-    if backend == "numpy":
-        return a.astype(_half_np(dtype)) if floating else a
-    if backend == "torch":
-        import torch
-
-        t = torch.from_numpy(np.ascontiguousarray(a))
-        return t.to(getattr(torch, dtype)) if floating else t
-    if backend == "jax":
-        return jnp.asarray(a).astype(dtype) if floating else jnp.asarray(a)
-    import tensorflow as tf
-
-    return tf.cast(tf.constant(a), dtype) if floating else tf.constant(a)
-
-
 def _h64(x):
     mod = type(x).__module__
     if mod.startswith("torch"):
@@ -881,14 +862,14 @@ def test_half_dtype_and_value_against_optax(name, dtype):
         want = _h64(
             getattr(optax.losses, name)(*[jnp.asarray(round_to(a, dtype)) for a in args], **kw)
         )
-        theirs = getattr(optax.losses, name)(*[_harr("jax", a, dtype) for a in args], **kw)
+        theirs = getattr(optax.losses, name)(*[backend_array("jax", a, dtype) for a in args], **kw)
     expected_dtype = "float32" if name in FLOAT32_RESULT else dtype
     assert dtype_name(theirs) == ("float64" if name in FLOAT32_RESULT else dtype)
     bound = max(ulps(_h64(theirs), want, dtype), 1.0)
     for backend in _HB:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = getattr(lbx, name)(*[_harr(backend, a, dtype) for a in args], **kw)
+            out = getattr(lbx, name)(*[backend_array(backend, a, dtype) for a in args], **kw)
         assert dtype_name(out) == expected_dtype, backend
         err = ulps(_h64(out), want, dtype)
         assert err <= bound, f"{backend}: {err:.3g} ulp of {dtype} (optax: {bound:.3g})"
@@ -929,7 +910,7 @@ def test_every_loss_goes_through_the_half_rule():
     s, t = _h(4, 5, scale=2), np.eye(5)[[0, 3, 1, 4]]
     sb = round_to(s, "bfloat16")
     want = np.log(np.exp(sb).sum(-1)) - (t * sb).sum(-1)
-    out = fy(_harr("jax", s, "bfloat16"), _harr("jax", t, "bfloat16"))
+    out = fy(backend_array("jax", s, "bfloat16"), backend_array("jax", t, "bfloat16"))
     assert dtype_name(out) == "bfloat16" and ulps(_h64(out), want, "bfloat16") <= 1.0
 
 
@@ -941,7 +922,7 @@ def test_half_constants_do_not_overflow():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = optax.losses.multiclass_generalized_dice_loss(
-            _harr("jax", x, "float16"), _harr("jax", t, "float16")
+            backend_array("jax", x, "float16"), backend_array("jax", t, "float16")
         )
         want = _h64(
             optax.losses.multiclass_generalized_dice_loss(jnp.asarray(round_to(x, "float16")), t)
@@ -949,6 +930,6 @@ def test_half_constants_do_not_overflow():
     assert not np.isfinite(_h64(theirs))
     for backend in _HB:
         out = lbx.multiclass_generalized_dice_loss(
-            _harr(backend, x, "float16"), _harr(backend, t, "float16")
+            backend_array(backend, x, "float16"), backend_array(backend, t, "float16")
         )
         assert dtype_name(out) == "float16" and ulps(_h64(out), want, "float16") <= 1.0

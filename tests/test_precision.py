@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _helpers import backend_array
 
 import lossbridge as lb
 from lossbridge.conformance.precision_table import GRAD_FLOOR, round_to, ulp, ulps
@@ -38,38 +39,6 @@ GRAD_ULPS = 2.0
 # ------------------------------------------------------------------------------------------
 # Arrays of each backend, dtypes, gradients
 # ------------------------------------------------------------------------------------------
-
-
-def _np_dtype(dtype: str) -> np.dtype:
-    if dtype == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(dtype)
-
-
-def arr(backend: str, a: Any, dtype: str | None = None) -> Any:
-    """``a`` as ``backend``'s array; floating data in ``dtype`` (integers stay int64).
-
-    Floating data goes through float32, which holds every float16/bfloat16 value exactly, and
-    is cast by the framework itself.
-    """
-    a = np.asarray(a)
-    floating = a.dtype.kind == "f"
-    if floating:
-        a = a.astype(np.float32 if dtype != "float64" else np.float64)
-    if backend == "numpy":
-        return a.astype(_np_dtype(dtype)) if floating else a
-    if backend == "torch":
-        t = torch.from_numpy(np.ascontiguousarray(a))
-        return t.to(getattr(torch, dtype)) if floating else t
-    if backend == "jax":
-        import jax.numpy as jnp
-
-        return jnp.asarray(a).astype(dtype) if floating else jnp.asarray(a)
-    import tensorflow as tf
-
-    return tf.cast(tf.constant(a), dtype) if floating else tf.constant(a)
 
 
 def dtype_name(x: Any) -> str:
@@ -112,7 +81,7 @@ def value_and_grad(backend: str, fn: Callable[..., Any], arrays: dict, garg: str
 
 def expected(ref: Callable[..., Any], rounded: dict, garg: str | None):
     """``ref`` (torch, float64) on the rounded inputs, and its autograd gradient."""
-    ts = {k: arr("torch", v, "float64") for k, v in rounded.items()}
+    ts = {k: backend_array("torch", v, "float64") for k, v in rounded.items()}
     out, g = value_and_grad("torch", ref, ts, garg)
     return to_f64(out), None if g is None else to_f64(g)
 
@@ -294,7 +263,7 @@ def _expected(name: str, dtype: str):
 
 
 def _central_difference(ref, rounded, garg, h=1e-6):
-    ts = {k: arr("torch", v, "float64") for k, v in rounded.items()}
+    ts = {k: backend_array("torch", v, "float64") for k, v in rounded.items()}
     x = rounded[garg]
     g = np.zeros_like(x)
     for i in np.ndindex(x.shape):
@@ -313,7 +282,7 @@ def _central_difference(ref, rounded, garg, h=1e-6):
 def test_half_value_and_gradient(backend, dtype, case):
     rounded = _inputs(case, dtype)
     want, want_grad = _expected(case.name, dtype)
-    arrays = {k: arr(backend, v, dtype) for k, v in rounded.items()}
+    arrays = {k: backend_array(backend, v, dtype) for k, v in rounded.items()}
     out, grad = value_and_grad(backend, case.ours, arrays, case.garg)
     assert dtype_name(out) == dtype
     assert_close(out, want, dtype, VALUE_ULPS, f"{case.name} value")
@@ -334,7 +303,7 @@ def test_all_ignored_mean(backend, dtype):
     """Every target ignored, ``'mean'``: NaN (0 / 0) in the half dtype, as torch; the gradient
     is 0, as torch's F defines it (float32 and float64 give 0 on every backend)."""
     x, y = np.random.default_rng(5).standard_normal((4, 5)), np.full(4, -100)
-    arrays = {"input": arr(backend, x, dtype), "target": arr(backend, y)}
+    arrays = {"input": backend_array(backend, x, dtype), "target": backend_array(backend, y)}
     out, g = value_and_grad(
         backend, lambda input, target: lb.cross_entropy(input, target), arrays, "input"
     )
@@ -394,7 +363,10 @@ def test_half_arithmetic_fails_the_bound():
 def test_issue_example_bce_bfloat16(backend):
     if backend not in BACKENDS:
         pytest.skip(f"{backend} is not installed")
-    p, t = arr(backend, [0.9, 0.2], "bfloat16"), arr(backend, [1.0, 0.0], "bfloat16")
+    p, t = (
+        backend_array(backend, [0.9, 0.2], "bfloat16"),
+        backend_array(backend, [1.0, 0.0], "bfloat16"),
+    )
     out = lb.binary_cross_entropy(p, t)
     assert dtype_name(out) == "bfloat16"
     # 0.9 and 0.2 round to 0.8984375 and 0.2001953125 in bfloat16
@@ -412,9 +384,11 @@ def test_mixed_dtypes_promote(backend):
     r = np.random.default_rng(3)
     x, y = _logits(r), r.integers(0, 5, 8)
     w = r.uniform(0.2, 2.0, 5)
-    xb = arr(backend, x, "bfloat16")
+    xb = backend_array(backend, x, "bfloat16")
     # bfloat16 logits with a float32 weight: float32 (array API promotion)
-    out = lb.cross_entropy(xb, arr(backend, y), weight=arr(backend, w, "float32"))
+    out = lb.cross_entropy(
+        xb, backend_array(backend, y), weight=backend_array(backend, w, "float32")
+    )
     assert dtype_name(out) == "float32"
     want, _ = expected(
         lambda input, target, weight: F.cross_entropy(input, target, weight=weight),
@@ -424,13 +398,13 @@ def test_mixed_dtypes_promote(backend):
     np.testing.assert_allclose(to_f64(out), want, rtol=1e-6)
     # bfloat16 with a float32 target; float16 with bfloat16: float32
     p = r.standard_normal((4, 3))
-    assert dtype_name(lb.mse_loss(xb[:4, :3], arr(backend, p, "float32"))) == "float32"
-    assert dtype_name(lb.mse_loss(arr(backend, p, "float16"), arr(backend, p, "bfloat16"))) == (
-        "float32"
-    )
+    assert dtype_name(lb.mse_loss(xb[:4, :3], backend_array(backend, p, "float32"))) == "float32"
+    assert dtype_name(
+        lb.mse_loss(backend_array(backend, p, "float16"), backend_array(backend, p, "bfloat16"))
+    ) == ("float32")
     # host data (a list, a float64 NumPy array) with a half input: the half dtype
     for dtype in HALF:
-        xh = arr(backend, p, dtype)
+        xh = backend_array(backend, p, dtype)
         assert dtype_name(lb.mse_loss(xh, p.tolist())) == dtype
         if backend != "numpy":  # on NumPy a float64 array is the framework's own: promoted
             out = lb.mse_loss(xh, p)
@@ -451,7 +425,7 @@ def test_float16_large_logits_finite(backend):
     x = np.array([[60000.0, 59000.0, -60000.0], [12.0, -12.0, 0.0], [-60000.0, 0.0, 60000.0]])
     y = np.array([1, 0, 2])
     want, _ = expected(F.cross_entropy, {"input": round_to(x, "float16"), "target": y}, None)
-    out = lb.cross_entropy(arr(backend, x, "float16"), arr(backend, y))
+    out = lb.cross_entropy(backend_array(backend, x, "float16"), backend_array(backend, y))
     assert dtype_name(out) == "float16"
     assert_close(out, want, "float16", VALUE_ULPS, "cross_entropy at +-60000")
 
@@ -464,7 +438,7 @@ def test_float16_large_logits_finite(backend):
         "input",
     )
     assert want > 60000.0 - 32  # the -60000 logit with target 1: finite in float16
-    arrays = {k: arr(backend, v, "float16") for k, v in rounded.items()}
+    arrays = {k: backend_array(backend, v, "float16") for k, v in rounded.items()}
     out, g = value_and_grad(
         backend,
         lambda input, target: lb.binary_cross_entropy_with_logits(input, target, reduction="sum"),
@@ -486,7 +460,9 @@ def test_bfloat16_underflow(backend):
     z = np.array([100.0, -100.0, 90.0])
     t = np.array([1.0, 0.0, 1.0])
     out = lb.binary_cross_entropy_with_logits(
-        arr(backend, z, "bfloat16"), arr(backend, t, "bfloat16"), reduction="none"
+        backend_array(backend, z, "bfloat16"),
+        backend_array(backend, t, "bfloat16"),
+        reduction="none",
     )
     assert dtype_name(out) == "bfloat16"
     got = to_f64(out)
@@ -497,7 +473,7 @@ def test_bfloat16_underflow(backend):
     a = np.array([1e-15, -2e-15, 3e-15, 0.0])
     b = np.zeros(4)
     ra = round_to(a, "bfloat16")
-    out = lb.mse_loss(arr(backend, a, "bfloat16"), arr(backend, b, "bfloat16"))
+    out = lb.mse_loss(backend_array(backend, a, "bfloat16"), backend_array(backend, b, "bfloat16"))
     assert to_f64(out) > 0
     assert_close(out, np.asarray(np.mean(ra**2)), "bfloat16", VALUE_ULPS, "mse of 1e-30s")
 
@@ -516,13 +492,21 @@ def test_value_checks_on_half(backend, dtype):
         return str(info.value)
 
     p, t = [0.5, 1.5], [1.0, 0.0]
-    half = error(lb.binary_cross_entropy, arr(backend, p, dtype), arr(backend, t, dtype))
-    single = error(lb.binary_cross_entropy, arr(backend, p, "float32"), arr(backend, t, "float32"))
+    half = error(
+        lb.binary_cross_entropy, backend_array(backend, p, dtype), backend_array(backend, t, dtype)
+    )
+    single = error(
+        lb.binary_cross_entropy,
+        backend_array(backend, p, "float32"),
+        backend_array(backend, t, "float32"),
+    )
     assert half == single
     assert "[0.5, 1.5]" in half
     x, y = np.zeros((2, 5)), np.array([0, 7])
-    half = error(lb.cross_entropy, arr(backend, x, dtype), arr(backend, y))
-    assert half == error(lb.cross_entropy, arr(backend, x, "float32"), arr(backend, y))
+    half = error(lb.cross_entropy, backend_array(backend, x, dtype), backend_array(backend, y))
+    assert half == error(
+        lb.cross_entropy, backend_array(backend, x, "float32"), backend_array(backend, y)
+    )
     assert "class index 7" in half
 
 
@@ -544,7 +528,7 @@ def test_half_rule_traces(backend):
     want, want_g = expected(
         lambda input, target: F.cross_entropy(input, target, label_smoothing=0.1), rounded, "input"
     )
-    arrays = {k: arr(backend, v, dtype) for k, v in rounded.items()}
+    arrays = {k: backend_array(backend, v, dtype) for k, v in rounded.items()}
     if backend == "jax":
         import jax
 
