@@ -211,9 +211,9 @@ def np_dtype(dtype: str) -> np.dtype:
     return np.dtype(dtype)
 
 
-def backend_array(backend: str, a: Any, dtype: str) -> Any:
+def backend_array(backend: str, a: Any, dtype: str | None = None) -> Any:
     """``a`` as ``backend``'s array ('numpy', 'torch', 'jax', 'tensorflow'); floating data in
-    ``dtype``, integers unchanged.
+    ``dtype`` (required for it), integers unchanged.
 
     Floating data goes through float32 (float64 for ``'float64'``), which holds every
     float16/bfloat16 value exactly, and is cast by the framework itself.
@@ -221,6 +221,8 @@ def backend_array(backend: str, a: Any, dtype: str) -> Any:
     a = np.asarray(a)
     floating = a.dtype.kind == "f"
     if floating:
+        if dtype is None:
+            raise ValueError("backend_array: floating data needs a dtype")
         a = a.astype(np.float64 if dtype == "float64" else np.float32)
     if backend == "numpy":
         return a.astype(np_dtype(dtype)) if floating else a
