@@ -36,7 +36,7 @@ def heatmap_grid(
     """Rows (losses), columns (backend, dtype) and the cells of :func:`draw_heatmap`.
 
     Each cell is a dict from :func:`lossbridge.conformance.report.worst_ulps` (``ulps``,
-    ``ran``, ``failed``, ``reason``); combinations absent from ``results`` have ``ran == 0``.
+    ``ran``, ``failed``, ``secondary``, ``reason``); combinations absent from ``results`` have ``ran == 0``.
     """
     cells = worst_ulps(results)
     rows = list(dict.fromkeys(r.loss for r in results))
@@ -46,7 +46,7 @@ def heatmap_grid(
         present,
         key=lambda c: (order.get(c[0].split(" ")[0], 99), c[0], DTYPES.index(c[1])),
     )
-    empty = {"ulps": None, "ran": 0, "failed": 0, "reason": "not run"}
+    empty = {"ulps": None, "ran": 0, "failed": 0, "secondary": 0, "reason": "not run"}
     grid = [[cells.get((loss, b, dt), empty) for b, dt in cols] for loss in rows]
     return rows, cols, grid
 

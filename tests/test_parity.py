@@ -514,3 +514,26 @@ def test_plugin_and_package_import_no_framework() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_heatmap_with_a_column_some_losses_lack(tmp_path) -> None:
+    """The main job's autocast rows exist for core losses only: a (loss, column) pair that no
+    result has is drawn as "n/a", not an error."""
+    pytest.importorskip("matplotlib")
+    from lossbridge.conformance.heatmap import draw_heatmap, heatmap_grid
+    from lossbridge.conformance.runner import Result
+
+    def res(loss, backend, dtype, passed=True):
+        return Result(loss, "c", backend, dtype, "value", 1e-7, 1e-6, passed)
+
+    results = [
+        res("cross_entropy", "torch", "float32"),
+        res("cross_entropy", "torch-autocast-cpu-bf16", "bfloat16"),
+        res("keras.Dice", "torch", "float32", passed=False),
+    ]
+    rows, cols, grid = heatmap_grid(results)
+    assert rows == ["cross_entropy", "keras.Dice"] and len(cols) == 2
+    missing = grid[1][cols.index(("torch-autocast-cpu-bf16", "bfloat16"))]
+    assert missing["ran"] == 0 and missing["failed"] == missing["secondary"] == 0
+    png = tmp_path / "sparse.png"
+    assert draw_heatmap(results, str(png)) == str(png) and png.stat().st_size > 1000
