@@ -1470,6 +1470,7 @@ from lossbridge.conformance import (  # noqa: E402
     extra_classification,
     extra_embedding,
     extra_keras,
+    extra_linear_ce,
     extra_lovasz,
     extra_nn,
     extra_optax,
@@ -1488,6 +1489,7 @@ EXTRA_MODULES = (
     extra_boxes,
     extra_embedding,
     extra_angular,
+    extra_linear_ce,
 )
 #: The porting dialects (``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``): entries
 #: named ``keras.<Name>``, ``optax.<name>``, ``nn.<Name>``, each checked against its framework.

@@ -99,6 +99,7 @@ _TARGET_RANGE = "target is any real number in torch (a soft label)"
 #: One spec per loss (the registry's name).
 SPECS: dict[str, Spec] = {
     "cross_entropy": _CLASS_INDEX,
+    "linear_cross_entropy": Spec(index={"target": 5}, rank=(2, 8, 4)),
     "nll_loss": _CLASS_INDEX,
     "binary_cross_entropy": Spec(probs={"input": 1.5, "target": -0.5}, n1="error"),
     "binary_cross_entropy_with_logits": Spec(n1="error"),

@@ -45,6 +45,7 @@ from lossbridge.embedding import (
     cosine_similarity_loss,
     ntxent_loss,
 )
+from lossbridge.linear_ce import LinearCrossEntropyOptions, linear_cross_entropy
 from lossbridge.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from lossbridge.margin import (
     cosine_embedding_loss,
@@ -95,6 +96,7 @@ def _skip_autograph(names: list[str]) -> None:
 
 
 __all__ = [
+    "LinearCrossEntropyOptions",
     "arcface_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -124,6 +126,7 @@ __all__ = [
     "l1_loss",
     "l1_regularization",
     "l2_regularization",
+    "linear_cross_entropy",
     "log_cosh_loss",
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",

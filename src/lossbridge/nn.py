@@ -28,14 +28,16 @@ Differences from ``torch.nn`` (which would be bugs anywhere else):
 * the classes are not ``torch.nn.Module`` objects: no ``state_dict``, ``.to()`` or hooks.
   ``weight`` is a plain attribute (torch registers it as a buffer).
 
-Left out: ``LinearCrossEntropyLoss`` and ``AdaptiveLogSoftmaxWithLoss`` own trainable
-parameters (a linear layer), so they are layers rather than losses.
+``LinearCrossEntropyLoss`` owns its linear layer, as torch's does: a real ``torch.nn.Linear``
+when given a torch ``device``/``dtype``, NumPy parameters otherwise (its docstring). Left out:
+``AdaptiveLogSoftmaxWithLoss`` (an adaptive softmax layer, not a loss).
 
 ``import lossbridge.nn`` imports no framework.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 import warnings
@@ -91,6 +93,7 @@ __all__ = [
     "HuberLoss",
     "KLDivLoss",
     "L1Loss",
+    "LinearCrossEntropyLoss",
     "MSELoss",
     "MarginRankingLoss",
     "MultiLabelMarginLoss",
@@ -1041,3 +1044,216 @@ class TripletMarginWithDistanceLoss(_Loss):
             swap=self.swap,
             reduction=self.reduction,
         )
+
+
+# ------------------------------------------------------------------------------------------
+# Linear cross-entropy: a loss with its own linear layer
+# ------------------------------------------------------------------------------------------
+
+
+class _Linear:
+    """The parameters of a linear layer as NumPy arrays (``torch.nn.Linear``'s attributes).
+
+    ``weight`` (out_features, in_features) and ``bias`` (out_features,) or None, drawn as
+    ``torch.nn.Linear`` draws them: uniform in :math:`\\pm 1 / \\sqrt{\\text{in\\_features}}`.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool, dtype: Any) -> None:
+        import numpy as np
+
+        rng = np.random.default_rng()
+        bound = 1.0 / math.sqrt(in_features) if in_features > 0 else 0.0
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype)
+        self.bias = rng.uniform(-bound, bound, out_features).astype(dtype) if bias else None
+
+    def __repr__(self) -> str:
+        return (
+            f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None})"
+        )
+
+
+def _torch_requested(device: Any, dtype: Any) -> bool:
+    """Whether ``device``/``dtype`` ask for torch parameters (a torch object, or a device
+    string while torch is imported)."""
+    for value in (dtype, device):
+        if value is not None and type(value).__module__.split(".")[0] == "torch":
+            return True
+    return isinstance(device, str) and "torch" in sys.modules
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    r"""Cross-entropy of linearly transformed inputs, with the linear layer (``torch.nn``'s).
+
+    ``torch.nn.LinearCrossEntropyLoss`` (torch 2.13): the constructor creates the linear layer
+    ``self.linear`` (``C * prod(out_features)`` outputs, stored flat as torch stores it) and
+    :meth:`forward` calls :func:`lossbridge.linear_cross_entropy` with its weight reshaped to
+    (C, d1, ..., dK, in_features), so the logits of a large vocabulary need never exist (pass
+    ``options``).
+
+    Parameters
+    ----------
+    in_features : int
+        Size of each input sample.
+    num_classes : int
+        The number of classes C.
+    out_features : tuple of int, default ()
+        (d1, ..., dK) for a K-dimensional loss.
+    bias : bool, default False
+        Whether the linear layer has a bias (stored flat, (C * prod(out_features),)).
+    device, dtype : optional
+        Where and how the layer's parameters are made. A torch dtype or device (or a device
+        string while torch is imported) makes ``self.linear`` a real ``torch.nn.Linear``, with
+        torch's initialisation and trainable ``Parameter``\ s; otherwise the parameters are
+        NumPy arrays of ``dtype`` (float32 by default) drawn as torch draws them, converted at
+        each call to the input's framework (set ``self.linear.weight`` to a ``tf.Variable`` to
+        train it, or pass JAX parameters to :meth:`forward`).
+    reduction : {'mean', 'sum', 'none'}, default 'mean'
+    weight : array, shape (C,), optional
+        A weight per class, of any framework: converted at each call to the input's.
+    ignore_index : int or None, default None
+        None is torch's -100 for class-index targets.
+    label_smoothing : float in [0, 1], default 0.0
+    options : LinearCrossEntropyOptions or torch.nn.LinearCrossEntropyOptions, optional
+        Compute in chunks of rows (see :class:`lossbridge.LinearCrossEntropyOptions`).
+    z_loss, softcap : optional
+        lossbridge's extensions, keyword-only, off by default (see
+        :func:`lossbridge.linear_cross_entropy`).
+
+    Notes
+    -----
+    Unlike torch's, the class is no ``torch.nn.Module`` (as every class here): its parameters
+    are ``self.linear.parameters()`` (torch) or ``self.linear.weight`` / ``self.linear.bias``,
+    and its ``repr`` is torch's ``extra_repr`` line. Invalid arguments raise at construction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import LinearCrossEntropyLoss
+    >>> loss = LinearCrossEntropyLoss(4, 10, bias=True)
+    >>> loss.linear.weight.shape, loss.linear.bias.shape
+    ((10, 4), (10,))
+    >>> x = np.ones((3, 4), dtype=np.float32)
+    >>> float(loss(x, np.array([1, 2, 3]))) > 0
+    True
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        *,
+        out_features: tuple[int, ...] = (),
+        bias: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        reduction: str = "mean",
+        weight: Any = None,
+        ignore_index: int | None = None,
+        label_smoothing: float = 0.0,
+        options: Any = None,
+        z_loss: float = 0.0,
+        softcap: float | None = None,
+    ) -> None:
+        from lossbridge.linear_ce import _as_options
+
+        name = "LinearCrossEntropyLoss"
+        in_features = _integer(in_features, "in_features", name)
+        num_classes = _integer(num_classes, "num_classes", name)
+        if in_features < 0 or num_classes < 1:
+            raise ValueError(
+                f"{name}: expected in_features >= 0 and num_classes >= 1; got in_features="
+                f"{in_features}, num_classes={num_classes}"
+            )
+        if not isinstance(out_features, (tuple, list)):
+            raise TypeError(f"{name}: out_features must be a tuple of ints; got {out_features!r}")
+        out_features = tuple(_integer(d, "out_features", name) for d in out_features)
+        if weight is not None and tuple(getattr(weight, "shape", (_len(weight),))) != (
+            num_classes,
+        ):
+            raise ValueError(
+                f"{name}: weight has shape {shape_str(getattr(weight, 'shape', (_len(weight),)))}"
+                f"; expected ({num_classes},), one weight per class"
+            )
+        self.label_smoothing = _real(label_smoothing, "label_smoothing", name)
+        if not 0.0 <= self.label_smoothing <= 1.0:
+            raise ValueError(f"{name}: label_smoothing must be in [0, 1]; got {label_smoothing!r}")
+        super().__init__(weight, None, None, reduction)
+        self.num_classes = num_classes
+        self.out_features = out_features
+        self.ignore_index = (
+            None if ignore_index is None else _integer(ignore_index, "ignore_index", name)
+        )
+        _as_options(options)  # a TypeError now, not at the first call
+        self.options = options
+        self.z_loss = _real(z_loss, "z_loss", name)
+        self.softcap = None if softcap is None else _real(softcap, "softcap", name)
+        flat = math.prod(out_features, start=num_classes)
+        if _torch_requested(device, dtype):
+            import torch
+
+            self.linear = torch.nn.Linear(in_features, flat, bias=bias, device=device, dtype=dtype)
+        else:
+            if device is not None and str(device) != "cpu":
+                raise ValueError(
+                    f"{name}: device={device!r} needs torch (NumPy parameters live on the cpu)"
+                )
+            self.linear = _Linear(in_features, flat, bool(bias), dtype or "float32")
+
+    def forward(
+        self, input: Any, target: Any, *, linear_weight: Any = None, linear_bias: Any = None
+    ) -> Any:
+        """The loss of ``input`` (N, in_features) or (in_features,) against ``target``.
+
+        ``linear_weight`` (flat, as ``self.linear.weight``) and ``linear_bias``, keyword-only,
+        replace the layer's own for this call: a JAX training step passes the parameters it
+        differentiates.
+        """
+        from lossbridge.linear_ce import linear_cross_entropy
+
+        w = self.linear.weight if linear_weight is None else linear_weight
+        b = self.linear.bias if linear_bias is None else linear_bias
+        shape = (self.num_classes, *self.out_features)
+        w = _reshape(w, (*shape, self.linear.in_features), input)
+        if b is not None:
+            b = _reshape(b, shape, input)
+        return linear_cross_entropy(
+            input,
+            w,
+            target,
+            linear_bias=b,
+            weight=_on_input(self.weight, input),
+            reduction=self.reduction,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            options=self.options,
+            z_loss=self.z_loss,
+            softcap=self.softcap,
+        )
+
+    def extra_repr(self) -> str:
+        """torch's: the layer's sizes and the loss's settings."""
+        return (
+            f"in_features={self.linear.in_features},"
+            f" num_classes={self.num_classes},"
+            f" out_features={self.out_features},"
+            f" bias={self.linear.bias is not None},"
+            f" reduction={self.reduction},"
+            f" ignore_index={self.ignore_index},"
+            f" label_smoothing={self.label_smoothing},"
+            f" options={self.options}"
+        )
+
+
+def _len(value: Any) -> int:
+    return len(value) if hasattr(value, "__len__") else -1
+
+
+def _reshape(value: Any, shape: tuple[int, ...], input: Any) -> Any:
+    """``value`` reshaped; a NumPy parameter first goes onto ``input``'s framework and dtype."""
+    fw = framework_name(value)
+    if fw is None or (fw == "numpy" and framework_name(input) not in (None, "numpy")):
+        value = _on_input(value, input)
+    xp = get_namespace(value)[0]
+    return xp.reshape(value, shape)
