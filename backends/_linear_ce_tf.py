@@ -231,7 +231,9 @@ def _logits(x: Any, w: Any, b: Any) -> Any:
 # ------------------------------------------------------------------------------------------
 
 
-_EAGER_PASS: Any = None
+# One tf.function per static configuration (its own retracing count: TensorFlow warns when one
+# function retraces on most calls).
+_EAGER_PASSES: dict[Any, Any] = {}
 
 
 def _run_pass(
@@ -246,24 +248,26 @@ def _run_pass(
     *,
     with_loss: bool,
 ) -> dict[str, Any]:
-    """:func:`_pass`; eagerly inside one cached ``tf.function`` (as :mod:`._loops` does).
+    """:func:`_pass`; eagerly inside a cached ``tf.function`` (as :mod:`._loops` does).
 
     Eagerly a ``tf.while_loop`` is a Python loop that runs :func:`chunk_rows` op by op: at N=512,
-    D=64, V=4096, B=64 a ``fwd+bwd`` took 3.2 times the materialized one. Static arguments are
-    part of the key; ``reduce_retracing`` makes a second batch size trace an ``N``-generic graph.
+    D=64, V=4096, B=64 a ``fwd+bwd`` took 3.2 times the materialized one. ``reduce_retracing``:
+    a second batch size traces an ``N``-generic graph.
     """
-    global _EAGER_PASS
     if not tf.executing_eagerly():
         return _pass(spec, x, w, b, t, cw, scale, need, with_loss=with_loss)
-    if _EAGER_PASS is None:
+    kind = "tensor" if isinstance(scale, tf.Tensor) else scale
+    key = (spec, tuple(need.items()), with_loss, kind, b is None, cw is None)
+    fn = _EAGER_PASSES.get(key)
+    if fn is None:
+        static = dict(need)
 
-        def run(spec: _Spec, need: tuple, with_loss: bool, *arrays: Any) -> dict[str, Any]:
-            return _pass(spec, *arrays, dict(need), with_loss=with_loss)
+        def run(*arrays: Any) -> dict[str, Any]:
+            return _pass(spec, *arrays, static, with_loss=with_loss)
 
-        _EAGER_PASS = tf.function(
-            tf.autograph.experimental.do_not_convert(run), reduce_retracing=True
-        )
-    return _EAGER_PASS(spec, tuple(need.items()), with_loss, x, w, b, t, cw, scale)
+        fn = tf.function(tf.autograph.experimental.do_not_convert(run), reduce_retracing=True)
+        _EAGER_PASSES[key] = fn
+    return fn(x, w, b, t, cw, scale)
 
 
 def _pass(
