@@ -25,11 +25,11 @@ Eagerly, the chunk loops run inside one cached ``tf.function`` (:func:`_run_pass
 Memory: the loops run one iteration at a time (``parallel_iterations=1``; a graph would run up
 to 10 chunks' logits at once), and the forward runs unrecorded (eagerly, a tape records the
 ops inside a ``custom_gradient`` and keeps each chunk's logits alive until the tape goes: 786
-against 70 MiB in ``tests/test_linear_ce_kernels.py``). Peak of TensorFlow's CPU allocator over
-a ``fwd+bwd`` at N=4096, D=512, V=32768, B=256 (``python -m benchmarks.linear_ce``): eager 439
-MiB against 2048 materialized, ``tf.function`` 233 against 598 (TF's fused
-``sparse_softmax_cross_entropy_with_logits`` keeps one (N, V) block), XLA 209 against 1112; the
-outputs (``dx``, ``dW``: 72 MiB) are in both.
+against 70 MiB in ``tests/test_linear_ce_kernels.py``). Peak of TensorFlow's CPU allocator
+over a ``fwd+bwd`` at N=4096, D=512, V=32768, B=256 (``python -m benchmarks.linear_ce``), the
+outputs (``dx``, ``dW``: 72 MiB) in both: eager 181 MiB against 2048 materialized,
+``tf.function`` 240 against 584 (TF's fused ``sparse_softmax_cross_entropy_with_logits`` keeps
+one (N, V) block), XLA 216 against 1120.
 """
 
 from __future__ import annotations
