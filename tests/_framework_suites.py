@@ -508,7 +508,7 @@ def run_upstream(test: UpstreamTest, backend: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------
-# The counts table (docs/conformance.md): python tests/_framework_suites.py [pytest options]
+# The counts table (docs/framework_suites.md): python tests/_framework_suites.py [pytest options]
 # ------------------------------------------------------------------------------------------
 
 

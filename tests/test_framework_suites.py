@@ -20,7 +20,7 @@ Outcomes:
 
 Any other failure fails CI. Run alone:
 ``.venv/bin/python -m pytest tests/test_framework_suites.py``; the per-suite counts
-(``docs/conformance.md``, "The frameworks' own test suites"):
+(``docs/framework_suites.md``):
 ``.venv/bin/python tests/_framework_suites.py``.
 """
 
