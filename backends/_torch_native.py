@@ -122,6 +122,8 @@ def cross_entropy(
     if target.__class__ in _TENSORS and target.dtype != torch.int64:
         if not (_pair_ok(input, target) and reduction in _REDUCTIONS and input.ndim >= 1):
             return None
+        if type(ignore_index) is not int or ignore_index >= 0:
+            return None  # torch raises RuntimeError; the generic path raises lossbridge's error
         if weight is not None and not _like(weight, input):
             return None
     elif not _index_call_ok(input, target, weight, ignore_index, reduction):

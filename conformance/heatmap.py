@@ -36,7 +36,8 @@ def heatmap_grid(
     """Rows (losses), columns (backend, dtype) and the cells of :func:`draw_heatmap`.
 
     Each cell is a dict from :func:`lossbridge.conformance.report.worst_ulps` (``ulps``,
-    ``ran``, ``failed``, ``secondary``, ``reason``); combinations absent from ``results`` have ``ran == 0``.
+    ``ran``, ``failed``, ``secondary``, ``reason``); combinations absent from ``results`` have
+    ``ran == 0``.
     """
     cells = worst_ulps(results)
     rows = list(dict.fromkeys(r.loss for r in results))

@@ -3,9 +3,10 @@
 Each loss of the conformance registry (the dialects, whose names hold a ``.``, excepted) is
 called with its first case's inputs made wrong in one way at a time. A bad call must raise a
 ``ValueError`` or ``TypeError`` from lossbridge itself (the innermost traceback frame is in
-lossbridge, not deep inside a framework) whose message names the argument, what it got and what
-was expected. Where torch itself warns and broadcasts (``mse_loss`` with an ``(N,)`` input and an
-``(N, 1)`` target), lossbridge does the same: the expected outcome is that ``UserWarning``.
+lossbridge, not deep inside a framework) whose message starts with the loss's name
+(``"<loss>: "``) and names the argument, what it got and what was expected. Where torch itself
+warns and broadcasts (``mse_loss`` with an ``(N,)`` input and an ``(N, 1)`` target), lossbridge
+does the same: the expected outcome is that ``UserWarning``.
 
 ``tests/test_validation_matrix.py`` runs the matrix; ``python tests/_validation_table.py``
 prints it as the Markdown table of ``docs/reliability.md``.
@@ -351,6 +352,8 @@ def _judge_error(case: BadCase, e: BaseException) -> Outcome:
     if not last.startswith(_roots()):
         return Outcome(False, f"raised from {last}:{tb[-1].lineno}, not lossbridge: {msg}")
     problems = []
+    if not msg.startswith(f"{case.loss}: "):  # issue 18: every error starts with the loss's name
+        problems.append(f"does not start with '{case.loss}: '")
     if not any(n in msg for n in case.names):
         problems.append(f"names none of {case.names}")
     got = ("got", "has shape", " is a ", "holds", *case.got)

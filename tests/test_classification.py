@@ -303,6 +303,39 @@ def test_cross_entropy_hand_ignore_index(backend, dtype):
     assert_close(lb.cross_entropy(xb, y2, ignore_index=2, reduction="sum"), 2 * LN2, tol)
 
 
+def _torch_refuses(ignore_index):
+    """Whether torch 2.13's F.cross_entropy refuses ``ignore_index`` with probability targets."""
+    torch = pytest.importorskip("torch")
+    x = torch.zeros(2, 3, dtype=torch.float64)
+    try:
+        torch.nn.functional.cross_entropy(x, x.softmax(1), ignore_index=ignore_index)
+    except RuntimeError as e:
+        assert "ignore_index is not supported for floating point target" in str(e)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("ignore_index", [-100, -1, -101, 0, 1, 7])
+def test_cross_entropy_ignore_index_with_probabilities(backend, ignore_index):
+    """issue 18 item 2: torch refuses ``ignore_index >= 0`` with probability targets (its check
+    is ``ignore_index < 0``; the default -100 and other negative values are accepted and change
+    nothing). Which values raise is asked of torch itself."""
+    x = logits_for("NC")
+    t = probs_for(x)
+    xb, tb = on(backend, "float64", x, t)
+    if _torch_refuses(ignore_index):
+        msg = "ignore_index is not supported for floating point target"
+        for loss in ("cross_entropy", "softmax_focal_loss", "poly1_cross_entropy"):
+            with pytest.raises(ValueError, match=msg) as info:
+                getattr(lb, loss)(xb, tb, ignore_index=ignore_index)
+            text = str(info.value)
+            assert text.startswith(f"{loss}:") and f"ignore_index={ignore_index}" in text
+    else:
+        out = lb.cross_entropy(xb, tb, ignore_index=ignore_index)
+        expected = torch_f("cross_entropy", x, t, ignore_index=ignore_index)
+        check(out, np_ce_probs(x, t, reduction="mean"), expected, "float64", backend)
+
+
 @ignore_fp_warnings
 @pytest.mark.parametrize("eps", [0.0, 0.1])
 @pytest.mark.parametrize("weighted", [False, True])

@@ -482,6 +482,48 @@ def test_tf_function(jit_compile):
     np.testing.assert_allclose(grad.numpy(), post, rtol=1e-10, atol=1e-13)
 
 
+# issue 18 item 1: the call as reported (T=50, N=3, C=20, concatenated targets, lengths as
+# lists). ``cumulative_sum`` of int32 lengths is int64 in TensorFlow (the standard's default
+# integer dtype), and TensorFlow's ``-`` refused int64 - int32.
+I18_LP = np_log_softmax(np.random.default_rng(18).standard_normal((50, 3, 20)))
+I18_TL = [30, 25, 20]
+I18_FLAT = np.random.default_rng(19).integers(1, 20, size=sum(I18_TL))
+
+
+@pytest.mark.parametrize("int_dtype", ["int32", "int64"])
+@pytest.mark.parametrize("lengths", ["list", "tensor"])
+def test_tf_concatenated_int_targets(int_dtype, lengths):
+    tf = pytest.importorskip("tensorflow")
+    flat = I18_FLAT.astype(int_dtype)
+    expected = torch_ctc(I18_LP, flat, [50] * 3, I18_TL, reduction="none")
+    if lengths == "list":
+        il, tl = [50] * 3, I18_TL
+    else:
+        il, tl = tf.constant([50] * 3, int_dtype), tf.constant(I18_TL, int_dtype)
+    x, y = tf.constant(I18_LP), tf.constant(flat)
+    # 50 log-sum-exp steps in float64: a few dozen ulp at most.
+    assert_close(ctc_loss(x, y, il, tl, reduction="none"), expected, 1e-12)
+    assert_close(ctc_loss(x, y, il, tl), (expected / np.array(I18_TL)).mean(), 1e-12)
+    for jit_compile in (False, True):
+        f = tf.function(
+            lambda a, b: ctc_loss(a, b, il, tl, reduction="none"), jit_compile=jit_compile
+        )
+        assert_close(f(x, y), expected, 1e-12)
+
+
+def test_concatenated_int32_targets(backend):
+    """int32 concatenated targets and lengths arrays on every backend: the brute force's numbers."""
+    if not backend.supports_float64():
+        pytest.skip("float64 disabled")
+    expected, _ = ref_batch(B_LP)
+    flat = np.concatenate([B_TARGETS[n, : B_TL[n]] for n in range(6)]).astype(np.int32)
+    arr = lambda v: make(backend, np.array(v, np.int32))  # noqa: E731
+    out = ctc_loss(
+        make(backend, B_LP, "float64"), arr(flat), arr(B_IL), arr(B_TL), reduction="none"
+    )
+    assert_close(out, expected, *TOL["float64"])
+
+
 def test_torch_compile_fullgraph():
     torch = pytest.importorskip("torch")
     rows = [0, 1, 2, 4, 5]

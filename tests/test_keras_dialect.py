@@ -136,7 +136,7 @@ def test_classes_match_keras_on_every_backend(backend, name):
     """Each class, one reduction each (all five across the classes), with sample weights,
     against ``keras.losses.<name>(dtype=...)`` on Keras's TF backend."""
     y_true, y_pred, kwargs, reduction = CASES[name]
-    dtype = "float32" if name in ("CTC", "LogCosh") else "float64"  # Keras computes these in f32
+    dtype = "float32" if name == "CTC" else "float64"  # Keras computes CTC in float32
     sw = None if name == "Dice" else WEIGHTS[: len(y_pred)]
     expected = _keras_value(name, y_true, y_pred, kwargs, reduction, sw, dtype)
     loss = getattr(lk, name)(reduction=reduction, **kwargs)
@@ -268,6 +268,46 @@ def test_categorical_focal_plain_formula():
     p = np.clip(q / q.sum(-1, keepdims=True), 1e-7, 1 - 1e-7)
     expected = np.sum(-0.4 * (1 - p) ** 3.0 * y * np.log(p), axis=-1)
     out = lk.categorical_focal_crossentropy(y, q, alpha=0.4, gamma=3.0)
+    assert_close(out, expected, 1e-12)
+
+
+# issue 18 item 5: Keras 3.15.1 smooths with s / y_true.shape[-1] whatever ``axis`` is (fixed
+# after 3.15.1, keras PR 23437); the dialect gives 3.15.1's numbers. Own generator: R's stream
+# feeds the module's other inputs.
+_R5 = np.random.default_rng(23437)
+_AX1_TRUE = np.moveaxis(_R5.dirichlet(np.ones(3), (2, 4)), -1, 1)  # (2, 3, 4), classes on axis 1
+_AX1_PRED = np.moveaxis(_R5.dirichlet(np.ones(3), (2, 4)), -1, 1)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_label_smoothing_on_axis_1_follows_keras_3_15_1(backend, from_logits):
+    t, p = _AX1_TRUE, np.log(_AX1_PRED) if from_logits else _AX1_PRED
+    kw = dict(from_logits=from_logits, label_smoothing=0.2, axis=1)
+    expected = np.asarray(keras.losses.categorical_crossentropy(t, p, **kw))
+    q = _AX1_PRED / _AX1_PRED.sum(1, keepdims=True)
+    smoothed = lambda c: -np.sum((t * 0.8 + 0.2 / c) * np.log(q), axis=1)  # noqa: E731
+    np.testing.assert_allclose(expected, smoothed(4), rtol=1e-10)  # 3.15.1: C = shape[-1]
+    assert not np.allclose(expected, smoothed(3), rtol=1e-3)  # the fix: C = shape[axis]
+    tb, pb = make(backend, t, "float64"), make(backend, p, "float64")
+    assert_close(lk.categorical_crossentropy(tb, pb, **kw), expected, 1e-10)
+    cls = keras.losses.CategoricalCrossentropy(dtype="float64", **kw)(t, p)
+    assert_close(lk.CategoricalCrossentropy(**kw)(tb, pb), np.asarray(cls), 1e-10)
+    focal = keras.losses.categorical_focal_crossentropy(t, p, **kw)
+    assert_close(lk.categorical_focal_crossentropy(tb, pb, **kw), np.asarray(focal), 1e-10)
+    focal_cls = keras.losses.CategoricalFocalCrossentropy(dtype="float64", **kw)(t, p)
+    assert_close(lk.CategoricalFocalCrossentropy(**kw)(tb, pb), np.asarray(focal_cls), 1e-10)
+
+
+def test_log_cosh_float64_subtracts_keras_float32_log2(backend):
+    """issue 18 item 6: Keras's log_cosh subtracts log 2 computed in float32 (1.9e-9 above log 2
+    at float64); the dialect gives Keras's float64 numbers. Keras's own formula,
+    x + softplus(-2x) - c, loses a few ulps of log 2 to cancellation: 1e-12 relative holds for
+    losses above 1e-3, and the 1.9e-9 shift would fail it."""
+    t = np.random.default_rng(6).standard_normal((6, 4))
+    p = t + np.random.default_rng(66).uniform(0.2, 3.0, (6, 4))
+    expected = np.asarray(keras.losses.log_cosh(t, p))
+    assert expected.dtype == np.float64 and expected.min() > 1e-3
+    out = lk.log_cosh(make(backend, t, "float64"), make(backend, p, "float64"))
     assert_close(out, expected, 1e-12)
 
 
@@ -684,3 +724,214 @@ def test_user_loss_sees_the_half_compute_dtype():
     assert ulps(_f64(out), np.mean((yb - pb) ** 2), "bfloat16") <= 1.0
     wrapped = lk.LossFunctionWrapper(lk.mean_squared_error, dtype="float16")
     assert wrapped(y, p).dtype == torch.float16
+
+
+# ------------------------------------------------------------------------------------------
+# Tensor hyperparameters (issue 18, item 4): where Keras uses them as tensors
+# ------------------------------------------------------------------------------------------
+#
+# Keras converts ``huber``'s delta with ``ops.convert_to_tensor(delta, dtype=y_pred.dtype)``
+# and uses the focal alpha/gamma, tversky's alpha/beta, circle's gamma/margin and the
+# generalized cross-entropy's q in tensor arithmetic: a 0-d tensor there works in Keras, so it
+# does here (traced values included). Expected values: Keras 3.15.1 itself, called with the
+# same tensor hyperparameters (TensorFlow backend, float64 inputs and tensors).
+
+_RT = np.random.default_rng(418)
+_TE = _RT.standard_normal((6, 3))
+_TE /= np.linalg.norm(_TE, axis=1, keepdims=True)
+# (id, function, y_true, y_pred, hyperparameters (tensors in the test), other kwargs)
+TENSOR_CASES = [
+    (
+        "huber",
+        "huber",
+        _RT.standard_normal((4, 3)),
+        2 * _RT.standard_normal((4, 3)),
+        {"delta": 0.7},
+        {},
+    ),
+    (
+        "binary_focal",
+        "binary_focal_crossentropy",
+        _bits((4, 3)),
+        _RT.uniform(0.05, 0.95, (4, 3)),
+        {"alpha": 0.3, "gamma": 1.5},
+        {"apply_class_balancing": True},
+    ),
+    (
+        "binary_focal_logits",
+        "binary_focal_crossentropy",
+        _bits((4, 3)),
+        2 * _RT.standard_normal((4, 3)),
+        {"alpha": 0.3, "gamma": 1.5},
+        {"apply_class_balancing": True, "from_logits": True},
+    ),
+    (
+        "categorical_focal",
+        "categorical_focal_crossentropy",
+        _onehot(4, 3),
+        _RT.standard_normal((4, 3)),
+        {"alpha": 0.3, "gamma": 1.5},
+        {"from_logits": True},
+    ),
+    (
+        "tversky",
+        "tversky",
+        _bits((4, 3)),
+        _RT.uniform(0.05, 0.95, (4, 3)),
+        {"alpha": 0.8, "beta": 0.3},
+        {"axis": -1},
+    ),
+    ("circle", "circle", np.array([0, 1, 0, 1, 2, 2]), _TE, {"gamma": 20.0, "margin": 0.3}, {}),
+    (
+        "gce",
+        "categorical_generalized_cross_entropy",
+        np.array([0, 2, 1, 1]),
+        _RT.dirichlet(np.ones(3), 4),
+        {"q": 0.4},
+        {},
+    ),
+]
+TENSOR_IDS = [c[0] for c in TENSOR_CASES]
+
+
+def _keras_hyper(name, y_true, y_pred, hypers, kwargs):
+    import tensorflow as tf
+
+    kw = {k: tf.constant(v, tf.float64) for k, v in hypers.items()}
+    if name == "tversky":  # Keras 3.15.1 weights false negatives with alpha (PR #23333)
+        kw["alpha"], kw["beta"] = kw["beta"], kw["alpha"]
+    return np.asarray(getattr(keras.losses, name)(y_true, y_pred, **kw, **kwargs), np.float64)
+
+
+@pytest.mark.parametrize("case", TENSOR_CASES, ids=TENSOR_IDS)
+def test_tensor_hyperparameters_match_keras(backend, case):
+    """0-d arrays of each backend (NumPy 0-d arrays for NumPy) give Keras's numbers with the
+    same tensors, float64 staying float64 (all raised TypeError)."""
+    _, name, y_true, y_pred, hypers, kwargs = case
+    expected = _keras_hyper(name, y_true, y_pred, hypers, kwargs)
+    conv = {k: make(backend, np.float64(v), "float64") for k, v in hypers.items()}
+    out = getattr(lk, name)(
+        make(backend, y_true, None if y_true.dtype.kind == "i" else "float64"),
+        make(backend, y_pred, "float64"),
+        **conv,
+        **kwargs,
+    )
+    assert_result(out, backend, "float64", expected.shape)
+    assert_close(out, expected, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("case", TENSOR_CASES, ids=TENSOR_IDS)
+def test_traced_hyperparameters_match_keras(case):
+    """``jax.jit`` with the hyperparameters as arguments, ``tf.function`` with symbolic tensors
+    and the classes given ``tf.Variable`` hyperparameters give Keras's numbers."""
+    jax = pytest.importorskip("jax")
+    tf = pytest.importorskip("tensorflow")
+    _, name, y_true, y_pred, hypers, kwargs = case
+    expected = _keras_hyper(name, y_true, y_pred, hypers, kwargs)
+    fn = getattr(lk, name)
+    jitted = jax.jit(lambda t, p, h: fn(t, p, **h, **kwargs))(y_true, y_pred, hypers)
+    assert_close(jitted, expected, rtol=1e-10, atol=1e-13)
+    traced = tf.function(lambda t, p, h: fn(t, p, **h, **kwargs))
+    got = traced(
+        tf.constant(y_true),
+        tf.constant(y_pred),
+        {k: tf.constant(v, tf.float64) for k, v in hypers.items()},
+    )
+    assert_close(got, expected, rtol=1e-10, atol=1e-13)
+
+
+def test_tensor_hyperparameter_gradients_match_keras():
+    """``GradientTape`` w.r.t. a ``tf.Variable`` delta (and a focal gamma) equals Keras's own
+    gradient on the same tape; ``jax.grad`` and torch autograd give the same number."""
+    tf = pytest.importorskip("tensorflow")
+    jax = pytest.importorskip("jax")
+    torch = pytest.importorskip("torch")
+    for label in ("huber", "binary_focal_logits", "categorical_focal", "tversky", "gce"):
+        _, name, y_true, y_pred, hypers, kwargs = TENSOR_CASES[TENSOR_IDS.index(label)]
+        key = next(iter(hypers))
+        rest = {k: v for k, v in hypers.items() if k != key}
+        if name == "tversky":
+            rest = {"beta": hypers["beta"]}
+
+        def keras_loss(
+            h, key=key, name=name, rest=rest, kwargs=kwargs, y_true=y_true, y_pred=y_pred
+        ):
+            kw = {key: h, **rest}
+            if name == "tversky":
+                kw = {"alpha": kw["beta"], "beta": kw["alpha"]}
+            return tf.reduce_sum(getattr(keras.losses, name)(y_true, y_pred, **kw, **kwargs))
+
+        var = tf.Variable(hypers[key], dtype=tf.float64)
+        with tf.GradientTape() as tape:
+            theirs = keras_loss(var)
+        expected = float(tape.gradient(theirs, var))
+        assert np.isfinite(expected) and expected != 0.0
+        fn = getattr(lk, name)
+        var = tf.Variable(hypers[key], dtype=tf.float64)
+        tt, tp = tf.constant(y_true), tf.constant(y_pred)
+        with tf.GradientTape() as tape:
+            ours = tf.reduce_sum(fn(tt, tp, **{key: var}, **rest, **kwargs))
+        np.testing.assert_allclose(float(tape.gradient(ours, var)), expected, rtol=1e-9)
+        assert_close(ours, float(theirs), rtol=1e-10)
+        jt, jp = jax.numpy.asarray(y_true), jax.numpy.asarray(y_pred)
+
+        def summed(h, fn=fn, jt=jt, jp=jp, key=key, rest=rest, kwargs=kwargs):
+            return fn(jt, jp, **{key: h}, **rest, **kwargs).sum()
+
+        g = jax.grad(summed)(jax.numpy.float64(hypers[key]))
+        np.testing.assert_allclose(float(g), expected, rtol=1e-9)
+        h = torch.tensor(hypers[key], dtype=torch.float64, requires_grad=True)
+        tt, tp = torch.from_numpy(y_true), torch.from_numpy(y_pred)
+        fn(tt, tp, **{key: h}, **rest, **kwargs).sum().backward()
+        np.testing.assert_allclose(float(h.grad), expected, rtol=1e-9)
+
+
+def test_tensor_hyperparameters_in_classes_and_compute_dtype():
+    """The classes take them too (Keras's classes pass them to the function); an array is
+    converted to the compute dtype as Keras's ``convert_to_tensor(delta, dtype=y_pred.dtype)``:
+    a float64 tensor delta with float32 inputs gives float32, and float16 inputs give float16."""
+    tf = pytest.importorskip("tensorflow")
+    _, _, y_true, y_pred, hypers, _ = TENSOR_CASES[0]
+    delta = tf.Variable(hypers["delta"], dtype=tf.float64)
+    want = keras.losses.Huber(delta=delta, dtype="float32")(y_true, y_pred)
+    got = lk.Huber(delta=delta)(tf.constant(y_true, tf.float32), tf.constant(y_pred, tf.float32))
+    assert got.dtype == tf.float32 and want.dtype == tf.float32
+    assert_close(got, float(want), rtol=2e-6)
+    for dtype in ("float16", "bfloat16"):
+        theirs = keras.losses.huber(
+            tf.constant(y_true, dtype), tf.constant(y_pred, dtype), delta=delta
+        )
+        ours = lk.huber(tf.constant(y_true, dtype), tf.constant(y_pred, dtype), delta=delta)
+        assert ours.dtype == theirs.dtype == getattr(tf, dtype)
+        # ours computes in float32 and rounds once; Keras computes in the half dtype
+        np.testing.assert_allclose(_f64(ours), _f64(theirs), rtol=2e-2)
+    q = tf.constant(0.4, tf.float64)
+    _, _, yt, yp, _, _ = TENSOR_CASES[TENSOR_IDS.index("gce")]
+    want = keras.losses.CategoricalGeneralizedCrossEntropy(q=q, dtype="float64")(yt, yp)
+    got = lk.CategoricalGeneralizedCrossEntropy(q=q)(tf.constant(yt), tf.constant(yp))
+    assert_close(got, float(want), rtol=1e-10)
+
+
+def test_tensor_hyperparameter_errors():
+    tf = pytest.importorskip("tensorflow")
+    y, p = _bits((4, 3)), _RT.uniform(0.05, 0.95, (4, 3))
+    with pytest.raises(TypeError, match="huber: delta must be a real number or a 0-d array"):
+        lk.huber(y, p, delta="1")
+    with pytest.raises(TypeError, match="Huber: delta must be a real number or a 0-d array"):
+        lk.Huber(delta=None)
+    with pytest.raises(ValueError, match=r"huber: delta .* 0-d array; got an array of shape"):
+        lk.huber(y, p, delta=np.ones(3))
+    with pytest.raises(TypeError, match="tversky: alpha .* dtype bool"):
+        lk.tversky(y, p, alpha=np.array(True))
+    # Keras branches on label_smoothing (``if label_smoothing:``): it stays a number
+    with pytest.raises(TypeError, match="label_smoothing must be a real number"):
+        lk.binary_crossentropy(y, p, label_smoothing=tf.constant(0.1))
+    # q in (0, 1): checked on a concrete value, not inside a trace
+    yt, yp = np.array([0, 2, 1, 1]), _RT.dirichlet(np.ones(3), 4)
+    with pytest.raises(ValueError, match=r"q must be in \(0, 1\); got 1.5"):
+        lk.categorical_generalized_cross_entropy(yt, yp, q=tf.constant(1.5))
+    with pytest.raises(ValueError, match=r"q must be in \(0, 1\)"):
+        lk.CategoricalGeneralizedCrossEntropy(q=tf.Variable(0.0))
+    yt, yp = tf.constant(yt), tf.constant(yp)
+    f = tf.function(lambda q: lk.categorical_generalized_cross_entropy(yt, yp, q=q))
+    assert np.all(np.isfinite(f(tf.constant(1.5, tf.float64)).numpy()))

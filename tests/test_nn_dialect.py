@@ -278,6 +278,20 @@ def test_constructor_errors_name_the_argument(make_loss, exc, words):
         assert w in str(info.value)
 
 
+def test_cross_entropy_ignore_index_with_probabilities():
+    """issue 18 item 2: torch.nn.CrossEntropyLoss(ignore_index=1) refuses probability targets;
+    the default (-100) takes them."""
+    phrase = "ignore_index is not supported for floating point target"
+    with pytest.raises(RuntimeError, match=phrase):
+        torch.nn.CrossEntropyLoss(ignore_index=1)(_torch(X), _torch(T_PROBS))
+    with pytest.raises(ValueError, match=phrase) as info:
+        lnn.CrossEntropyLoss(ignore_index=1)(X, T_PROBS)
+    # the outermost public entry names the error (issue 18 item 7): the class, not the core loss
+    assert str(info.value).startswith("CrossEntropyLoss: ") and "ignore_index=1" in str(info.value)
+    expected = torch.nn.CrossEntropyLoss()(_torch(X), _torch(T_PROBS)).numpy()
+    assert_close(lnn.CrossEntropyLoss()(X, T_PROBS), expected, RTOL["float64"])
+
+
 def test_call_errors_come_from_the_core():
     with pytest.raises(ValueError, match="target"):
         lnn.CrossEntropyLoss()(X, np.array([0, 7, 1, 2, 3, 4, 0, 1]))

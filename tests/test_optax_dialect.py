@@ -513,6 +513,41 @@ def test_gradient_matches_jax_grad_of_optax(ad_backend, case):
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
+# issue 18 item 3: the issue's row (finite logits, zero labels: d/dy = -log softmax, not 0), the
+# "safe" row (-inf logit with label 0: value finite, d/dy +inf there), a finite row, and a row
+# whose -inf logit has a non-zero label (value inf, d/dx finite, d/dy +inf).
+SAFE_X = np.array([[10.0, 1.0, -2.0], [0.0, -np.inf, 1.0], [1.0, 2.0, 3.0], [0.0, -np.inf, 1.0]])
+SAFE_Y = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [0.2, 0.3, 0.5], [0.5, 0.5, 0.0]])
+
+
+def test_safe_softmax_cross_entropy_gradients(ad_backend):
+    """Value and both gradients equal optax's (its custom JVP), ``jax.grad`` w.r.t. each."""
+    fn = optax.losses.safe_softmax_cross_entropy
+    x, y = jnp.asarray(SAFE_X), jnp.asarray(SAFE_Y)
+    value = np.asarray(fn(x, y))
+    grads = [np.asarray(jax.grad(lambda *a: jnp.sum(fn(*a)), argnums=i)(x, y)) for i in (0, 1)]
+    # -log softmax of the issue's row ([1.3e-4, 9.00013, 12.00013]); +inf at the -inf logits
+    row = SAFE_X[0]
+    np.testing.assert_allclose(grads[1][0], np.log(np.exp(row).sum()) - row, rtol=1e-12)
+    assert np.isposinf(grads[1][[1, 3], 1]).all() and np.isposinf(value[3])
+    f = lbx.safe_softmax_cross_entropy
+    assert_close(f(make(ad_backend, SAFE_X), make(ad_backend, SAFE_Y)), value, 1e-12)
+    for i in (0, 1):
+        got = backend_grad(ad_backend, f, [SAFE_X, SAFE_Y], i)
+        # a few ulps of log-softmax's conditioning (|x| <= 10): 1e-12 relative is ample
+        np.testing.assert_allclose(got, grads[i], rtol=1e-12, atol=1e-14)
+
+
+def test_safe_softmax_cross_entropy_gradients_jit():
+    def grads(fn):
+        g = jax.jit(jax.grad(lambda a, b: jnp.sum(fn(a, b)), argnums=(0, 1)))
+        return [np.asarray(v) for v in g(jnp.asarray(SAFE_X), jnp.asarray(SAFE_Y))]
+
+    expected = grads(optax.losses.safe_softmax_cross_entropy)
+    for got, want in zip(grads(lbx.safe_softmax_cross_entropy), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
 def test_float32_and_type(backend):
     """float32 stays float32, in the backend's own array type."""
     x = _n(8, 5).astype(np.float32)
@@ -654,7 +689,9 @@ def test_ranking_docstring_examples_and_reduce_fn(backend):
 def test_ctc_reference_values(backend):
     """Reference section 3.13: the example's per-sequence losses (torch = TF = optax), built
     from log-probabilities, and the infeasible alignment's ~1e5."""
-    lp = np.log(_probs(2, 6, 4))
+    rng = np.random.default_rng(313)  # its own draws: the module's R depends on test order
+    e = np.exp(rng.standard_normal((2, 6, 4)))
+    lp = np.log(e / e.sum(-1, keepdims=True))
     labels = np.array([[1, 2, 2], [3, 1, 0]])
     lpad = np.array([[0, 0, 0], [0, 0, 1.0]])
     fpad = np.array([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1.0]])
@@ -668,10 +705,18 @@ def test_ctc_reference_values(backend):
     ).numpy()
     out = lbx.ctc_loss(make(backend, lp), fpad, labels, lpad)
     assert_close(out, expected, 1e-10)
-    # two frames cannot emit 1, 2, 2 (needs 4): optax's log_epsilon gives about 1e5, not inf
+    # two frames cannot emit 1, 2, 2 (needs 4): optax's log_epsilon gives about 1e5, not inf;
+    # the exact value (a logsumexp of paths through log_epsilon, which may sit just below 1e5)
+    # comes from optax itself, in float32 (rtol 1e-5: a few float32 roundings per frame)
     short = np.array([[0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 1.0]])
     out = to_numpy(lbx.ctc_loss(make(backend, lp), short, labels, lpad))
-    assert 1e5 < out[0] < 1e5 + 50 and np.isfinite(out[0])
+    assert np.all(np.isfinite(out)) and abs(out[0] - 1e5) < 50
+    optax = pytest.importorskip("optax")
+    jnp = pytest.importorskip("jax.numpy")
+    f32 = np.float32
+    ref = np.asarray(optax.ctc_loss(jnp.asarray(lp, f32), jnp.asarray(short, f32),
+                                    jnp.asarray(labels), jnp.asarray(lpad, f32)))
+    assert_close(out, ref, 1e-5)
 
 
 # ------------------------------------------------------------------------------------------
@@ -712,9 +757,10 @@ def test_errors_name_the_argument():
         lbx.ctc_loss(_n(2, 6, 4), **{**ctc, "logit_paddings": np.zeros((2, 5))})
     with pytest.raises(ValueError, match="blank_id=4"):
         lbx.ctc_loss(_n(2, 6, 4), **ctc, blank_id=4)
-    with pytest.raises(ValueError, match="predictions must be probability distributions"):
+    # optax's own test matches "valid probability distributions" (_segmentation_test.py)
+    with pytest.raises(ValueError, match="predictions must be valid probability distributions"):
         lbx.dice_loss(_n(2, 4, 3), np.eye(3)[R.integers(0, 3, (2, 4))], apply_softmax=False)
-    with pytest.raises(ValueError, match="predictions must be probability distributions"):
+    with pytest.raises(ValueError, match="predictions must be valid probability distributions"):
         lbx.binary_dice_loss(R.random((2, 4)), np.ones((2, 4)), apply_sigmoid=False)
     with pytest.raises(ValueError, match="class_weights has shape"):
         lbx.dice_loss(
@@ -933,3 +979,335 @@ def test_half_constants_do_not_overflow():
             backend_array(backend, x, "float16"), backend_array(backend, t, "float16")
         )
         assert dtype_name(out) == "float16" and ulps(_h64(out), want, "float16") <= 1.0
+
+
+# ------------------------------------------------------------------------------------------
+# Array hyperparameters (issue 18, item 4): optax types them ArrayLike
+# ------------------------------------------------------------------------------------------
+#
+# Every hyperparameter optax takes as ``jax.typing.ArrayLike`` and uses arithmetically is
+# accepted as a Python number or an array of the call's framework, traced values included
+# (``jax.jit`` arguments, ``jax.grad`` tracers, ``tf.function`` tensors, ``tf.Variable``,
+# ``torch.compile``). Expected values and gradients: optax's own function and ``jax.grad``
+# of it, at float64 (x64 is on in the test process).
+
+_RA = np.random.default_rng(18)
+_TRIPLET = dict(anchors=_RA.standard_normal((5, 3)), positives=_RA.standard_normal((5, 3)))
+_TRIPLET["negatives"] = _RA.standard_normal((5, 3))
+_SEG = dict(
+    predictions=_RA.standard_normal((2, 3, 3)), targets=np.eye(3)[_RA.integers(0, 3, (2, 3))]
+)
+_CTC_ARGS = dict(
+    logits=_RA.standard_normal((2, 6, 4)),
+    logit_paddings=np.array([[0.0] * 6, [0.0] * 5 + [1.0]]),
+    labels=np.array([[1, 2, 2], [3, 1, 0]]),
+    label_paddings=np.array([[0.0, 0, 0], [0, 0, 1]]),
+)
+# (id, function, arrays, hyperparameter, its value, other keyword arguments)
+HYPER_CASES = [
+    (
+        "huber_delta",
+        "huber_loss",
+        dict(predictions=2 * _RA.standard_normal((4, 3)), targets=_RA.standard_normal((4, 3))),
+        "delta",
+        0.7,
+        {},
+    ),
+    (
+        "focal_alpha",
+        "sigmoid_focal_loss",
+        dict(
+            logits=2 * _RA.standard_normal((4, 3)), labels=_RA.integers(0, 2, (4, 3)).astype(float)
+        ),
+        "alpha",
+        0.3,
+        {},
+    ),
+    (
+        "focal_gamma",
+        "sigmoid_focal_loss",
+        dict(
+            logits=2 * _RA.standard_normal((4, 3)), labels=_RA.integers(0, 2, (4, 3)).astype(float)
+        ),
+        "gamma",
+        1.5,
+        {"alpha": 0.25},
+    ),
+    (
+        "poly_epsilon",
+        "poly_loss_cross_entropy",
+        dict(logits=_RA.standard_normal((4, 5)), labels=np.eye(5)[[0, 3, 1, 4]]),
+        "epsilon",
+        1.5,
+        {},
+    ),
+    # rows not summing to 1: the summed output depends on alpha
+    (
+        "smooth_labels_alpha",
+        "smooth_labels",
+        dict(labels=0.9 * np.eye(4)[[0, 3, 1]]),
+        "alpha",
+        0.2,
+        {},
+    ),
+    ("ctc_log_epsilon", "ctc_loss", _CTC_ARGS, "log_epsilon", -8.0, {}),
+    (
+        "ntxent_temperature",
+        "ntxent",
+        dict(embeddings=_RA.standard_normal((6, 3)), labels=np.array([0, 0, 1, 1, 2, 2])),
+        "temperature",
+        0.3,
+        {},
+    ),
+    ("triplet_margin", "triplet_margin_loss", _TRIPLET, "margin", 0.8, {}),
+    ("triplet_eps", "triplet_margin_loss", _TRIPLET, "eps", 1e-2, {}),
+    (
+        "triplet_norm_degree",  # even: the power sum stays positive (optax takes no abs)
+        "triplet_margin_loss",
+        _TRIPLET,
+        "norm_degree",
+        4.0,
+        {},
+    ),
+    ("dice_smooth", "dice_loss", _SEG, "smooth", 0.5, {}),
+    ("dice_alpha", "dice_loss", _SEG, "alpha", 0.3, {}),
+    ("dice_beta", "dice_loss", _SEG, "beta", 0.7, {}),
+    (
+        "binary_dice_smooth",
+        "binary_dice_loss",
+        dict(predictions=_RA.standard_normal((2, 4)), targets=_RA.integers(0, 2, (2, 4)) * 1.0),
+        "smooth",
+        0.5,
+        {},
+    ),
+    ("generalized_dice_smooth", "multiclass_generalized_dice_loss", _SEG, "smooth", 0.5, {}),
+    (
+        "cosine_epsilon",
+        "cosine_similarity",
+        dict(predictions=0.3 * _RA.standard_normal((4, 3)), targets=_RA.standard_normal((4, 3))),
+        "epsilon",
+        0.5,
+        {},
+    ),
+    (
+        "cosine_distance_epsilon",
+        "cosine_distance",
+        dict(predictions=0.3 * _RA.standard_normal((4, 3)), targets=_RA.standard_normal((4, 3))),
+        "epsilon",
+        0.5,
+        {},
+    ),
+]
+HYPER_IDS = [c[0] for c in HYPER_CASES]
+
+
+def _optax_with(name, arrays, kwargs, hyper, value):
+    """optax's value, float64, with the hyperparameter as a jnp float64 0-d array."""
+    fn = getattr(optax.losses, name)
+    out = fn(**{k: jnp.asarray(v) for k, v in arrays.items()}, **kwargs, **{hyper: value})
+    return np.asarray(out, dtype=np.float64)
+
+
+def _optax_hyper_grad(name, arrays, kwargs, hyper, value):
+    """``jax.grad`` of optax's summed output w.r.t. the hyperparameter."""
+    fn = getattr(optax.losses, name)
+    conv = {k: jnp.asarray(v) for k, v in arrays.items()}
+    return float(
+        jax.grad(lambda h: jnp.sum(fn(**conv, **kwargs, **{hyper: h})))(jnp.float64(value))
+    )
+
+
+@pytest.mark.parametrize("case", HYPER_CASES, ids=HYPER_IDS)
+def test_array_hyperparameter_jit_and_eager_against_optax(case):
+    """``jax.jit(f)(..., hyper=v)`` (the hyperparameter traced), ``jax.jit`` of a 0-d array
+    argument and an eager 0-d ``jnp`` array give optax's values (all raised TypeError)."""
+    _, name, arrays, hyper, value, kwargs = case
+    expected = _optax_with(name, arrays, kwargs, hyper, jnp.float64(value))
+    conv = {k: jnp.asarray(v) for k, v in arrays.items()}
+    fn = getattr(lbx, name)
+    jitted = jax.jit(lambda a, h: fn(**a, **kwargs, **{hyper: h}))(conv, jnp.float64(value))
+    assert_close(jitted, expected, rtol=1e-12, atol=1e-12)
+    as_kwarg = jax.jit(fn)(**conv, **kwargs, **{hyper: value})  # the issue's call
+    assert_close(as_kwarg, expected, rtol=1e-12, atol=1e-12)
+    eager = fn(**conv, **kwargs, **{hyper: jnp.asarray(value)})
+    assert dtype_name(eager) == "float64"
+    assert_close(eager, expected, rtol=1e-12, atol=1e-12)
+
+
+_HYPER_GRAD = [c for c in HYPER_CASES if c[3] != "norm_degree"]  # d/dn of d**n: log of d < 0
+
+
+@pytest.mark.parametrize("case", _HYPER_GRAD, ids=[c[0] for c in _HYPER_GRAD])
+def test_array_hyperparameter_gradients_against_optax(case):
+    """The gradient w.r.t. the hyperparameter, through ``jax.grad``, torch autograd (a tensor
+    that requires grad) and a TensorFlow ``GradientTape`` (a ``tf.Variable``), equals
+    ``jax.grad`` of optax's; the values equal optax's."""
+    _, name, arrays, hyper, value, kwargs = case
+    expected = _optax_hyper_grad(name, arrays, kwargs, hyper, value)
+    value_expected = _optax_with(name, arrays, kwargs, hyper, jnp.float64(value))
+    assert np.isfinite(expected) and expected != 0.0
+    fn = getattr(lbx, name)
+    tol = dict(rtol=1e-10, atol=1e-12)
+
+    conv = {k: jnp.asarray(v) for k, v in arrays.items()}
+    g = jax.grad(lambda h: jnp.sum(fn(**conv, **kwargs, **{hyper: h})))(jnp.float64(value))
+    np.testing.assert_allclose(float(g), expected, **tol)
+
+    torch = pytest.importorskip("torch")
+    conv = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
+    h = torch.tensor(value, dtype=torch.float64, requires_grad=True)
+    out = fn(**conv, **kwargs, **{hyper: h})
+    assert_close(out, value_expected, rtol=1e-12, atol=1e-12)
+    out.sum().backward()
+    np.testing.assert_allclose(float(h.grad), expected, **tol)
+
+    tf = pytest.importorskip("tensorflow")
+    conv = {k: tf.constant(v) for k, v in arrays.items()}
+    var = tf.Variable(value, dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        out = fn(**conv, **kwargs, **{hyper: var})
+        total = tf.reduce_sum(out)
+    assert_close(out, value_expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(float(tape.gradient(total, var)), expected, **tol)
+
+
+@pytest.mark.parametrize("case", HYPER_CASES, ids=HYPER_IDS)
+def test_array_hyperparameter_on_every_backend(backend, case):
+    """A 0-d array of the call's own framework (a NumPy 0-d array for NumPy) gives optax's
+    numbers, float64 stays float64."""
+    _, name, arrays, hyper, value, kwargs = case
+    expected = _optax_with(name, arrays, kwargs, hyper, jnp.float64(value))
+    conv = {k: make(backend, v, "float64") for k, v in arrays.items()}
+    h = make(backend, np.float64(value), "float64")
+    out = getattr(lbx, name)(**conv, **kwargs, **{hyper: h})
+    assert dtype_name(out) == "float64"
+    assert_close(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_traced_hyperparameters_tf_function_and_torch_compile():
+    """A symbolic ``tf.function`` tensor and a ``torch.compile(fullgraph=True)`` tensor
+    hyperparameter (its value checks skipped inside the trace) give optax's numbers."""
+    _, name, arrays, hyper, value, kwargs = HYPER_CASES[HYPER_IDS.index("ntxent_temperature")]
+    expected = _optax_with(name, arrays, kwargs, hyper, jnp.float64(value))
+    tf = pytest.importorskip("tensorflow")
+    torch = pytest.importorskip("torch")
+    emb, lab = arrays["embeddings"], arrays["labels"]
+    f = tf.function(lambda e, t: lbx.ntxent(e, lab, temperature=t))
+    assert_close(f(tf.constant(emb), tf.constant(value, tf.float64)), expected, rtol=1e-12)
+    _, _, harr, _, hval, _ = HYPER_CASES[0]
+    want = _optax_with("huber_loss", harr, {}, "delta", jnp.float64(hval))
+    g = tf.function(lambda p, t, d: lbx.huber_loss(p, t, delta=d))
+    got = g(
+        tf.constant(harr["predictions"]),
+        tf.constant(harr["targets"]),
+        tf.constant(hval, tf.float64),
+    )
+    assert_close(got, want, rtol=1e-12)
+    c = torch.compile(
+        lambda e, t: lbx.ntxent(e, torch.from_numpy(lab), t), fullgraph=True, backend="aot_eager"
+    )
+    got = c(torch.from_numpy(emb), torch.tensor(value, dtype=torch.float64))
+    assert_close(got, expected, rtol=1e-12)
+
+
+_DX, _DT = _RA.standard_normal((4, 3)), _RA.standard_normal((4, 3))
+
+
+def _dtype_case(backend, dtype, hyper_dtype):
+    """``(ours, optax's)`` huber_loss on ``dtype`` inputs, ``delta`` 0.7 as a Python float
+    (``hyper_dtype`` None) or a 0-d array of ``hyper_dtype``."""
+    args = [backend_array(backend, a, dtype) for a in (_DX, _DT)]
+    delta = 0.7 if hyper_dtype is None else backend_array(backend, np.float64(0.7), hyper_dtype)
+    return lbx.huber_loss(*args, delta=delta), optax.losses.huber_loss(
+        *[backend_array("jax", a, dtype) for a in (_DX, _DT)],
+        delta=0.7 if hyper_dtype is None else backend_array("jax", np.float64(0.7), hyper_dtype),
+    )
+
+
+@pytest.mark.parametrize(
+    "dtype, hyper_dtype",
+    [
+        ("float32", "float32"),  # float32 stays float32
+        ("float32", None),  # a Python float is weak
+        ("bfloat16", None),
+        ("bfloat16", "bfloat16"),
+        ("bfloat16", "float32"),  # an array promotes: float32, as optax
+        ("float16", "float32"),
+    ],
+)
+def test_array_hyperparameter_result_dtype_follows_optax(dtype, hyper_dtype):
+    """The result dtype is optax's: an array hyperparameter promotes like an array (JAX's
+    rule, on every backend), a Python float does not. Half inputs still compute in float32:
+    the value is the float64 value on the same (rounded) inputs and delta, rounded once (1 ulp
+    of a half result; a float32 result after five float32 operations, 4 ulp)."""
+    d = 0.7 if hyper_dtype is None else float(round_to(0.7, hyper_dtype))
+    e = np.abs(round_to(_DX, dtype) - round_to(_DT, dtype))
+    q = np.minimum(e, d)
+    want = 0.5 * q * q + d * (e - q)
+    for backend in _HB:
+        ours, theirs = _dtype_case(backend, dtype, hyper_dtype)
+        out_dtype = dtype_name(theirs)
+        assert dtype_name(ours) == out_dtype, backend
+        assert ulps(_h64(ours), want, out_dtype) <= (4.0 if out_dtype == "float32" else 1.0)
+    for name in ("huber_loss", "sigmoid_focal_loss", "dice_loss", "cosine_similarity"):
+        args, _ = HALF_CASES[name]
+        key = {
+            "huber_loss": "delta",
+            "sigmoid_focal_loss": "gamma",
+            "dice_loss": "smooth",
+            "cosine_similarity": "epsilon",
+        }[name]
+        if hyper_dtype is None:
+            continue
+        h = backend_array("jax", np.float64(0.5), hyper_dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = getattr(optax.losses, name)(
+                *[backend_array("jax", a, dtype) for a in args], **{key: h}
+            )
+            for backend in _HB:
+                ours = getattr(lbx, name)(
+                    *[backend_array(backend, a, dtype) for a in args],
+                    **{key: backend_array(backend, np.float64(0.5), hyper_dtype)},
+                )
+                assert dtype_name(ours) == dtype_name(theirs), (name, backend)
+
+
+def test_array_hyperparameter_errors_name_the_loss_and_argument():
+    x, t = _n(4, 3), _n(4, 3)
+    with pytest.raises(TypeError, match="huber_loss: delta must be a real number or an array"):
+        lbx.huber_loss(x, t, delta="1")
+    with pytest.raises(TypeError, match="huber_loss: delta must be a real number"):
+        lbx.huber_loss(x, t, delta=None)
+    with pytest.raises(TypeError, match="huber_loss: delta must be a real number"):
+        lbx.huber_loss(x, t, delta=True)
+    with pytest.raises(TypeError, match="huber_loss: delta .* dtype bool"):
+        lbx.huber_loss(x, t, delta=np.array(True))
+    with pytest.raises(TypeError, match="huber_loss: delta .* dtype complex128"):
+        lbx.huber_loss(x, t, delta=np.array(1 + 1j))
+    with pytest.raises(TypeError, match="ntxent: temperature must be a real number"):
+        lbx.ntxent(_n(4, 3), np.array([0, 0, 1, 1]), temperature="0.1")
+    with pytest.raises(TypeError, match="smooth_labels: alpha must be a real number"):
+        lbx.smooth_labels(np.eye(3), [0.1])
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="huber_loss: delta is a torch array but predictions"):
+        lbx.huber_loss(jnp.asarray(x), jnp.asarray(t), delta=torch.tensor(1.0))
+    with pytest.raises(ValueError, match="ctc_loss: log_epsilon must be a real number or a 0-d"):
+        lbx.ctc_loss(**_CTC_ARGS, log_epsilon=np.full(2, -1e5))
+    with pytest.raises(ValueError, match="triplet_margin_loss: norm_degree .* 0-d"):
+        lbx.triplet_margin_loss(**_TRIPLET, norm_degree=np.array([2.0, 2.0]))
+    with pytest.raises(ValueError, match=r"huber_loss: delta has shape \(2,\) but predictions"):
+        lbx.huber_loss(x, t, delta=np.ones(2))
+    # value checks: concrete values only (optax checks none; lossbridge's ntxent needs > 0)
+    emb, lab = _n(4, 3), np.array([0, 0, 1, 1])
+    for bad in (0.0, -0.5):
+        with pytest.raises(ValueError, match="ntxent: temperature must be"):
+            lbx.ntxent(emb, lab, temperature=bad)
+        with pytest.raises(ValueError, match="ntxent: temperature must be finite and > 0"):
+            lbx.ntxent(jnp.asarray(emb), jnp.asarray(lab), temperature=jnp.asarray(bad))
+    traced = jax.jit(lambda t: lbx.ntxent(jnp.asarray(emb), jnp.asarray(lab), temperature=t))
+    assert np.isfinite(float(traced(jnp.asarray(-0.5))))  # no value is read inside jit
+    # a broadcastable array is accepted where optax broadcasts it (one delta per column)
+    per_col = np.array([0.5, 1.0, 2.0])
+    want = optax.losses.huber_loss(jnp.asarray(x), jnp.asarray(t), delta=jnp.asarray(per_col))
+    assert_close(lbx.huber_loss(x, t, delta=per_col), np.asarray(want), rtol=1e-12)

@@ -732,6 +732,18 @@ def test_cumulative():
         xp.cumulative_sum(tf.constant(1.0))
 
 
+@pytest.mark.parametrize("name", ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"])
+def test_cumulative_integer_dtypes_as_numpy(name):
+    """The standard's ``dtype=None`` rule, as NumPy applies it (default integer dtype int64):
+    integers narrower than int64 widen to int64 (unsigned to uint64); ``dtype=`` is kept."""
+    a = np.array([1, 2, 3], dtype=name)
+    t = tf.constant(a)
+    for fn in ("cumulative_sum", "cumulative_prod"):
+        want = getattr(np, fn)(a)
+        exact(getattr(xp, fn)(t), want, dtype=tf.as_dtype(want.dtype))
+        exact(getattr(xp, fn)(t, dtype=t.dtype), want.astype(name), dtype=t.dtype)
+
+
 def test_diff():
     a = np.array([[1.0, 4.0, 9.0, 16.0], [2.0, 3.0, 5.0, 7.0]])
     t = tf.constant(a)

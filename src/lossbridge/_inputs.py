@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lossbridge._validation import check_array_like, check_floating, check_real_dtype
-from lossbridge.backends import asarray_on, get_namespace
+from lossbridge.backends import asarray_on, framework_name, get_namespace, is_half
 
 
 def setup(input: Any, /, **others: Any) -> tuple[Any, ...]:
@@ -28,17 +28,48 @@ def setup(input: Any, /, **others: Any) -> tuple[Any, ...]:
 
 
 def promote_floats(xp: Any, *arrays: Any) -> list[Any]:
-    """Cast arrays to one floating dtype (``None`` entries pass through).
+    """Cast arrays to one floating dtype (``None`` entries and Python floats pass through).
 
     Floating arrays promote by the array API rules (float32 with float64 gives float64, as in
     torch); integer and bool arrays take that floating dtype explicitly, because TensorFlow and
-    array-api-strict refuse mixed-kind arithmetic.
+    array-api-strict refuse mixed-kind arithmetic. A Python float (a hyperparameter given as a
+    number, :func:`hyper_on`) is weak: it takes no part.
     """
-    floats = [a.dtype for a in arrays if a is not None and xp.isdtype(a.dtype, "real floating")]
+    # type(a) is float: a NumPy float64 scalar (what NumPy's reductions return) is an array here
+    arrays_only = [a for a in arrays if a is not None and type(a) is not float]
+    floats = [a.dtype for a in arrays_only if xp.isdtype(a.dtype, "real floating")]
     dtype = xp.result_type(*floats) if floats else None
     if dtype is None:  # pragma: no cover - the prediction is always floating
         raise TypeError("no floating array to promote to")
-    return [a if a is None or a.dtype == dtype else xp.astype(a, dtype) for a in arrays]
+    return [
+        a if a is None or type(a) is float or a.dtype == dtype else xp.astype(a, dtype)
+        for a in arrays
+    ]
+
+
+def hyper_on(xp: Any, value: Any, like: Any, name: str, like_name: str, loss: str) -> Any:
+    """A hyperparameter (:func:`lossbridge._validation.check_real_or_array`) on ``like``'s
+    namespace and device.
+
+    A Python float comes back as it is (weak: it never promotes). An array of ``like``'s
+    framework keeps its floating dtype, so :func:`promote_floats` promotes it like any array
+    (a float32 0-d array with float32 data stays float32, as JAX promotes it); host data (a
+    NumPy array with a non-NumPy ``like``) takes ``like``'s float dtype, as every host
+    argument does; an integer array takes ``like``'s dtype. An array of another framework
+    raises ``TypeError`` naming both arguments.
+    """
+    if value is None or isinstance(value, float):
+        return value
+    fw, fw_like = framework_name(value), framework_name(like)
+    if fw != fw_like and fw != "numpy":
+        raise TypeError(
+            f"{loss}: {name} is a {fw} array but {like_name} is a {fw_like} array; pass a "
+            "Python number or an array of one framework"
+        )
+    h = asarray_on(value, xp, get_namespace(like)[1], float_dtype=like.dtype)
+    if not (is_half(h, fw_like) or xp.isdtype(h.dtype, "real floating")):
+        h = xp.astype(h, like.dtype)
+    return h
 
 
 def arange_on(xp: Any, n: int, dtype: Any, device: Any) -> Any:

@@ -12,7 +12,9 @@ numbers):
    float32 target or weight gives float32; float16 with bfloat16 gives float32 (as torch, JAX
    and TensorFlow's namespace promote them). Keyword-only parameters are hyperparameters
    (``quantile``, a per-class ``alpha``): computed with in float32 too, they never change the
-   result's dtype.
+   result's dtype, except those named in ``promoting`` (the optax dialect's ``ArrayLike``
+   hyperparameters, which JAX promotes: a float32 ``delta`` array with bfloat16 predictions
+   gives float32, as optax returns it).
 2. **Under ``torch.autocast``** (any device type): the same float32 computation with autocast
    switched off inside the loss (so no matmul of the loss runs in half), and a float32 result,
    as ``torch.nn.functional``'s losses return there (torch's autocast float32 op lists). The few
@@ -22,6 +24,9 @@ numbers):
    ``autocast_keeps_half`` and return the half dtype there, computed in float32.
 3. float32 and float64 calls outside autocast run the loss as it is: the rule costs one
    dtype look-up per call.
+
+The decorated function is also the loss's public entry: its errors read ``"<loss>: ..."``
+(:func:`lossbridge._validation.name_error`).
 
 The framework side (what is half, whether autocast is on, switching it off) lives in
 :mod:`lossbridge.backends`; no framework is imported here.
@@ -35,6 +40,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from lossbridge._validation import _PUBLIC_NAMES, name_error
 from lossbridge.backends import (
     autocast_off,
     framework_name,
@@ -48,7 +54,11 @@ __all__ = ["half_precision"]
 
 
 def half_precision(
-    fn: Callable[..., Any] | None = None, /, *, autocast_keeps_half: tuple[str, ...] = ()
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    autocast_keeps_half: tuple[str, ...] = (),
+    promoting: tuple[str, ...] = (),
 ) -> Any:
     """Decorate a loss with the half-precision rule (module docstring).
 
@@ -59,30 +69,45 @@ def half_precision(
     autocast_keeps_half : tuple of str
         Device types (``'cpu'``, ``'cuda'``, ...) on which torch's own loss keeps the half dtype
         under autocast; there the result is cast back to the half dtype.
+    promoting : tuple of str
+        Keyword-only parameters whose arrays take part in the result's dtype (rule 1): an
+        array of the prediction's framework there promotes like a positional argument.
     """
     if fn is None:
-        return functools.partial(half_precision, autocast_keeps_half=autocast_keeps_half)
+        return functools.partial(
+            half_precision, autocast_keeps_half=autocast_keeps_half, promoting=promoting
+        )
     params = inspect.signature(fn).parameters
     first = next(iter(params))
     # keyword-only parameters are hyperparameters (quantile levels, per-class alpha): they are
     # computed with in float32 like the rest but never promote the result's dtype
-    options = frozenset(n for n, p in params.items() if p.kind is p.KEYWORD_ONLY)
+    options = frozenset(
+        n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n not in promoting
+    )
+
+    name = fn.__name__
+    _PUBLIC_NAMES.add(name)
 
     @functools.wraps(fn)
     def loss(*args: Any, **kwargs: Any) -> Any:
-        lead = args[0] if args else kwargs.get(first)
-        if isinstance(lead, (list, tuple)) and lead:
-            lead = lead[0]
-        plan = half_plan(lead)
-        if plan is None:
-            return fn(*args, **kwargs)
-        if plan[1] is None:  # half, outside autocast: the framework's half kernel first
-            out = native_half_loss(fn.__name__, plan[0], args, kwargs)
-            if out is not None:
-                return out
-        return _in_float32(fn, lead, plan, autocast_keeps_half, options, args, kwargs)
+        try:  # free on the success path (CPython 3.11's zero-cost exceptions)
+            lead = args[0] if args else kwargs.get(first)
+            if isinstance(lead, (list, tuple)) and lead:
+                lead = lead[0]
+            plan = half_plan(lead)
+            if plan is None:
+                return fn(*args, **kwargs)
+            if plan[1] is None:  # half, outside autocast: the framework's half kernel first
+                out = native_half_loss(name, plan[0], args, kwargs)
+                if out is not None:
+                    return out
+            return _in_float32(fn, lead, plan, autocast_keeps_half, options, args, kwargs)
+        except (ValueError, TypeError) as e:
+            name_error(e, name)  # "<loss>: ..." (lossbridge._validation, issue 18)
+            raise
 
     loss.__lossbridge_precision__ = autocast_keeps_half  # type: ignore[attr-defined]
+    loss.__lossbridge_entry__ = True  # type: ignore[attr-defined]
     return loss
 
 

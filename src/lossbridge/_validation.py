@@ -4,16 +4,50 @@ Every message names the argument, what it got and what was expected. Checks on s
 are static and always run. Checks that read array values run only where the array is concrete
 (:func:`lossbridge.backends.is_concrete`): never while ``jax.jit``, ``tf.function`` or
 ``torch.compile`` traces the loss, because reading a value there breaks the trace.
+
+**Every error starts with the loss's name** (issue 18). A ``ValueError`` or ``TypeError`` that
+lossbridge raises (the innermost frame of its traceback is in lossbridge) while a public entry
+runs reads ``"<name>: <message>"``, ``<name>`` being the entry the user called:
+
+* a function's own name, unqualified: ``cross_entropy`` (core), ``mean_squared_error``
+  (:mod:`lossbridge.keras`), ``huber_loss`` (:mod:`lossbridge.optax`);
+* a dialect class's name, for its constructor and its calls alike: ``CrossEntropyLoss``
+  (:mod:`lossbridge.nn`), ``MeanSquaredError`` (:mod:`lossbridge.keras`); an inherited
+  constructor names the subclass;
+* the outermost entry wins: ``lossbridge.keras.mean_squared_error`` calling the core
+  ``mse_loss`` says ``mean_squared_error: ``, once.
+
+The entries put the prefix on, in one place (:func:`name_error`): the core losses and optax's
+through :func:`lossbridge._precision.half_precision`, the Keras and ``torch.nn`` dialects through
+:func:`name_public_errors`. Checks therefore need not name the loss (many still do by hand: a
+prefix that is a public name is replaced, not repeated). Errors of a framework and of a user's
+callback pass unchanged; the exception object and its traceback are kept. The success path costs
+nothing (a ``try`` block is free in CPython 3.11) besides one call frame for a dialect
+function or class. Where the imitated framework's message is what users' tests match, the
+dialect keeps its phrase (Keras: "must have the same shape", "Invalid value for argument";
+optax: "valid probability distributions", "Shape mismatch"). Hyperparameters are type-checked
+(:func:`check_real`, :func:`check_int`) before any comparison, so a ``str`` never reaches
+Python's own "'>' not supported" error.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
 import warnings
 from typing import Any
 
-from lossbridge.backends import eager_view, is_concrete, min_max, stop_gradient
+from lossbridge.backends import (
+    eager_view,
+    framework_name,
+    get_namespace,
+    is_concrete,
+    is_half,
+    min_max,
+    stop_gradient,
+)
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -203,6 +237,72 @@ def check_real(value: Any, name: str, *, loss: str | None = None, what: str | No
     return float(value)
 
 
+def check_real_or_array(
+    value: Any, name: str, *, loss: str, what: str | None = None, scalar: bool = False
+) -> Any:
+    """A hyperparameter the imitated framework takes as a number or an array (optax's
+    ``ArrayLike``, what Keras converts with ``ops.convert_to_tensor``).
+
+    A Python or NumPy real number (``bool`` refused) comes back as a float: weak, it never
+    promotes the result's dtype. An array of any framework (a 0-d one, a ``jax.jit`` or
+    ``jax.grad`` tracer, a ``tf.function`` tensor, a ``tf.Variable``, a ``torch.compile``
+    fake tensor) with an integer or real floating dtype comes back as it is; with ``scalar``
+    it must be 0-d. Anything else raises ``TypeError`` reading ``"<loss>: <name> must be a
+    real number or an array of real numbers (<what>); got <value>"``. Value checks are the
+    caller's (:func:`check_concrete_values`: concrete arrays only).
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    detail = f" ({what})" if what else ""
+    kind = "a 0-d array" if scalar else "an array of real numbers"
+    fw = framework_name(value)
+    if fw is None:
+        text = repr(value)
+        raise TypeError(
+            f"{loss}: {name} must be a real number or {kind}{detail}; got "
+            + (text if len(text) <= 40 else text[:37] + "...")
+        )
+    dtype = getattr(value, "dtype", None)
+    xp = get_namespace(value)[0]
+    try:
+        real = is_half(value, fw) or xp.isdtype(
+            xp.asarray(value).dtype if dtype is None else dtype, ("integral", "real floating")
+        )
+    except (TypeError, ValueError, AttributeError):  # a dtype the namespace does not know
+        real = False
+    if not real:
+        raise TypeError(
+            f"{loss}: {name} must be a real number or {kind}{detail}; got a {fw} array of "
+            f"dtype {dtype}"
+        )
+    shape = tuple(getattr(value, "shape", ()))
+    if scalar and shape != ():
+        raise ValueError(
+            f"{loss}: {name} must be a real number or {kind}{detail}; got an array of shape "
+            f"{shape_str(shape)}"
+        )
+    return value
+
+
+def check_concrete_values(
+    xp: Any, value: Any, name: str, *, loss: str, valid: Any, expected: str
+) -> None:
+    """Raise ``ValueError`` where a concrete array hyperparameter has an invalid value.
+
+    ``valid(vxp, v)`` gives the elementwise validity (a boolean array) on the eager view
+    (:func:`lossbridge.backends.eager_view`); inside a trace nothing is read and nothing is
+    checked. Python floats are the caller's to check.
+    """
+    view = eager_view(xp, value)
+    if view is None or _size(value) == 0:
+        return
+    vxp, v = view
+    v = stop_gradient(v)
+    if not bool(vxp.all(valid(vxp, v))):
+        got = float(v) if v.ndim == 0 else f"values in [{float(vxp.min(v))}, {float(vxp.max(v))}]"
+        raise ValueError(f"{loss}: {name} must be {expected}; got {got}")
+
+
 def _size(x: Any) -> int:
     n = 1
     for d in x.shape:
@@ -325,3 +425,112 @@ def _sign_free_bits(x: Any) -> bool | None:
     either = int(np.bitwise_or.reduce(u, axis=None))
     every = int(np.bitwise_and.reduce(u, axis=None))
     return (either & mag) == one and (every & mag) == one
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 18: every error starts with the public name the user called
+# ------------------------------------------------------------------------------------------
+
+#: The names an error may start with (``"<name>: "``): every public entry's, filled as the
+#: entries are made (module import). A message that already starts with one is renamed, not
+#: prefixed twice.
+_PUBLIC_NAMES: set[str] = set()
+
+_NAMED_TYPES = (ValueError, TypeError)
+
+
+def check_int(value: Any, name: str, *, what: str | None = None) -> int:
+    """A Python integer (``bool`` refused; NumPy integers pass) as an int; ``TypeError``
+    naming ``name`` otherwise, before any comparison could raise Python's own ``TypeError``.
+
+    The message reads ``"<name> must be an int (<what>); got <value>"``; the public entry
+    prefixes the loss's name (:func:`name_error`). Range checks stay with each loss.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        detail = f" ({what})" if what else ""
+        raise TypeError(f"{name} must be an int{detail}; got {value!r}")
+    return int(value)
+
+
+def name_error(error: BaseException, name: str) -> None:
+    """Make ``error``'s message read ``"<name>: <message>"`` if lossbridge raised it.
+
+    Only a plain ``ValueError`` or ``TypeError`` whose innermost traceback frame is in
+    lossbridge is renamed: a framework's exception, a subclass with its own ``__str__`` and an
+    error of a user's callback pass unchanged. A message that starts with a public name
+    already (a hand-written ``"cross_entropy: "``, or the name an inner entry gave it) has
+    that name replaced, so the outermost entry's name stands once. The exception object and
+    its traceback are kept; the caller re-raises it.
+    """
+    if type(error) not in _NAMED_TYPES or len(error.args) != 1:
+        return
+    body = error.__dict__.get("_lossbridge_message")
+    if body is None:
+        message = error.args[0]
+        if not isinstance(message, str) or not _raised_in_lossbridge(error):
+            return
+        head, sep, rest = message.partition(": ")
+        body = rest if sep and head in _PUBLIC_NAMES else message
+        error._lossbridge_message = body  # type: ignore[attr-defined]
+    error.args = (f"{name}: {body}",)
+
+
+def _raised_in_lossbridge(error: BaseException) -> bool:
+    tb = error.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    return module == "lossbridge" or module.startswith("lossbridge.")
+
+
+def public_entry(fn: Any, name: str | None = None) -> Any:
+    """``fn`` as a public entry: its lossbridge errors read ``"<name>: ..."`` (:func:`name_error`).
+
+    ``name`` None makes a method's entry: the name is the class of the instance it is called
+    on (``type(self).__name__``), so an inherited constructor names the subclass. The core
+    losses need no wrapper: :func:`lossbridge._precision.half_precision` names their errors.
+    """
+    if name is not None:
+        _PUBLIC_NAMES.add(name)
+
+    @functools.wraps(fn)
+    def entry(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except _NAMED_TYPES as e:
+            name_error(e, name if name is not None else type(args[0]).__name__)
+            raise
+
+    entry.__lossbridge_entry__ = True  # type: ignore[attr-defined]
+    return entry
+
+
+def name_public_errors(
+    namespace: dict[str, Any], methods: tuple[str, ...] = ("__init__", "__call__", "call")
+) -> None:
+    """Make every object of a dialect module's ``__all__`` a public entry (:func:`public_entry`).
+
+    A function is replaced in ``namespace`` by its entry (one that is already an entry, a
+    :func:`~lossbridge._precision.half_precision` loss, stays as it is). A class gets entries
+    for its ``methods`` where it or a base class of the same module defines them, named after
+    the instance's class (``lossbridge.nn`` names ``__init__`` and ``forward``: its
+    ``__call__`` only calls ``forward``, whose entry then names the errors of both). Call it
+    where the module's functions are defined and before other module-level objects refer to
+    them.
+    """
+    module = namespace["__name__"]
+    for public in namespace["__all__"]:
+        obj = namespace.get(public)
+        if inspect.isclass(obj):
+            _PUBLIC_NAMES.add(obj.__name__)
+            for cls in obj.__mro__:
+                if cls.__module__ != module:
+                    continue
+                for method in methods:
+                    fn = vars(cls).get(method)
+                    if inspect.isfunction(fn) and not hasattr(fn, "__lossbridge_entry__"):
+                        setattr(cls, method, public_entry(fn))
+        elif inspect.isfunction(obj) and not hasattr(obj, "__lossbridge_entry__"):
+            namespace[public] = public_entry(obj, public)

@@ -30,6 +30,7 @@ from lossbridge._validation import (
     check_broadcastable,
     check_class_indices,
     check_floating,
+    check_int,
     check_integer,
     check_range,
     check_real,
@@ -90,7 +91,10 @@ def _check_index_target(
     ``ignore_index`` masks are all true and the callers skip them (values and gradients are
     unchanged; under tracing the masks always stay).
     """
+    check_int(ignore_index, "ignore_index", what="the class index whose targets are ignored")
     expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
+    if tuple(target.shape) == tuple(input.shape) and input.ndim > 0:
+        raise ValueError(_probability_target_message(input, loss))
     if tuple(target.shape) != tuple(expected):
         raise ValueError(
             f"{loss}: target has shape {shape_str(target.shape)} but input has shape "
@@ -197,7 +201,8 @@ def cross_entropy(
         A weight per class.
     ignore_index : int, default -100
         Index targets equal to it contribute nothing and are left out of the mean. If every
-        target is ignored, ``'mean'`` is NaN (as in torch).
+        target is ignored, ``'mean'`` is NaN (as in torch). Probability targets take only a
+        negative value (``ValueError`` otherwise, as torch refuses it).
     reduction : {'mean', 'sum', 'none'}
     label_smoothing : float in [0, 1], default 0
 
@@ -225,7 +230,8 @@ def cross_entropy(
         return out
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
-    if not 0.0 <= float(label_smoothing) <= 1.0:
+    label_smoothing = _real(label_smoothing, "label_smoothing", "cross_entropy", "in [0, 1]")
+    if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1]; got {label_smoothing!r}")
     ca = _class_axis(xp, input, "cross_entropy")
     n_classes = input.shape[ca]
@@ -239,7 +245,9 @@ def cross_entropy(
         w_b = xp.reshape(weight, tuple(shape))
 
     if tuple(target.shape) == tuple(input.shape) and input.ndim > 0:
-        return _cross_entropy_probs(xp, input, target, w_b, ca, reduction, label_smoothing)
+        return _cross_entropy_probs(
+            xp, input, target, w_b, ca, reduction, label_smoothing, ignore_index
+        )
 
     may_ignore = _check_index_target(xp, input, target, ca, ignore_index, "cross_entropy")
     eps = float(label_smoothing)
@@ -269,14 +277,16 @@ def cross_entropy(
 
 
 def _cross_entropy_probs(
-    xp: Any, input: Any, target: Any, w_b: Any, ca: int, reduction: str, label_smoothing: float
+    xp: Any,
+    input: Any,
+    target: Any,
+    w_b: Any,
+    ca: int,
+    reduction: str,
+    label_smoothing: float,
+    ignore_index: int,
 ) -> Any:
-    if not xp.isdtype(target.dtype, "real floating"):
-        raise TypeError(
-            f"cross_entropy: target has the input's shape {shape_str(input.shape)}, so it is read "
-            f"as class probabilities and must be floating; got {target.dtype} (for class "
-            f"indices, target must have shape {shape_str((input.shape[0], *input.shape[2:]))})"
-        )
+    _check_prob_target(xp, input, target, "cross_entropy", ignore_index)
     input, target = promote_floats(xp, input, target)
     n_classes = input.shape[ca]
     eps = float(label_smoothing)
@@ -568,22 +578,48 @@ def _is_prob_target(input: Any, target: Any) -> bool:
     return input.ndim > 0 and tuple(target.shape) == tuple(input.shape)
 
 
-def _check_prob_target(xp: Any, input: Any, target: Any, loss: str) -> None:
+def _check_prob_target(
+    xp: Any, input: Any, target: Any, loss: str, ignore_index: int = -100
+) -> None:
+    """Probability targets must be floating, and (torch's rule) come with a negative
+    ``ignore_index``: they hold no class index to ignore."""
+    check_int(ignore_index, "ignore_index", what="the class index whose targets are ignored")
     if not xp.isdtype(target.dtype, "real floating"):
         raise TypeError(
             f"{loss}: target has the input's shape {shape_str(input.shape)}, so it is read as "
             f"class probabilities and must be floating; got {target.dtype} (for class indices, "
             f"target must have shape {shape_str((input.shape[0], *input.shape[2:]))})"
         )
+    if ignore_index >= 0:
+        raise ValueError(
+            f"{loss}: ignore_index is not supported for floating point target (as in torch): "
+            f"target has the input's shape {shape_str(input.shape)}, so it holds class "
+            f"probabilities, which have no class index to ignore; got ignore_index="
+            f"{ignore_index!r}, expected a negative value such as the default -100"
+        )
 
 
 def _index_only(input: Any, target: Any, loss: str) -> None:
     if _is_prob_target(input, target):
-        raise ValueError(
-            f"{loss}: target has the input's shape {shape_str(input.shape)}; this loss takes "
-            f"class indices of shape {shape_str((input.shape[0], *input.shape[2:]))} only, not "
-            "probabilities or one-hot targets"
-        )
+        raise ValueError(_probability_target_message(input, loss))
+
+
+def _probability_target_message(input: Any, loss: str) -> str:
+    """The error of a loss that takes class indices only, given a target of the input's shape
+    (one-hot rows or probabilities): what to pass instead."""
+    ca = 0 if input.ndim == 1 else 1
+    expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
+    instead = (
+        ", or use cross_entropy, which takes class probabilities (on nll_loss's "
+        "log-probabilities it gives the same loss)"
+        if loss == "nll_loss"
+        else ""
+    )
+    return (
+        f"target has the input's shape {shape_str(input.shape)}, as one-hot rows or class "
+        f"probabilities have; expected class indices of shape {shape_str(expected)}: pass "
+        f"target.argmax({ca}) (the class indices of one-hot rows){instead}"
+    )
 
 
 def _label_log_prob(
@@ -696,7 +732,8 @@ def softmax_focal_loss(
         Focusing exponent, :math:`\gamma \ge 0`.
     ignore_index : int, default -100
         Index targets equal to it contribute nothing and are left out of the mean (NaN when
-        every item is ignored, as in ``cross_entropy``).
+        every item is ignored, as in ``cross_entropy``). Probability targets take only a
+        negative value, as in ``cross_entropy``.
     reduction : {'mean', 'sum', 'none'}
         ``'mean'`` divides by the number of non-ignored items (probability targets: by
         :math:`N d_1 \cdots d_K`), **not** by the sum of the ``alpha`` weights.
@@ -759,7 +796,7 @@ def softmax_focal_loss(
         input, alpha = promote_floats(xp, input, alpha)
 
     if _is_prob_target(input, target):
-        _check_prob_target(xp, input, target, loss_name)
+        _check_prob_target(xp, input, target, loss_name, ignore_index)
         input, target, alpha = promote_floats(xp, input, target, alpha)
         log_p = log_softmax(xp, input, ca)
         term = target * log_p
@@ -840,6 +877,7 @@ def poly1_cross_entropy(
         A weight per class, applied to the whole bracket (cross-entropy and polynomial term)
         as ``cross_entropy`` applies it.
     ignore_index : int, default -100
+        As in ``cross_entropy`` (a negative value with probability targets).
     reduction : {'mean', 'sum', 'none'}
 
     Returns
@@ -877,7 +915,7 @@ def poly1_cross_entropy(
     w_b = None if weight is None else xp.reshape(weight, _class_shape(input, ca))
 
     if _is_prob_target(input, target):
-        _check_prob_target(xp, input, target, loss_name)
+        _check_prob_target(xp, input, target, loss_name, ignore_index)
         input, target, w_b = promote_floats(xp, input, target, w_b)
         if smoothing > 0.0:
             target = target * (1.0 - smoothing) + smoothing / n_classes

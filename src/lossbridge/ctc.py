@@ -550,7 +550,9 @@ def _pad_concatenated(
     if n_labels == 0 or total == 0:
         return xp.reshape(targets[:0], (batch, 0)), 0
     lengths = xp.astype(target_lengths, targets.dtype)
-    offsets = xp.cumulative_sum(lengths) - lengths
+    # dtype= keeps int32 int32: the standard widens it to the default integer dtype otherwise
+    # (int64 in NumPy and TensorFlow), and TensorFlow's operators refuse int64 - int32.
+    offsets = xp.cumulative_sum(lengths, dtype=lengths.dtype) - lengths
     pos = arange_on(xp, n_labels, targets.dtype, device)
     idx = xp.expand_dims(offsets, axis=1) + xp.expand_dims(pos, axis=0)
     idx = xp.clip(idx, 0, total - 1)

@@ -315,6 +315,7 @@ def generalized_box_iou_loss(
     Box Regression", CVPR 2019, arXiv:1902.09630. torchvision
     ``torchvision/ops/giou_loss.py`` and ``_utils.py`` (``_loss_inter_union``, from fvcore).
     """
+    eps = _check_real_number(eps, "eps", "keeps the divisions finite")
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     intsctk, unionk = _inter_union(xp, b1, b2)
@@ -363,6 +364,7 @@ def distance_box_iou_loss(
     AAAI 2020, arXiv:1911.08287. torchvision ``torchvision/ops/diou_loss.py`` (from
     detectron2).
     """
+    eps = _check_real_number(eps, "eps", "keeps the divisions finite")
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
     loss, _ = _diou_iou_loss(xp, _unbind(boxes1), _unbind(boxes2), eps)
     return _reduce_boxes(xp, loss, reduction)
@@ -416,6 +418,7 @@ def complete_box_iou_loss(
     AAAI 2020, arXiv:1911.08287 (CIoU, section 3.2). torchvision
     ``torchvision/ops/ciou_loss.py`` (from detectron2).
     """
+    eps = _check_real_number(eps, "eps", "keeps the divisions finite")
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     diou_loss, iou = _diou_iou_loss(xp, b1, b2, _DIOU_EPS)

@@ -24,7 +24,7 @@ import math
 import numbers
 from typing import Any
 
-from lossbridge._inputs import arange_like, promote_floats, setup
+from lossbridge._inputs import arange_like, hyper_on, promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import clamp_min0, logsumexp, softplus
 from lossbridge._reduction import reduce
@@ -32,6 +32,7 @@ from lossbridge._validation import (
     _size,
     check_array_like,
     check_broadcastable,
+    check_concrete_values,
     check_floating,
     check_integer,
     check_real,
@@ -321,17 +322,44 @@ def ntxent_loss(
     2016.
     """
     loss_name = "ntxent_loss"
-    temperature = _real(temperature, "temperature", loss_name, low=0.0, strict=True)
+    temperature = check_real(temperature, "temperature", loss=loss_name)
+    return _ntxent(embeddings, labels, temperature, reduction, loss_name)
+
+
+def _ntxent(embeddings: Any, labels: Any, temperature: Any, reduction: str, loss_name: str) -> Any:
+    """:func:`ntxent_loss` after its temperature's type check.
+
+    ``temperature`` is a float, or an array (``lossbridge.optax.ntxent``: optax takes an
+    ``ArrayLike``, a learned temperature): it goes onto the embeddings' namespace and device,
+    must be finite and > 0 where its value is concrete (nothing is read inside a trace), and
+    promotes with the similarities like an array.
+    """
+    if isinstance(temperature, float):
+        _real(temperature, "temperature", loss_name, low=0.0, strict=True)
     xp, embeddings, labels = _batch_arrays(embeddings, labels, loss_name)
     check_reduction(reduction)
     x = embeddings
+    temperature = hyper_on(xp, temperature, x, "temperature", "embeddings", loss_name)
+    if not isinstance(temperature, float):
+        check_concrete_values(
+            xp,
+            temperature,
+            "temperature",
+            loss=loss_name,
+            valid=lambda vxp, v: vxp.logical_and(vxp.isfinite(v), v > 0),
+            expected="finite and > 0",
+        )
     # optax: cosine_similarity(..., epsilon=finfo(dtype).eps), which clips the squared norms
     eps = float(xp.finfo(x.dtype).eps)
     squared = xp.sum(x * x, axis=1, keepdims=True)
     unit = x / xp.sqrt(xp.where(squared > eps, squared, xp.full_like(squared, eps)))
-    logits = xp.matmul(unit, xp.matrix_transpose(unit)) / temperature
+    cosines = xp.matmul(unit, xp.matrix_transpose(unit))
+    if not isinstance(temperature, float):
+        check_broadcastable(cosines, temperature, "the similarities", f"{loss_name}: temperature")
+    cosines, temperature = promote_floats(xp, cosines, temperature)
+    logits = cosines / temperature
     if x.shape[0] == 0:  # an empty batch: no pair (a max over no entry would raise)
-        return reduce(xp, logits, reduction, denominator=_count(xp, logits != 0, x.dtype))
+        return reduce(xp, logits, reduction, denominator=_count(xp, logits != 0, logits.dtype))
     positive, negative = _pair_masks(xp, labels, x)
     lse_neg, has_neg = _masked_logsumexp(xp, logits, negative)
     per_pair = softplus(xp, lse_neg - logits)

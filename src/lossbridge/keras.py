@@ -19,6 +19,10 @@ TensorFlow backend's ``keras/src/backend/tensorflow/nn.py``):
   :math:`-\log(1 - p)` at :math:`p = 1` is 15.942 where :math:`-\log \epsilon` is 16.118
   (reference section 3.1); in float64 both ends give 16.118;
 * categorical cross-entropy on probabilities renormalises them to sum to 1 before clipping;
+* categorical label smoothing (cross-entropy and focal) divides by ``y_true.shape[-1]`` even
+  when ``axis`` names another class axis (Keras 3.15.1; keras PR 23437 changed it after);
+* ``log_cosh`` subtracts :math:`\log 2` rounded to float32 (Keras's ``ops.log(2.0)``): float64
+  losses come out 1.9e-9 below the exact ones, as Keras's do;
 * elementwise losses (MSE, MAE, MAPE, MSLE, Huber, LogCosh, Poisson, BCE, binary focal, Hinge,
   SquaredHinge) take the **mean over the last axis**, so 1-D inputs give a scalar and
   ``reduction=None`` gives per-sample values, not elementwise ones (section 3.3);
@@ -79,9 +83,16 @@ import struct
 import sys
 from typing import Any
 
-from lossbridge._inputs import arange_like
-from lossbridge._primitives import clamp_min0, log_softmax, softplus
-from lossbridge._validation import check_class_indices, shape_str
+from lossbridge._inputs import arange_like, hyper_on
+from lossbridge._primitives import clamp_min0, log_sigmoid, log_softmax, softplus
+from lossbridge._validation import (
+    check_array_like,
+    check_class_indices,
+    check_concrete_values,
+    check_real_or_array,
+    name_public_errors,
+    shape_str,
+)
 from lossbridge.backends import (
     asarray_on,
     framework_name,
@@ -100,7 +111,6 @@ from lossbridge.classification import (
 from lossbridge.ctc import ctc_loss
 from lossbridge.detection import sigmoid_focal_loss
 from lossbridge.regression import (
-    huber_loss,
     l1_loss,
     log_cosh_loss,
     mape_loss,
@@ -280,6 +290,19 @@ def _real(value: Any, name: str, loss: str) -> float:
     return float(value)
 
 
+def _real_or_array(value: Any, name: str, loss: str) -> Any:
+    """A hyperparameter Keras uses as a tensor (``huber``'s ``delta``, which it converts with
+    ``ops.convert_to_tensor``; the focal ``alpha`` and ``gamma``, ``tversky``'s ``alpha`` and
+    ``beta``, ``circle``'s ``gamma`` and ``margin``, the generalized cross-entropy's ``q``,
+    which it uses in tensor arithmetic): a real number as :func:`_real`, or a 0-d array
+    (traced values included: a ``jax.jit`` argument, a ``tf.Variable``), which the call
+    converts to its compute dtype (:func:`_hypers_in`). ``label_smoothing`` stays a number:
+    Keras branches on it (``if label_smoothing:``), which no traced value allows."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return _real(value, name, loss)
+    return check_real_or_array(value, name, loss=loss, scalar=True)
+
+
 def _flag(value: Any, name: str, loss: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{loss}: {name} must be a bool; got {value!r}")
@@ -314,6 +337,8 @@ def _prep(
     if y_pred is None or y_true is None:
         which = "y_pred" if y_pred is None else "y_true"
         raise TypeError(f"{which} must be an array; got None")
+    check_array_like(y_pred, "y_pred")
+    check_array_like(y_true, "y_true")
     xp, device = get_namespace(y_pred, y_true, names=("y_pred", "y_true"))
     y_pred = asarray_on(y_pred, xp, device)
     if dtype is None:
@@ -370,6 +395,15 @@ def squeeze_or_expand_to_same_rank(xp: Any, x1: Any, x2: Any, expand_rank_1: boo
     return x1, x2
 
 
+def _shape_error(loss: str, y_true: Any, y_pred: Any, rule: str = "") -> ValueError:
+    """The shape mismatch error, with Keras's phrase ``must have the same shape`` (what users'
+    tests match: ``keras/src/backend/*/nn.py``) followed by ``rule``."""
+    return ValueError(
+        f"{loss}: y_true and y_pred must have the same shape{rule}; got y_true of shape "
+        f"{shape_str(y_true.shape)} and y_pred of shape {shape_str(y_pred.shape)}"
+    )
+
+
 def _same_shape(xp: Any, a: Any, b: Any, loss: str) -> tuple:
     """Broadcast ``a`` (y_true) and ``b`` (y_pred) explicitly (a clear error if they cannot)."""
     sa, sb = tuple(a.shape), tuple(b.shape)
@@ -377,10 +411,7 @@ def _same_shape(xp: Any, a: Any, b: Any, loss: str) -> tuple:
         return a, b
     for da, db in zip(reversed(sa), reversed(sb), strict=False):
         if da is not None and db is not None and da != db and da != 1 and db != 1:
-            raise ValueError(
-                f"{loss}: y_true has shape {shape_str(sa)} but y_pred has shape {shape_str(sb)}; "
-                "expected the same shape (or shapes that broadcast together)"
-            )
+            raise _shape_error(loss, a, b, " (or shapes that broadcast together)")
     a, b = xp.broadcast_arrays(a, b)
     return a, b
 
@@ -502,12 +533,23 @@ def _msle(xp, y_true, y_pred, eps=_EPS):
 
 def _huber(xp, y_true, y_pred, delta=1.0):
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "huber")
-    return _mean_last(xp, huber_loss(y_pred, y_true, reduction="none", delta=delta)), None
+    error = y_pred - y_true
+    a = xp.abs(error)  # Keras's formula (delta a float or an array in the compute dtype)
+    loss = xp.where(a <= delta, 0.5 * (error * error), delta * a - 0.5 * (delta * delta))
+    return _mean_last(xp, loss), None
+
+
+# Keras's log_cosh subtracts ``ops.log(2.0)``, computed in float32 whatever floatx, cast to the
+# input's dtype: at float64 it is 1.9e-9 above log 2; at float32 and below it is log 2 there.
+_LOG2_KERAS = _round_to(math.log(2.0), "float32")
 
 
 def _log_cosh(xp, y_true, y_pred):
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "log_cosh")
-    return _mean_last(xp, log_cosh_loss(y_pred, y_true, reduction="none")), None
+    loss = log_cosh_loss(y_pred, y_true, reduction="none")
+    if loss.dtype == xp.float64:
+        loss = loss - (_LOG2_KERAS - math.log(2.0))
+    return _mean_last(xp, loss), None
 
 
 def _poisson(xp, y_true, y_pred, eps=_EPS):
@@ -557,20 +599,19 @@ def _categorical_hinge(xp, y_true, y_pred):
     return categorical_hinge_loss(yp, yt, reduction="none"), None
 
 
-def _smooth_categorical(xp, y_true, label_smoothing, axis):
+def _smooth_categorical(xp, y_true, label_smoothing):
+    """Keras 3.15.1's smoothing: ``s / C`` with ``C = y_true.shape[-1]`` whatever the class
+    axis (keras PR 23437 divides by ``shape[axis]`` after 3.15.1)."""
     if not label_smoothing:
         return y_true
-    c = y_true.shape[axis]
+    c = y_true.shape[-1]
     return y_true * (1.0 - label_smoothing) + label_smoothing / c
 
 
 def _cce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, eps=_EPS):
     if y_true.ndim < 1 or tuple(y_true.shape) != tuple(y_pred.shape):
-        raise ValueError(
-            f"categorical_crossentropy: y_true has shape {shape_str(y_true.shape)} and y_pred "
-            f"{shape_str(y_pred.shape)}; expected the same shape, at least 1-D"
-        )
-    y_true = _smooth_categorical(xp, y_true, label_smoothing, axis)
+        raise _shape_error("categorical_crossentropy", y_true, y_pred, ", at least 1-D")
+    y_true = _smooth_categorical(xp, y_true, label_smoothing)
     if from_logits:
         yp, yt = _class_axis_to_1(xp, y_pred, y_true, axis=axis)
         return cross_entropy(yp, yt, reduction="none"), None
@@ -584,10 +625,12 @@ def _sparse_cce(xp, y_true, y_pred, from_logits=False, ignore_class=None, axis=-
         y_true = xp.squeeze(y_true, axis=axis)
     expected = tuple(d for i, d in enumerate(y_pred.shape) if i != axis % max(y_pred.ndim, 1))
     if y_pred.ndim < 1 or tuple(y_true.shape) != expected:
-        raise ValueError(
-            f"sparse_categorical_crossentropy: y_true has shape {shape_str(y_true.shape)} but "
-            f"y_pred has shape {shape_str(y_pred.shape)}; expected y_true of shape "
-            f"{shape_str(expected)} (or with a trailing 1)"
+        raise _shape_error(
+            "sparse_categorical_crossentropy",
+            y_true,
+            y_pred,
+            f" up until the last dimension (y_true of shape {shape_str(expected)}, or with a "
+            f"trailing 1, for y_pred's class axis {axis})",
         )
     logits = y_pred if from_logits else xp.log(_clip(xp, y_pred, *eps))
     if y_pred.ndim >= 2:
@@ -600,10 +643,7 @@ def _sparse_cce(xp, y_true, y_pred, from_logits=False, ignore_class=None, axis=-
 
 def _bce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, eps=_EPS):
     if tuple(y_true.shape) != tuple(y_pred.shape):
-        raise ValueError(
-            f"binary_crossentropy: y_true has shape {shape_str(y_true.shape)} but y_pred has "
-            f"shape {shape_str(y_pred.shape)}; expected the same shape"
-        )
+        raise _shape_error("binary_crossentropy", y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -627,19 +667,21 @@ def _binary_focal(
     eps=_EPS,
 ):
     if tuple(y_true.shape) != tuple(y_pred.shape):
-        raise ValueError(
-            f"binary_focal_crossentropy: y_true has shape {shape_str(y_true.shape)} but y_pred "
-            f"has shape {shape_str(y_pred.shape)}; expected the same shape"
-        )
+        raise _shape_error("binary_focal_crossentropy", y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if from_logits:
+    if from_logits and isinstance(alpha, float) and isinstance(gamma, float):
         # TensorFlow backend: the cross-entropy from the logits (see the module docstring).
         a = alpha if apply_class_balancing else -1.0
         loss = sigmoid_focal_loss(y_pred, y_true, alpha=a, gamma=gamma, reduction="none")
         return xp.mean(loss, axis=axis), None
-    bce = binary_cross_entropy(_clip(xp, y_pred, *eps), y_true, reduction="none")
-    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    if from_logits:  # array alpha or gamma: the same, as Keras's TensorFlow backend writes it
+        bce = binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+        p = xp.exp(log_sigmoid(xp, y_pred))
+    else:
+        bce = binary_cross_entropy(_clip(xp, y_pred, *eps), y_true, reduction="none")
+        p = y_pred
+    p_t = y_true * p + (1.0 - y_true) * (1.0 - p)
     loss = xp.pow(1.0 - p_t, gamma) * bce
     if apply_class_balancing:
         loss = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * loss
@@ -658,11 +700,8 @@ def _categorical_focal(
     eps=_EPS,
 ):
     if tuple(y_true.shape) != tuple(y_pred.shape):
-        raise ValueError(
-            f"categorical_focal_crossentropy: y_true has shape {shape_str(y_true.shape)} but "
-            f"y_pred has shape {shape_str(y_pred.shape)}; expected the same shape"
-        )
-    y_true = _smooth_categorical(xp, y_true, label_smoothing, axis)
+        raise _shape_error("categorical_focal_crossentropy", y_true, y_pred)
+    y_true = _smooth_categorical(xp, y_true, label_smoothing)
     p = xp.exp(log_softmax(xp, y_pred, axis)) if from_logits else y_pred
     p = p / xp.sum(p, axis=axis, keepdims=True)
     p = _clip(xp, p, *eps)
@@ -778,12 +817,46 @@ _CLIPPING = frozenset(
 )
 
 
+#: The implementations whose hyperparameters may be arrays (:func:`_real_or_array`), with
+#: the function's name for errors.
+_ARRAY_HYPERS = {
+    _huber: ("huber", ("delta",)),
+    _binary_focal: ("binary_focal_crossentropy", ("alpha", "gamma")),
+    _categorical_focal: ("categorical_focal_crossentropy", ("alpha", "gamma")),
+    _tversky: ("tversky", ("alpha", "beta")),
+    _circle: ("circle", ("gamma", "margin")),
+    _gce: ("categorical_generalized_cross_entropy", ("q",)),
+}
+
+
+def _hypers_in(xp: Any, impl: Any, kwargs: dict, like: Any, half: Any) -> dict:
+    """``kwargs`` with ``impl``'s array hyperparameters on ``like``'s namespace and device in
+    the compute dtype, as Keras's ``ops.convert_to_tensor(delta, dtype=y_pred.dtype)``: rounded
+    to the half compute dtype ``half`` first, then in ``like``'s float32 (a half call computes
+    there). Python floats pass (Keras's weak scalars)."""
+    entry = _ARRAY_HYPERS.get(impl)
+    if entry is None:
+        return kwargs
+    loss, names = entry
+    out = dict(kwargs)
+    for k in names:
+        v = out.get(k)
+        if v is None or isinstance(v, float):
+            continue
+        h = hyper_on(xp, v, like, k, "y_pred", loss)
+        if half is not None and h.dtype != half:
+            h = xp.astype(h, half)
+        out[k] = h if h.dtype == like.dtype else xp.astype(h, like.dtype)
+    return out
+
+
 def _call(impl, y_true, y_pred, *, squeeze=False, labels=False, **kwargs):
     """A function's per-sample loss in ``y_pred``'s dtype (Keras's functions keep it); half
     inputs compute in float32 and round once."""
     xp, y_true, y_pred, half = _prep(y_true, y_pred, labels=labels)
     if squeeze:
         y_true, y_pred = squeeze_or_expand_to_same_rank(xp, y_true, y_pred)
+    kwargs = _hypers_in(xp, impl, kwargs, y_pred, half)
     return _round(xp, impl(xp, y_true, y_pred, **_eps_kw(impl, half), **kwargs)[0], half)
 
 
@@ -900,7 +973,10 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Any:
     Parameters
     ----------
     y_true, y_pred : array, shape (..., d)
-    delta : float, default 1.0
+    delta : float or 0-d array, default 1.0
+        An array (a ``tf.Variable``, a ``jax.jit`` argument) is converted to the compute
+        dtype, as Keras's ``ops.convert_to_tensor(delta, dtype=y_pred.dtype)``, and receives
+        a gradient.
 
     Returns
     -------
@@ -916,7 +992,7 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Any:
     Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 1964; Keras 3
     documentation, ``keras.losses.huber``.
     """
-    delta = _real(delta, "delta", "huber")
+    delta = _real_or_array(delta, "delta", "huber")
     return _call(_huber, y_true, y_pred, squeeze=True, delta=delta)
 
 
@@ -934,7 +1010,10 @@ def log_cosh(y_true: Any, y_pred: Any) -> Any:
     Notes
     -----
     Keras's ``log_cosh`` (:math:`x + \operatorname{softplus}(-2x) - \log 2`);
-    :func:`lossbridge.log_cosh_loss` per element.
+    :func:`lossbridge.log_cosh_loss` per element. Keras computes its :math:`\log 2` in float32
+    (``ops.log(2.0)``) and casts it: at float64 its losses are 1.9e-9 below the exact ones,
+    and so are these (Keras's numbers are the dialect's promise); float32 and below are
+    unaffected.
 
     References
     ----------
@@ -1202,9 +1281,11 @@ def binary_focal_crossentropy(
     ----------
     y_true, y_pred : array, shape (..., d)
     apply_class_balancing : bool, default False
-    alpha : float, default 0.25
+    alpha : float or 0-d array, default 0.25
         Ignored unless ``apply_class_balancing``.
-    gamma : float, default 2.0
+    gamma : float or 0-d array, default 2.0
+        Arrays (traced values included) are converted to the compute dtype, as Keras uses
+        them, and receive gradients.
     from_logits : bool, default False
     label_smoothing : float, default 0.0
         Binary rule, :math:`y' = y(1 - s) + s/2`.
@@ -1236,8 +1317,8 @@ def binary_focal_crossentropy(
         y_true,
         y_pred,
         apply_class_balancing=_flag(apply_class_balancing, "apply_class_balancing", name),
-        alpha=_real(alpha, "alpha", name),
-        gamma=_real(gamma, "gamma", name),
+        alpha=_real_or_array(alpha, "alpha", name),
+        gamma=_real_or_array(gamma, "gamma", name),
         from_logits=_flag(from_logits, "from_logits", name),
         label_smoothing=_real(label_smoothing, "label_smoothing", name),
         axis=_axis(axis, "axis", name),
@@ -1283,6 +1364,12 @@ def categorical_crossentropy(
     3.15). The logits path is :func:`lossbridge.cross_entropy` with probability targets. The TF
     backend's silent logits path for a Keras ``softmax`` output is not reproduced.
 
+    Label smoothing divides :math:`s` by :math:`C` = ``y_true.shape[-1]`` whatever ``axis``
+    is, as Keras 3.15.1 does (keras PR 23437 divides by ``shape[axis]`` after 3.15.1): with
+    ``axis=1`` on a (2, 3, 4) input whose probabilities along axis 1 are [.5, .3, .2], label 0
+    and :math:`s = 0.2`, each entry is 0.7298 (:math:`s/4`) here and in Keras 3.15.1, 0.7883
+    (:math:`s/3`) with the fix.
+
     References
     ----------
     Keras 3 documentation, ``keras.losses.categorical_crossentropy``.
@@ -1319,9 +1406,10 @@ def categorical_focal_crossentropy(
     Parameters
     ----------
     y_true, y_pred : array, shape (..., C, ...)
-    alpha : float, default 0.25
+    alpha : float or 0-d array, default 0.25
         One scalar for every class.
-    gamma : float, default 2.0
+    gamma : float or 0-d array, default 2.0
+        Arrays (traced values included) are converted to the compute dtype.
     from_logits : bool, default False
     label_smoothing : float, default 0.0
     axis : int, default -1
@@ -1337,7 +1425,8 @@ def categorical_focal_crossentropy(
     3.11's example; MONAI and smp give other losses under the name). The probabilities are
     clipped also on the logits path (no hidden logits there in Keras either), so every backend
     of Keras agrees. The core's :func:`lossbridge.softmax_focal_loss` does not clip, hence the
-    composition here.
+    composition here. Label smoothing divides by ``y_true.shape[-1]`` whatever ``axis`` is, as
+    in :func:`categorical_crossentropy` (Keras 3.15.1).
 
     References
     ----------
@@ -1349,8 +1438,8 @@ def categorical_focal_crossentropy(
         _categorical_focal,
         y_true,
         y_pred,
-        alpha=_real(alpha, "alpha", name),
-        gamma=_real(gamma, "gamma", name),
+        alpha=_real_or_array(alpha, "alpha", name),
+        gamma=_real_or_array(gamma, "gamma", name),
         from_logits=_flag(from_logits, "from_logits", name),
         label_smoothing=_real(label_smoothing, "label_smoothing", name),
         axis=_axis(axis, "axis", name),
@@ -1427,8 +1516,9 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
         Class indices.
     y_pred : array, shape (N, C)
         Probabilities (not logits, not clipped).
-    q : float
-        In (0, 1); :math:`q \to 0` is the cross-entropy, :math:`q = 1` the MAE.
+    q : float or 0-d array
+        In (0, 1) (an array's value is checked where it is concrete, not inside a trace);
+        :math:`q \to 0` is the cross-entropy, :math:`q = 1` the MAE.
 
     Returns
     -------
@@ -1452,10 +1542,21 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
     return _call(_gce, y_true, y_pred, labels=True, q=q)
 
 
-def _check_q(q: Any) -> float:
-    q = _real(q, "q", "categorical_generalized_cross_entropy")
-    if not 0 < q < 1:
-        raise ValueError(f"categorical_generalized_cross_entropy: q must be in (0, 1); got {q!r}")
+def _check_q(q: Any) -> Any:
+    """``q`` in (0, 1): a float, or a 0-d array checked where its value is concrete."""
+    name = "categorical_generalized_cross_entropy"
+    q = _real_or_array(q, "q", name)
+    if not isinstance(q, float):
+        check_concrete_values(
+            get_namespace(q)[0],
+            q,
+            "q",
+            loss=name,
+            valid=lambda vxp, v: vxp.logical_and(v > 0, v < 1),
+            expected="in (0, 1)",
+        )
+    elif not 0 < q < 1:
+        raise ValueError(f"{name}: q must be in (0, 1); got {q!r}")
     return q
 
 
@@ -1500,9 +1601,9 @@ def tversky(
     Parameters
     ----------
     y_true, y_pred : array
-    alpha : float, default 0.5
+    alpha : float or 0-d array, default 0.5
         Weight of the false positives (Keras's docstring).
-    beta : float, default 0.5
+    beta : float or 0-d array, default 0.5
         Weight of the false negatives.
     axis : int, tuple of int or None, default None
         None sums every axis, batch included.
@@ -1525,8 +1626,8 @@ def tversky(
     fully convolutional deep networks", MLMI 2017 (arXiv:1706.05721); Keras 3 documentation,
     ``keras.losses.tversky``.
     """
-    alpha = _real(alpha, "alpha", "tversky")
-    beta = _real(beta, "beta", "tversky")
+    alpha = _real_or_array(alpha, "alpha", "tversky")
+    beta = _real_or_array(beta, "beta", "tversky")
     axis = _axis(axis, "axis", "tversky", allow_none=True)
     return _call(_tversky, y_true, y_pred, alpha=alpha, beta=beta, axis=axis)
 
@@ -1561,8 +1662,9 @@ def circle(
     ref_labels, ref_embeddings : array, optional
         The keys (default: the queries themselves).
     remove_diagonal : bool, default True
-    gamma : float, default 80
-    margin : float, default 0.4
+    gamma : float or 0-d array, default 80
+    margin : float or 0-d array, default 0.4
+        Arrays (traced values included) are converted to the compute dtype.
 
     Returns
     -------
@@ -1581,6 +1683,8 @@ def circle(
     (arXiv:2002.10857); Keras 3 documentation, ``keras.losses.circle``.
     """
     name = "circle"
+    hypers = {"gamma": _real_or_array(gamma, "gamma", name)}
+    hypers["margin"] = _real_or_array(margin, "margin", name)
     xp, y_true, y_pred, half = _prep(y_true, y_pred, labels=True)
     device = get_namespace(y_pred)[1]
     if ref_embeddings is not None:
@@ -1594,8 +1698,7 @@ def circle(
         ref_labels=ref_labels,
         ref_embeddings=ref_embeddings,
         remove_diagonal=_flag(remove_diagonal, "remove_diagonal", name),
-        gamma=_real(gamma, "gamma", name),
-        margin=_real(margin, "margin", name),
+        **_hypers_in(xp, _circle, hypers, y_pred, half),
     )[0]
     return _round(xp, out, half)
 
@@ -1631,6 +1734,10 @@ def ctc(y_true: Any, y_pred: Any) -> Any:
     """
     return _call(_ctc, y_true, y_pred, labels=True)
 
+
+# The functions above as public entries ("<function>: ..." errors, lossbridge._validation), before
+# the classes and _OBJECTS below refer to them; the classes follow at the end of the module.
+name_public_errors(globals())
 
 # ------------------------------------------------------------------------------------------
 # Classes
@@ -1824,7 +1931,8 @@ class LossFunctionWrapper(Loss):
         y_true, y_pred = squeeze_or_expand_to_same_rank(xp, y_true, y_pred)
         impl = type(self)._impl
         if impl is not None:
-            return impl(xp, y_true, y_pred, **_eps_kw(impl, half), **self._fn_kwargs)
+            kwargs = _hypers_in(xp, impl, self._fn_kwargs, y_pred, half)
+            return impl(xp, y_true, y_pred, **_eps_kw(impl, half), **kwargs)
         return self.fn(y_true, y_pred, **self._fn_kwargs), None
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
@@ -1991,8 +2099,8 @@ def _focal_check(apply_class_balancing, alpha, gamma, from_logits, label_smoothi
     n = "BinaryFocalCrossentropy"
     return {
         "apply_class_balancing": _flag(apply_class_balancing, "apply_class_balancing", n),
-        "alpha": _real(alpha, "alpha", n),
-        "gamma": _real(gamma, "gamma", n),
+        "alpha": _real_or_array(alpha, "alpha", n),
+        "gamma": _real_or_array(gamma, "gamma", n),
         **_bce_check(from_logits, label_smoothing, axis),
     }
 
@@ -2000,8 +2108,8 @@ def _focal_check(apply_class_balancing, alpha, gamma, from_logits, label_smoothi
 def _cat_focal_check(alpha, gamma, from_logits, label_smoothing, axis):
     n = "CategoricalFocalCrossentropy"
     return {
-        "alpha": _real(alpha, "alpha", n),
-        "gamma": _real(gamma, "gamma", n),
+        "alpha": _real_or_array(alpha, "alpha", n),
+        "gamma": _real_or_array(gamma, "gamma", n),
         **_bce_check(from_logits, label_smoothing, axis),
     }
 
@@ -2017,16 +2125,16 @@ def _sparse_check(from_logits, ignore_class, axis):
 
 def _tversky_check(alpha, beta, axis):
     return {
-        "alpha": _real(alpha, "alpha", "Tversky"),
-        "beta": _real(beta, "beta", "Tversky"),
+        "alpha": _real_or_array(alpha, "alpha", "Tversky"),
+        "beta": _real_or_array(beta, "beta", "Tversky"),
         "axis": _axis(axis, "axis", "Tversky", allow_none=True),
     }
 
 
 def _circle_check(gamma, margin, remove_diagonal):
     return {
-        "gamma": _real(gamma, "gamma", "Circle"),
-        "margin": _real(margin, "margin", "Circle"),
+        "gamma": _real_or_array(gamma, "gamma", "Circle"),
+        "margin": _real_or_array(margin, "margin", "Circle"),
         "remove_diagonal": _flag(remove_diagonal, "remove_diagonal", "Circle"),
     }
 
@@ -2088,9 +2196,9 @@ Huber = _loss_class(
     _huber,
     "huber_loss",
     (("delta", 1.0),),
-    check=lambda delta: {"delta": _real(delta, "delta", "Huber")},
+    check=lambda delta: {"delta": _real_or_array(delta, "delta", "Huber")},
     doc=_class_doc(
-        "Huber loss (``keras.losses.Huber``).", "huber", "    delta : float, default 1.0\n"
+        "Huber loss (``keras.losses.Huber``).", "huber", "    delta : float or 0-d array\n"
     ),
 )
 LogCosh = _loss_class(
@@ -2161,8 +2269,8 @@ BinaryFocalCrossentropy = _loss_class(
     doc=_class_doc(
         "Binary focal cross-entropy (``keras.losses.BinaryFocalCrossentropy``).",
         "binary_focal_crossentropy",
-        "    apply_class_balancing : bool, default False\n    alpha : float, default 0.25\n"
-        "    gamma : float, default 2.0\n" + _P_LOGITS + _P_SMOOTH + _P_AXIS,
+        "    apply_class_balancing : bool, default False\n    alpha : float or 0-d array\n"
+        "    gamma : float or 0-d array\n" + _P_LOGITS + _P_SMOOTH + _P_AXIS,
     ),
 )
 CategoricalCrossentropy = _loss_class(
@@ -2194,7 +2302,7 @@ CategoricalFocalCrossentropy = _loss_class(
     doc=_class_doc(
         "Categorical focal cross-entropy (``keras.losses.CategoricalFocalCrossentropy``).",
         "categorical_focal_crossentropy",
-        "    alpha : float, default 0.25\n    gamma : float, default 2.0\n"
+        "    alpha : float or 0-d array\n    gamma : float or 0-d array\n"
         + _P_LOGITS
         + _P_SMOOTH
         + _P_AXIS,
@@ -2244,8 +2352,9 @@ Tversky = _loss_class(
         "docstring says (Keras 3.15.1's code swaps alpha and beta; fixed in keras-team/keras PR "
         "#23333).",
         "tversky",
-        "    alpha : float, default 0.5\n        False positives.\n    beta : float, default "
-        "0.5\n        False negatives.\n    axis : int, tuple or None, default None\n",
+        "    alpha : float or 0-d array, default 0.5\n        False positives.\n"
+        "    beta : float or 0-d array, default 0.5\n        False negatives.\n"
+        "    axis : int, tuple or None, default None\n",
     ),
 )
 Circle = _loss_class(
@@ -2260,7 +2369,7 @@ Circle = _loss_class(
         "Circle loss (``keras.losses.Circle``); queries without a positive pair are left out of "
         "the ``'sum_over_batch_size'`` mean (Keras's mask ``loss > 0``).",
         "circle",
-        "    gamma : float, default 80.0\n    margin : float, default 0.4\n"
+        "    gamma : float or 0-d array\n    margin : float or 0-d array\n"
         "    remove_diagonal : bool, default True\n",
     ),
 )
@@ -2275,7 +2384,7 @@ CategoricalGeneralizedCrossEntropy = _loss_class(
     doc=_class_doc(
         "Generalized cross-entropy (``keras.losses.CategoricalGeneralizedCrossEntropy``).",
         "categorical_generalized_cross_entropy",
-        "    q : float, default 0.5\n        In (0, 1).\n",
+        "    q : float or 0-d array, default 0.5\n        In (0, 1).\n",
     ),
 )
 
@@ -2441,4 +2550,5 @@ def _skip_autograph() -> None:
                     func.autograph_info__ = {}
 
 
+name_public_errors(globals())  # the classes ("<ClassName>: ..."), get, serialize, deserialize
 _skip_autograph()

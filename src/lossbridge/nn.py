@@ -44,7 +44,13 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from lossbridge._validation import REDUCTIONS, check_real, check_reduction, shape_str
+from lossbridge._validation import (
+    REDUCTIONS,
+    check_real,
+    check_reduction,
+    name_public_errors,
+    shape_str,
+)
 from lossbridge.backends import (
     asarray_on,
     framework_name,
@@ -126,11 +132,15 @@ def _legacy_reduction(size_average: Any, reduce: Any) -> str:
 
 
 def _caller_level() -> int:
-    """``stacklevel`` pointing a warning at the first frame outside this module."""
+    """``stacklevel`` pointing a warning at the first frame outside lossbridge."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__") == __name__:
+    while frame is not None and _in_lossbridge(frame.f_globals.get("__name__", "")):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _in_lossbridge(module: str) -> bool:
+    return module == "lossbridge" or module.startswith("lossbridge.")
 
 
 def _real(value: Any, name: str, loss: str, what: str | None = None) -> float:
@@ -1257,3 +1267,8 @@ def _reshape(value: Any, shape: tuple[int, ...], input: Any) -> Any:
         value = _on_input(value, input)
     xp = get_namespace(value)[0]
     return xp.reshape(value, shape)
+
+
+# Every class a public entry: its constructor's and calls' errors read "<ClassName>: ..."
+# (lossbridge._validation.name_error); __call__ calls forward, whose entry names both.
+name_public_errors(globals(), methods=("__init__", "forward"))

@@ -17,6 +17,14 @@ optax's (``jax.grad``), ties and kinks included (a tie's gradient is split evenl
 ``jnp.maximum``/``jnp.max`` split it); where optax's gradient is NaN for a fully masked row
 (``cosine_similarity``), ours is 0.
 
+**Hyperparameters.** Those optax types ``ArrayLike`` (``delta``, ``temperature``, ``margin``,
+``smooth``, ``epsilon``, the focal ``alpha``/``gamma``, ``log_epsilon``, ...) are a Python
+number or an array of the call's framework, traced values included: ``jax.jit(huber_loss)(x,
+t, delta=1.0)``, ``jax.grad`` with respect to ``ntxent``'s temperature, a ``tf.Variable``, a
+torch tensor that requires grad. An array promotes like an array (as in optax; a Python float
+is weak) and receives its gradient; value checks run on concrete values only
+(``docs/porting.md``, "Hyperparameters as arrays").
+
 **Half precision.** optax computes wholly in the input's dtype; here a float16/bfloat16 call
 computes in float32 and rounds the result once to the input's dtype
 (:func:`lossbridge._precision.half_precision`), so the dtypes are optax's and the values are
@@ -40,14 +48,15 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from lossbridge._inputs import promote_floats
+from lossbridge._inputs import hyper_on, promote_floats
 from lossbridge._precision import half_precision
 from lossbridge._primitives import log_sigmoid, max_split, maximum, minimum
 from lossbridge._validation import (
     check_floating,
     check_integer,
-    check_real,
+    check_real_or_array,
     check_reduction,
+    name_public_errors,
     shape_str,
 )
 from lossbridge.backends import (
@@ -235,8 +244,32 @@ def _device(xp: Any, x: Any) -> Any:
     return get_namespace(x)[1]
 
 
-def _real(value: Any, name: str, loss: str, what: str) -> float:
-    return check_real(value, name, loss=loss, what=what)
+def _real(value: Any, name: str, loss: str, what: str, *, scalar: bool = False) -> Any:
+    """An ``ArrayLike`` hyperparameter of optax: a Python number (a float, weak) or an array
+    (0-d with ``scalar``), traced values included; ``TypeError`` naming it otherwise."""
+    return check_real_or_array(value, name, loss=loss, what=what, scalar=scalar)
+
+
+def _hypers_on(xp: Any, loss: str, like: Any, like_name: str, **hypers: Any) -> list[Any]:
+    """Array hyperparameters onto ``like``'s namespace and device (:func:`hyper_on`), each
+    checked to broadcast with ``like``, the array it meets; floats and None pass.
+
+    The caller promotes them with the data (:func:`promote_floats`): an array hyperparameter
+    promotes like an array (a float32 one with float32 data stays float32, as in optax), a
+    Python float is weak.
+    """
+    out = []
+    for name, value in hypers.items():
+        h = hyper_on(xp, value, like, name, like_name, loss)
+        if h is not None and not isinstance(h, float):
+            _check_broadcast(like, h, like_name, name, loss)
+        out.append(h)
+    return out
+
+
+def _fill(xp: Any, like: Any, value: Any) -> Any:
+    """``value`` (a float or an array broadcasting with ``like``) where ``like`` is used."""
+    return xp.full_like(like, value) if isinstance(value, float) else value
 
 
 def _flag(value: Any, name: str, loss: str) -> bool:
@@ -431,8 +464,9 @@ def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     Notes
     -----
     Logits [0, -inf, 1] with labels [0.5, 0, 0.5]: 0.8133 here and in optax, NaN in torch,
-    Keras and ``softmax_cross_entropy`` (reference section 3.15). The gradient is finite
-    there (optax's custom JVP: ``softmax(x) * sum(y) - y``).
+    Keras and ``softmax_cross_entropy`` (reference section 3.15). The gradients are optax's
+    (its custom JVP): ``softmax(x) * sum(y) - y`` w.r.t. the logits, finite there, and
+    ``-log softmax(x)`` w.r.t. the labels, zero labels included (``+inf`` at a ``-inf`` logit).
 
     References
     ----------
@@ -443,9 +477,22 @@ def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     _check_broadcast(x, y, "logits", "labels", loss)
     x, y = promote_floats(xp, x, y)
     lsm = _log_softmax(xp, x, (x.ndim - 1,), None)
-    nz = y != 0
-    term = y * xp.where(nz, lsm, xp.zeros_like(lsm))
-    return -xp.sum(xp.where(nz, term, xp.zeros_like(term)), axis=-1)
+    return -xp.sum(_safe_weighted(xp, y, lsm), axis=-1)
+
+
+def _safe_weighted(xp: Any, y: Any, lsm: Any) -> Any:
+    """``y * lsm`` with ``0 * log 0 = 0``, differentiated as optax's ``weighted_logsoftmax``.
+
+    Its custom JVP gives ``lsm`` as the derivative w.r.t. ``y`` everywhere (``-inf`` where a
+    logit is ``-inf``, whatever the label) and ``y`` w.r.t. ``lsm``. Where ``y * lsm`` is a
+    number that is what the product gives; where it is ``0 * -inf`` (or ``0 * nan``) the value
+    is 0 and the slope w.r.t. ``y`` that of ``-sqrt(y)`` at 0, ``-inf``, with no NaN reaching
+    the other entries' gradients (both ``where`` branches take safe inputs).
+    """
+    zero_log0 = xp.logical_and(y == 0, xp.logical_not(xp.isfinite(lsm)))
+    product = y * xp.where(zero_log0, xp.zeros_like(lsm), lsm)
+    slope = -xp.sqrt(xp.where(zero_log0, y, xp.ones_like(y)))
+    return xp.where(zero_log0, slope, product)
 
 
 @half_precision
@@ -741,9 +788,9 @@ def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
     return xp.sum(p * gated, axis=-1) + 0.5 * (1.0 - xp.sum(p * p, axis=-1))
 
 
-@half_precision
+@half_precision(promoting=("epsilon",))
 def poly_loss_cross_entropy(
-    logits: Any, labels: Any, *, epsilon: float = 2.0, axis: Any = -1, where: Any = None
+    logits: Any, labels: Any, *, epsilon: Any = 2.0, axis: Any = -1, where: Any = None
 ) -> Any:
     r"""Poly-1 cross-entropy (``optax.losses.poly_loss_cross_entropy``).
 
@@ -760,9 +807,10 @@ def poly_loss_cross_entropy(
         Floating, classes along ``axis``.
     labels : array
         Floating probabilities (optax refuses integer labels), broadcastable with ``logits``.
-    epsilon : float, default 2.0
+    epsilon : float or array, default 2.0
         optax's default is 2.0; the paper's (and the core :func:`lossbridge.poly1_cross_entropy`'s)
-        is 1.0.
+        is 1.0. An array (0-d, or broadcasting with the result; traced values included) promotes
+        like one and receives a gradient, as in optax.
     axis : int, tuple of int or None, default -1
     where : array of bool, optional
         ``logits``' shape (optax does not insert the class axis here); masked classes leave
@@ -790,11 +838,14 @@ def poly_loss_cross_entropy(
     p = xp.exp(lsm)
     one_minus_pt = _msum(xp, y * (1.0 - p), axes, w)
     wce = _expand_where(xp, w, axes, x.ndim)
-    return -_msum(xp, y * _log_softmax(xp, x, axes, wce), axes, wce) + epsilon * one_minus_pt
+    ce = -_msum(xp, y * _log_softmax(xp, x, axes, wce), axes, wce)
+    (epsilon,) = _hypers_on(xp, loss, one_minus_pt, "the per-example loss", epsilon=epsilon)
+    ce, one_minus_pt, epsilon = promote_floats(xp, ce, one_minus_pt, epsilon)
+    return ce + epsilon * one_minus_pt
 
 
-@half_precision
-def sigmoid_focal_loss(logits: Any, labels: Any, *, alpha: Any = None, gamma: float = 2.0) -> Any:
+@half_precision(promoting=("alpha", "gamma"))
+def sigmoid_focal_loss(logits: Any, labels: Any, *, alpha: Any = None, gamma: Any = 2.0) -> Any:
     r"""Sigmoid focal loss, elementwise (``optax.losses.sigmoid_focal_loss``).
 
     .. math::
@@ -812,9 +863,11 @@ def sigmoid_focal_loss(logits: Any, labels: Any, *, alpha: Any = None, gamma: fl
         Floating, any shape.
     labels : array
         Broadcastable; {0, 1} (soft labels follow the formula).
-    alpha : float or None, default None
+    alpha : float, array or None, default None
         optax's default: **no class balancing**. torchvision's default is 0.25.
-    gamma : float, default 2.0
+    gamma : float or array, default 2.0
+        Arrays (0-d, or broadcasting with ``logits``; traced values included) promote like
+        arrays and receive gradients, as in optax.
 
     Returns
     -------
@@ -839,6 +892,8 @@ def sigmoid_focal_loss(logits: Any, labels: Any, *, alpha: Any = None, gamma: fl
         alpha = _real(alpha, "alpha", loss, "the weight of the positive class, or None")
     xp, x, y = _arrays(loss, logits=logits, labels=labels)
     _check_broadcast(x, y, "logits", "labels", loss)
+    alpha, gamma = _hypers_on(xp, loss, x, "logits", alpha=alpha, gamma=gamma)
+    x, alpha, gamma = promote_floats(xp, x, alpha, gamma)
     y = xp.astype(y, x.dtype) if y.dtype != x.dtype else y
     log_p = log_sigmoid(xp, x)
     log_q = log_sigmoid(xp, -x)
@@ -1071,7 +1126,7 @@ def _ctc(
     forward_probs: bool,
 ) -> Any:
     loss = "ctc_loss_with_forward_probs" if forward_probs else "ctc_loss"
-    log_epsilon = _real(log_epsilon, "log_epsilon", loss, "the stand-in for log 0")
+    log_epsilon = _real(log_epsilon, "log_epsilon", loss, "the stand-in for log 0", scalar=True)
     xp, logits, logit_paddings, labels, label_paddings = _arrays(
         loss,
         logits=logits,
@@ -1105,6 +1160,8 @@ def _ctc(
     if n_labels == 0:
         raise ValueError(f"{loss}: labels has no column; expected at least one (pad with 1.0)")
     blank_id = int(blank_id)
+    (log_epsilon,) = _hypers_on(xp, loss, logits, "logits", log_epsilon=log_epsilon)
+    logits, log_epsilon = promote_floats(xp, logits, log_epsilon)
     dtype = logits.dtype
     logit_paddings = xp.astype(logit_paddings, dtype)
     logprobs = _log_softmax(xp, logits, (2,), None)
@@ -1150,7 +1207,7 @@ def ctc_loss(
     label_paddings: Any,
     *,
     blank_id: int = 0,
-    log_epsilon: float = -1e5,
+    log_epsilon: Any = -1e5,
 ) -> Any:
     r"""Connectionist temporal classification loss, per sequence (``optax.losses.ctc_loss``).
 
@@ -1171,7 +1228,9 @@ def ctc_loss(
     label_paddings : array
         (B, N): 1.0 marks padding. The label length is ``N - int(sum(label_paddings))``.
     blank_id : int, default 0
-    log_epsilon : float, default -1e5
+    log_epsilon : float or 0-d array, default -1e5
+        An array (traced values included) promotes like one and receives a gradient, as in
+        optax.
 
     Returns
     -------
@@ -1202,7 +1261,7 @@ def ctc_loss_with_forward_probs(
     label_paddings: Any,
     *,
     blank_id: int = 0,
-    log_epsilon: float = -1e5,
+    log_epsilon: Any = -1e5,
 ) -> tuple[Any, Any, Any]:
     r"""CTC loss and its forward log-probabilities (``optax.losses.ctc_loss_with_forward_probs``).
 
@@ -1219,7 +1278,9 @@ def ctc_loss_with_forward_probs(
     label_paddings : array
         (B, N), 1.0 = padding.
     blank_id : int, default 0
-    log_epsilon : float, default -1e5
+    log_epsilon : float or 0-d array, default -1e5
+        An array (traced values included) promotes like one and receives a gradient, as in
+        optax.
 
     Returns
     -------
@@ -1244,7 +1305,7 @@ def ctc_loss_with_forward_probs(
 
 
 @half_precision
-def smooth_labels(labels: Any, alpha: float, *, axis: Any = -1, where: Any = None) -> Any:
+def smooth_labels(labels: Any, alpha: Any, *, axis: Any = -1, where: Any = None) -> Any:
     r"""Label smoothing, :math:`(1 - \alpha) y + \alpha / K` (``optax.losses.smooth_labels``).
 
     :math:`K` is the size of ``axis`` (the product of the sizes for a tuple), or the number of
@@ -1254,7 +1315,9 @@ def smooth_labels(labels: Any, alpha: float, *, axis: Any = -1, where: Any = Non
     ----------
     labels : array
         Floating (optax refuses integer labels).
-    alpha : float
+    alpha : float or array
+        An array (0-d, or broadcasting with ``labels``; traced values included) promotes like
+        one and receives a gradient, as in optax.
     axis : int, tuple of int or None, default -1
     where : array of bool, optional
 
@@ -1278,6 +1341,8 @@ def smooth_labels(labels: Any, alpha: float, *, axis: Any = -1, where: Any = Non
     alpha = _real(alpha, "alpha", loss, "the smoothing weight")
     xp, y, w = _arrays(loss, labels=labels, where=where)
     axes = _axes(axis, y.ndim, loss)
+    (alpha,) = _hypers_on(xp, loss, y, "labels", alpha=alpha)
+    y, alpha = promote_floats(xp, y, alpha)
     if w is None:
         k = 1
         for a in axes:
@@ -1436,7 +1501,9 @@ def ranking_softmax_loss(
     xp, s, y, w, weights = _arrays(loss, logits=logits, labels=labels, where=where, weights=weights)
     if s.ndim == 0:
         raise ValueError(f"{loss}: logits is a scalar; expected (..., list size)")
-    _check_broadcast(s, y, "logits", "labels", loss)
+    for value, name in ((y, "labels"), (w, "where"), (weights, "weights")):
+        if value is not None:
+            _check_broadcast(s, value, "logits", name, loss)
     y = xp.astype(y, s.dtype) if y.dtype != s.dtype else y
     w = _mask(xp, w)
     last = (s.ndim - 1,)
@@ -1533,8 +1600,8 @@ def l2_loss(predictions: Any, targets: Any = None) -> Any:
     return 0.5 * (d * d)
 
 
-@half_precision
-def huber_loss(predictions: Any, targets: Any = None, *, delta: float = 1.0) -> Any:
+@half_precision(promoting=("delta",))
+def huber_loss(predictions: Any, targets: Any = None, *, delta: Any = 1.0) -> Any:
     r"""Huber loss, elementwise (``optax.losses.huber_loss``).
 
     With :math:`e = p - t` and :math:`q = \min(|e|, \delta)`:
@@ -1549,7 +1616,10 @@ def huber_loss(predictions: Any, targets: Any = None, *, delta: float = 1.0) -> 
         Floating.
     targets : array, optional
         Broadcastable with ``predictions`` (optax does not check); None means zeros.
-    delta : float, default 1.0
+    delta : float or array, default 1.0
+        An array (0-d, or broadcasting with ``predictions``; traced values included: a
+        ``jax.jit`` argument, a ``tf.Variable``) promotes like one and receives a gradient, as
+        in optax.
 
     Returns
     -------
@@ -1571,8 +1641,10 @@ def huber_loss(predictions: Any, targets: Any = None, *, delta: float = 1.0) -> 
     loss = "huber_loss"
     delta = _real(delta, "delta", loss, "the quadratic-to-linear threshold")
     xp, d = _errors(loss, predictions, targets, strict=False)
+    (delta,) = _hypers_on(xp, loss, d, "predictions", delta=delta)
+    d, delta = promote_floats(xp, d, delta)
     a = d * xp.sign(d)
-    q = minimum(xp, a, xp.full_like(a, delta))
+    q = minimum(xp, a, _fill(xp, a, delta))
     return 0.5 * q * q + delta * (a - q)
 
 
@@ -1611,9 +1683,9 @@ def log_cosh(predictions: Any, targets: Any = None) -> Any:
     return log_cosh_loss(d, xp.zeros_like(d), reduction="none")
 
 
-@half_precision
+@half_precision(promoting=("epsilon",))
 def cosine_similarity(
-    predictions: Any, targets: Any, *, epsilon: float = 0.0, axis: Any = -1, where: Any = None
+    predictions: Any, targets: Any, *, epsilon: Any = 0.0, axis: Any = -1, where: Any = None
 ) -> Any:
     r"""Cosine similarity (**+cos**, not a distance) (``optax.losses.cosine_similarity``).
 
@@ -1628,9 +1700,10 @@ def cosine_similarity(
     ----------
     predictions, targets : array
         Floating, broadcastable.
-    epsilon : float, default 0.0
+    epsilon : float or array, default 0.0
         Lower bound on each **squared** norm. With 0, a zero vector gives **NaN** (0 / 0), as
-        optax; torch's ``cosine_similarity`` (eps 1e-8 on each norm) gives 0.
+        optax; torch's ``cosine_similarity`` (eps 1e-8 on each norm) gives 0. An array (0-d,
+        or broadcasting with the norms; traced values included) promotes like one.
     axis : int, tuple of int or None, default -1
     where : array of bool, optional
         A fully masked row gives 0 (optax too) with a zero gradient (optax's is NaN).
@@ -1654,7 +1727,8 @@ def cosine_similarity(
     xp, a, b, w = _arrays(loss, predictions=predictions, targets=targets, where=where)
     check_floating(xp, b, f"{loss}: targets")
     _check_broadcast(a, b, "predictions", "targets", loss)
-    a, b = promote_floats(xp, a, b)
+    (epsilon,) = _hypers_on(xp, loss, a, "predictions", epsilon=epsilon)
+    a, b, epsilon = promote_floats(xp, a, b, epsilon)
     w = _mask(xp, w)
     ndim = max(a.ndim, b.ndim, 0 if w is None else w.ndim)
     axes = _axes(axis, ndim, loss)
@@ -1670,7 +1744,7 @@ def cosine_similarity(
         else:  # jnp.sum(v * v, where=w) broadcasts v against the mask
             v = xp.broadcast_to(v, tuple(xp.broadcast_arrays(v, w)[0].shape))
             n2 = _msum(xp, v * v, _axes(axis, v.ndim, loss), w, keepdims=True)
-        clipped = xp.where(n2 > epsilon, n2, xp.full_like(n2, epsilon))
+        clipped = xp.where(n2 > epsilon, n2, _fill(xp, n2, epsilon))
         if none_valid is not None:  # a fully masked row: value 0, finite gradient
             clipped = xp.where(none_valid, xp.ones_like(clipped), clipped)
         return v / xp.sqrt(clipped)
@@ -1678,9 +1752,9 @@ def cosine_similarity(
     return _msum(xp, unit(a) * unit(b), axes, w)
 
 
-@half_precision
+@half_precision(promoting=("epsilon",))
 def cosine_distance(
-    predictions: Any, targets: Any, *, epsilon: float = 0.0, axis: Any = -1, where: Any = None
+    predictions: Any, targets: Any, *, epsilon: Any = 0.0, axis: Any = -1, where: Any = None
 ) -> Any:
     r"""Cosine distance, :math:`1 - \cos` (``optax.losses.cosine_distance``).
 
@@ -1691,7 +1765,7 @@ def cosine_distance(
     Parameters
     ----------
     predictions, targets : array
-    epsilon : float, default 0.0
+    epsilon : float or array, default 0.0
     axis : int, tuple of int or None, default -1
     where : array of bool, optional
 
@@ -1713,7 +1787,7 @@ def cosine_distance(
 
 
 @half_precision
-def ntxent(embeddings: Any, labels: Any, temperature: float = 0.07) -> Any:
+def ntxent(embeddings: Any, labels: Any, temperature: Any = 0.07) -> Any:
     r"""NT-Xent contrastive loss over a labelled batch (``optax.losses.ntxent``).
 
     The core :func:`lossbridge.ntxent_loss` (``reduction='mean'``), which follows optax: with
@@ -1727,7 +1801,11 @@ def ntxent(embeddings: Any, labels: Any, temperature: float = 0.07) -> Any:
         (N, D), floating.
     labels : array
         (N,), integer.
-    temperature : float, default 0.07
+    temperature : float or array, default 0.07
+        > 0 (checked where the value is concrete: not inside ``jax.jit``, ``tf.function`` or
+        ``torch.compile``). An array (0-d, or broadcasting with the (N, N) similarities;
+        traced values included) promotes like one and receives a gradient: a learned
+        temperature, as with optax.
 
     Returns
     -------
@@ -1740,9 +1818,11 @@ def ntxent(embeddings: Any, labels: Any, temperature: float = 0.07) -> Any:
     Chen, Kornblith, Norouzi and Hinton, "A Simple Framework for Contrastive Learning of
     Visual Representations", ICML 2020, arXiv:2002.05709; optax 0.2.8.
     """
-    from lossbridge.embedding import ntxent_loss
+    from lossbridge.embedding import _ntxent
 
-    return ntxent_loss(embeddings, labels, temperature=temperature, reduction="mean")
+    loss = "ntxent"
+    temperature = _real(temperature, "temperature", loss, "the softmax temperature, > 0")
+    return _ntxent(embeddings, labels, temperature, "mean", loss)
 
 
 @half_precision
@@ -1751,9 +1831,9 @@ def triplet_margin_loss(
     positives: Any,
     negatives: Any,
     axis: int = -1,
-    norm_degree: float = 2,
-    margin: float = 1.0,
-    eps: float = 1e-6,
+    norm_degree: Any = 2,
+    margin: Any = 1.0,
+    eps: Any = 1e-6,
 ) -> Any:
     r"""Triplet margin loss with optax's distance (``optax.losses.triplet_margin_loss``).
 
@@ -1767,13 +1847,16 @@ def triplet_margin_loss(
     anchors, positives, negatives : array
         Floating, broadcastable; the embedding along ``axis``.
     axis : int, default -1
-    norm_degree : float, default 2
+    norm_degree : float or 0-d array, default 2
         :math:`n`. The differences are raised to it **without an absolute value** (optax): an
         odd degree can give a negative sum (and NaN for a fractional root).
-    margin : float, default 1.0
-    eps : float, default 1e-6
+    margin : float or array, default 1.0
+    eps : float or array, default 1e-6
         Added **inside** the power sum (torch adds it to each difference: 0.141421 against
         optax's 0.141424 on the reference's example, section 3.16).
+
+        Array hyperparameters (``margin`` and ``eps`` 0-d or broadcasting with the result;
+        traced values included) promote like arrays and receive gradients, as in optax.
 
     Returns
     -------
@@ -1790,7 +1873,7 @@ def triplet_margin_loss(
     Clustering", CVPR 2015, arXiv:1503.03832; optax 0.2.8.
     """
     loss = "triplet_margin_loss"
-    norm_degree = _real(norm_degree, "norm_degree", loss, "the norm's degree")
+    norm_degree = _real(norm_degree, "norm_degree", loss, "the norm's degree", scalar=True)
     margin = _real(margin, "margin", loss, "the margin")
     eps = _real(eps, "eps", loss, "added inside the power sum")
     xp, a, p, n = _arrays(loss, anchors=anchors, positives=positives, negatives=negatives)
@@ -1798,27 +1881,29 @@ def triplet_margin_loss(
     check_floating(xp, n, f"{loss}: negatives")
     _check_broadcast(a, p, "anchors", "positives", loss)
     _check_broadcast(a, n, "anchors", "negatives", loss)
-    a, p, n = promote_floats(xp, a, p, n)
+    (norm_degree,) = _hypers_on(xp, loss, a, "anchors", norm_degree=norm_degree)
+    a, p, n, norm_degree = promote_floats(xp, a, p, n, norm_degree)
     ndim = max(a.ndim, p.ndim, n.ndim)
     (ax,) = _axes(axis, ndim, loss)
+    degree = norm_degree if isinstance(norm_degree, float) else None  # None: an array
 
-    def power(d: Any) -> Any:
-        if norm_degree == 2.0:
-            return d * d
-        if norm_degree == 1.0:
-            return d
-        return xp.pow(d, norm_degree)
-
-    def dist(b: Any) -> Any:
+    def power_sum(b: Any) -> Any:
         d = a - b
         if d.ndim < ndim:
             d = xp.broadcast_to(d, tuple(xp.broadcast_arrays(a, p, n)[0].shape))
-        s = xp.sum(power(d), axis=ax) + eps
-        if norm_degree == 2.0:
-            return xp.sqrt(s)
-        return s if norm_degree == 1.0 else xp.pow(s, 1.0 / norm_degree)
+        if degree == 2.0:
+            return xp.sum(d * d, axis=ax)
+        return xp.sum(d if degree == 1.0 else xp.pow(d, norm_degree), axis=ax)
 
-    z = dist(p) - dist(n) + margin
+    def root(s: Any) -> Any:
+        if degree == 2.0:
+            return xp.sqrt(s)
+        return s if degree == 1.0 else xp.pow(s, 1.0 / norm_degree)
+
+    sp, sn = power_sum(p), power_sum(n)
+    margin, eps = _hypers_on(xp, loss, sp, "the distances", margin=margin, eps=eps)
+    sp, sn, margin, eps = promote_floats(xp, sp, sn, margin, eps)
+    z = root(sp + eps) - root(sn + eps) + margin
     return maximum(xp, z, xp.zeros_like(z))
 
 
@@ -1863,7 +1948,7 @@ def _dice_per_class(
             sums = vxp.sum(v, axis=-1)
             if bool(vxp.any(vxp.abs(sums - 1.0) > 1e-8 + 1e-5)):
                 raise ValueError(
-                    f"{loss}: with apply_softmax=False, predictions must be probability "
+                    f"{loss}: with apply_softmax=False, predictions must be valid probability "
                     "distributions that sum to 1 along the class axis; got sums in "
                     f"[{float(vxp.min(sums)):.6f}, {float(vxp.max(sums)):.6f}]"
                 )
@@ -1876,6 +1961,12 @@ def _dice_per_class(
     inter = xp.sum(probs * t, axis=axes)
     pred_sum = xp.sum(probs, axis=axes)
     target_sum = xp.sum(t, axis=axes)
+    hypers = _hypers_on(
+        xp, loss, inter, "the per-class loss", smooth=smooth, alpha=alpha, beta=beta
+    )
+    inter, pred_sum, target_sum, smooth, alpha, beta = promote_floats(
+        xp, inter, pred_sum, target_sum, *hypers
+    )
     denom = inter + alpha * (pred_sum - inter) + beta * (target_sum - inter) + smooth
     per_class = 1.0 - (inter + smooth) / denom
     if cw is not None:
@@ -1898,15 +1989,15 @@ def _reduce_classes(xp: Any, loss: Any, reduction: str) -> Any:
     return loss
 
 
-@half_precision
+@half_precision(promoting=("smooth", "alpha", "beta"))
 def dice_loss(
     predictions: Any,
     targets: Any,
     *,
     class_weights: Any = None,
-    smooth: float = 1.0,
-    alpha: float = 0.5,
-    beta: float = 0.5,
+    smooth: Any = 1.0,
+    alpha: Any = 0.5,
+    beta: Any = 0.5,
     apply_softmax: bool = True,
     reduction: str = "mean",
     ignore_background: bool = False,
@@ -1933,11 +2024,14 @@ def dice_loss(
         channel axis (optax).
     class_weights : array, optional
         (C,): multiplies each class's loss.
-    smooth : float, default 1.0
+    smooth : float or array, default 1.0
         Added to numerator and denominator (optax's default; MONAI's is 1e-5).
-    alpha, beta : float, default 0.5
+    alpha, beta : float or array, default 0.5
         Weights of false positives and false negatives (Tversky; 0.5/0.5 is Dice). Like MONAI
         and smp; Keras 3.15's ``tversky`` swaps them (reference section 3.12).
+
+        Array hyperparameters (0-d, or broadcasting with the per-class loss; traced values
+        included) promote like arrays and receive gradients, as in optax.
     apply_softmax : bool, default True
         With False the predictions must sum to 1 over the class axis (checked on concrete
         arrays, ``ValueError`` as optax; a one-channel input therefore raises unless it is all
@@ -1984,9 +2078,9 @@ def dice_loss(
     return _reduce_classes(xp, per_class, reduction)
 
 
-@half_precision
+@half_precision(promoting=("smooth",))
 def binary_dice_loss(
-    predictions: Any, targets: Any, *, smooth: float = 1.0, apply_sigmoid: bool = True
+    predictions: Any, targets: Any, *, smooth: Any = 1.0, apply_sigmoid: bool = True
 ) -> Any:
     r"""Binary Dice loss (``optax.losses.binary_dice_loss``).
 
@@ -1999,7 +2093,7 @@ def binary_dice_loss(
         (B, ...) or (B, ..., 1) logits.
     targets : array
         The same shape, {0, 1}.
-    smooth : float, default 1.0
+    smooth : float or array, default 1.0
     apply_sigmoid : bool, default True
         With False, optax calls ``dice_loss(apply_softmax=False)``, whose sum-to-1 check raises
         for any one-channel input that is not all ones: kept (reference section 1.3).
@@ -2022,12 +2116,12 @@ def binary_dice_loss(
     return _reduce_classes(xp, per_class, "mean")
 
 
-@half_precision
+@half_precision(promoting=("smooth",))
 def multiclass_generalized_dice_loss(
     predictions: Any,
     targets: Any,
     *,
-    smooth: float = 1.0,
+    smooth: Any = 1.0,
     apply_softmax: bool = True,
     ignore_background: bool = False,
 ) -> Any:
@@ -2043,7 +2137,7 @@ def multiclass_generalized_dice_loss(
         (B, ..., C) logits.
     targets : array
         (B, ..., C), **the same shape** (optax checks).
-    smooth : float, default 1.0
+    smooth : float or array, default 1.0
     apply_softmax : bool, default True
     ignore_background : bool, default False
 
@@ -2074,3 +2168,8 @@ def multiclass_generalized_dice_loss(
         loss, x, t, w, smooth, 0.5, 0.5, apply_softmax, ignore_background, None
     )
     return xp.mean(per_class)
+
+
+# make_fenchel_young_loss a public entry ("make_fenchel_young_loss: ..." errors); the losses
+# are entries already (half_precision).
+name_public_errors(globals())

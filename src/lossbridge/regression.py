@@ -174,6 +174,7 @@ def huber_loss(
     Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 1964;
     PyTorch documentation, ``torch.nn.HuberLoss``.
     """
+    delta = check_real(delta, "delta", loss="huber_loss", what="the threshold, > 0")
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive; got {delta!r}")
     out = native_loss("huber_loss", input, target, reduction, delta, weight)
@@ -218,6 +219,7 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
     ----------
     Girshick, "Fast R-CNN", ICCV 2015; PyTorch documentation, ``torch.nn.SmoothL1Loss``.
     """
+    beta = check_real(beta, "beta", loss="smooth_l1_loss", what="the threshold, >= 0")
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative; got {beta!r}")
     out = native_loss("smooth_l1_loss", input, target, reduction, beta)
@@ -278,6 +280,7 @@ def poisson_nll_loss(
     ----------
     PyTorch documentation, ``torch.nn.PoissonNLLLoss``.
     """
+    eps = check_real(eps, "eps", loss="poisson_nll_loss", what="added to the rate in the log")
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
     check_broadcastable(input, target, "input", "target")
@@ -339,6 +342,7 @@ def gaussian_nll_loss(
     Nix and Weigend, "Estimating the mean and variance of the target probability
     distribution", ICNN 1994; PyTorch documentation, ``torch.nn.GaussianNLLLoss``.
     """
+    eps = check_real(eps, "eps", loss="gaussian_nll_loss", what="the floor of var")
     if isinstance(var, float) and var < 0:
         raise ValueError(f"gaussian_nll_loss: var must be non-negative; got {var!r}")
     xp, input, target, var = setup(input, target=target, var=var)
