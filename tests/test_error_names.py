@@ -87,8 +87,21 @@ def test_core_errors_start_with_the_loss_name(loss):
 
 
 def test_every_core_loss_is_walked():
-    assert set(lossbridge.__all__) == set(SPECS) | {"pairwise_distance"}
+    rest = {"pairwise_distance", "LinearCrossEntropyOptions"}
+    assert set(lossbridge.__all__) == set(SPECS) | rest
     assert {"reduction", "shape"} <= {c.category for c in bad_cases("mse_loss")}
+
+
+def test_linear_cross_entropy_options_and_module_errors_name_them():
+    x, w, y = np.ones((2, 4)), np.ones((3, 4)), np.zeros(2, dtype=np.int64)
+    opts = lossbridge.LinearCrossEntropyOptions
+    _named(lambda: opts(batch_chunk_size=-1), "LinearCrossEntropyOptions")
+    _named(lambda: opts(chunking_method="x"), "LinearCrossEntropyOptions")
+    chunked = opts(batch_chunk_size=1)
+    _named(lambda: lossbridge.linear_cross_entropy(x, w, y, options=chunked, reduction="x"),
+           "linear_cross_entropy")
+    _named(lambda: lnn.LinearCrossEntropyLoss(4, 3, reduction="avg"), "LinearCrossEntropyLoss")
+    _named(lambda: lnn.LinearCrossEntropyLoss(5, 3)(x, y), "LinearCrossEntropyLoss")
 
 
 def test_pairwise_distance_errors_name_it():
@@ -115,7 +128,8 @@ def test_every_dialect_entry_is_walked():
     keras_rest = {"Loss", "LossFunctionWrapper", "get", "serialize", "deserialize"}
     assert set(lk.__all__) == set(_KERAS_CLASSES) | functions | keras_rest
     assert set(lo.__all__) == set(_OPTAX) | {"make_fenchel_young_loss", "smooth_labels"}
-    assert set(lnn.__all__) == set(_NN_CLASSES) | {"NLLLoss2d"}
+    # LinearCrossEntropyLoss owns its layer (no registry entry): walked by name above
+    assert set(lnn.__all__) == set(_NN_CLASSES) | {"NLLLoss2d", "LinearCrossEntropyLoss"}
 
 
 def _keras_call(cls_name: str, ctor: dict, arrays: dict):

@@ -26,6 +26,7 @@ from lossbridge._validation import (
     check_integer,
     check_real,
     check_reduction,
+    public_entry,
     shape_str,
 )
 from lossbridge.backends import framework_name, get_namespace
@@ -369,6 +370,11 @@ def linear_cross_entropy(
         z_loss=z_loss,
         softcap=softcap,
     )
+
+
+# the public entry names the errors of both layers (the options are resolved before the
+# half-precision rule casts the input, so the rule decorates the inner function)
+linear_cross_entropy = public_entry(linear_cross_entropy, "linear_cross_entropy")
 
 
 @half_precision
