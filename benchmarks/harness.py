@@ -463,7 +463,7 @@ def format_summary(results: Sequence[Result]) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-SECTIONS = ("headline", "ctc", "extra", "memory", "overhead", "precision")
+SECTIONS = ("headline", "ctc", "extra", "memory", "overhead", "precision", "linear_ce")
 #: Where an unfiltered ``python -m benchmarks`` writes its JSON unless ``--json`` says otherwise.
 DEFAULT_JSON = "benchmark-results.json"
 
@@ -727,7 +727,9 @@ def parser() -> argparse.ArgumentParser:
         "and XLA temporary bytes, one-hot check), overhead ((8, 4) per-call breakdown), "
         "precision (half inputs: torch CPU autocast bf16, torch bf16/f16, JAX and TF bf16 "
         "against each framework's half kernel, time and memory; python -m "
-        "benchmarks.precision); "
+        "benchmarks.precision), linear_ce (chunked linear_cross_entropy at N=4096, D=512, "
+        "V=32768 against the materialized logits and torch's chunked op; python -m "
+        "benchmarks.linear_ce); "
         "default: all, or headline alone when --loss/--shape/--framework filter it",
     )
     p.add_argument(
@@ -871,6 +873,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         precision_record = precision_section(
             set(frameworks), quick=args.quick, rounds=args.rounds, fwd_only=args.fwd_only
         )
+    linear_ce_rows: list[Any] = []
+    if "linear_ce" in sections:
+        from benchmarks.linear_ce import run_section as linear_ce_section
+
+        linear_ce_rows = linear_ce_section(
+            set(frameworks), quick=args.quick, rounds=args.rounds, fwd_only=args.fwd_only
+        )
     wall = time.perf_counter() - t_start
     print()
     if results:
@@ -880,6 +889,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_extra_summary(extra_results))
     failed = [r for r in [*results, *extra_results] if not r.ok] + [r for r in ctc_rows if r.error]
     failed += [r for r in precision_record.get("rows", []) if r["error"]]
+    failed += [r for r in linear_ce_rows if r.error]
     first_calls = [
         (r.ours_first_call_s, r.native_first_call_s, r)
         for r in results
@@ -895,7 +905,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     n_rows = len(results) + len(extra_results) + len(ctc_rows)
-    n_rows += len(precision_record.get("rows", []))
+    n_rows += len(precision_record.get("rows", [])) + len(linear_ce_rows)
     print()
     print(
         f"{n_rows} rows, {len(failed)} failed, "
@@ -913,6 +923,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "memory": memory_records,
             "overhead": overhead_records,
             "precision": precision_record,
+            "linear_ce": [asdict(r) for r in linear_ce_rows],
         }
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=1, default=str)

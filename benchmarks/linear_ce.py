@@ -14,10 +14,14 @@ jax/jit            ``jax.jit`` of ``linear_cross_entropy(...,   ``jax.jit`` of
 tensorflow/eager   the same call on ``tf`` tensors, eagerly     ``tf.nn.sparse_softmax_cross_
 tensorflow/function ... in ``tf.function``                      entropy_with_logits`` of
 tensorflow/xla     ... in ``tf.function(jit_compile=True)``     ``x @ w.T + b``, mean, same mode
+torch/eager        the same call on ``torch`` tensors           ``F.cross_entropy(F.linear(x, w,
+                   (lossbridge's custom operators)              b), t)``
+torch/eager:torch  as ``torch/eager``                           torch's own chunked
+                                                                ``F.linear_cross_entropy(...,
+                                                                options=torch.nn.
+                                                                LinearCrossEntropyOptions(
+                                                                batch_chunk_size=B))``
 ================== ============================================ ================================
-
-(torch rows: ``F.cross_entropy(F.linear(x, w, b), t)`` and torch's own chunked
-``F.linear_cross_entropy(..., options=...)`` are the natural baselines; not written yet.)
 
 Time: :func:`benchmarks.harness.measure` (both sides called once first: compilation reported
 apart; then interleaved ABBA rounds, one ratio ours/materialized per round; the row gives the
@@ -26,6 +30,8 @@ median, IQR and range). Memory, for ``fwd+bwd``:
 * JAX: XLA's own accounting, ``jax.jit(f).lower(...).compile().memory_analysis()
   .temp_size_in_bytes`` (temporaries: the arguments and outputs, the same on both sides, left
   out), for both sides.
+* torch (CPU): no allocator statistics; the peak column is the resident-set growth of a warm
+  call in a fresh process (as ``--rss`` below).
 * TensorFlow: its CPU allocator's peak over one (warm) call minus what it held before
   (``tf.config.experimental.get_memory_info("CPU:0")`` after ``reset_memory_stats``): the
   outputs are in it, the arguments are not.
@@ -74,6 +80,8 @@ CASES = (
     ("tensorflow", "eager"),
     ("tensorflow", "function"),
     ("tensorflow", "xla"),
+    ("torch", "eager"),
+    ("torch", "eager:torch"),
 )
 
 
@@ -176,10 +184,47 @@ def _tf_fns(d: dict[str, np.ndarray], chunk: int, grad: bool, mode: str) -> tupl
     return fns[0], fns[1], (x, w, b)
 
 
+def _torch_fns(d: dict[str, np.ndarray], chunk: int, grad: bool, mode: str) -> Any:
+    import torch
+    import torch.nn.functional as F
+
+    import lossbridge as lb
+
+    x, w, b = (torch.tensor(d[k], requires_grad=grad) for k in ("x", "w", "b"))
+    t = torch.tensor(d["t"])
+    options = lb.LinearCrossEntropyOptions(batch_chunk_size=chunk)
+
+    def ours(x: Any, w: Any, b: Any) -> Any:
+        return lb.linear_cross_entropy(x, w, t, linear_bias=b, options=options)
+
+    if mode == "eager:torch":
+        torch_options = torch.nn.LinearCrossEntropyOptions(batch_chunk_size=chunk)
+
+        def native(x: Any, w: Any, b: Any) -> Any:
+            return F.linear_cross_entropy(x, w, t, linear_bias=b, options=torch_options)
+
+    else:
+
+        def native(x: Any, w: Any, b: Any) -> Any:
+            return F.cross_entropy(F.linear(x, w, b), t)
+
+    def with_grad(f: Callable[..., Any]) -> Callable[..., Any]:
+        def both(x: Any, w: Any, b: Any) -> Any:
+            loss = f(x, w, b)
+            return (loss.detach(), *torch.autograd.grad(loss, (x, w, b)))
+
+        return both
+
+    fns = [with_grad(f) if grad else torch.no_grad()(f) for f in (ours, native)]
+    return fns[0], fns[1], (x, w, b)
+
+
 def build(fw: str, mode: str, d: dict[str, np.ndarray], chunk: int, grad: bool) -> Any:
     """``(ours, native, args)``: two functions of ``args`` and the arguments."""
     if fw == "jax":
         return _jax_fns(d, chunk, grad)
+    if fw == "torch":
+        return _torch_fns(d, chunk, grad, mode)
     return _tf_fns(d, chunk, grad, mode)
 
 
@@ -188,7 +233,7 @@ def _numpy(out: Any) -> list[np.ndarray]:
     flat: list[Any] = []
     for o in outs:
         flat.extend(o if isinstance(o, (tuple, list)) else (o,))
-    return [np.asarray(o) for o in flat]
+    return [np.asarray(o.detach() if hasattr(o, "detach") else o) for o in flat]
 
 
 def _max_rel_diff(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
@@ -236,6 +281,8 @@ def rss_child(fw: str, mode: str, side: str, shape: Sequence[int], chunk: int) -
     """
     if fw == "jax":
         import jax  # noqa: F401
+    elif fw == "torch":
+        import torch  # noqa: F401
     else:
         import tensorflow  # noqa: F401
     d = make_data(*shape)
@@ -308,6 +355,11 @@ def run(
         if fw == "jax":
             row.ours_temp_mib = jax_temp_mib(ours, args)
             row.native_temp_mib = jax_temp_mib(native, args)
+        elif fw == "torch":
+            if grad:  # the resident-set growth of a fresh process (no allocator statistics)
+                for side in ("ours", "native"):
+                    got = rss(fw, mode, side, row.shape, chunk)["rss_growth_mib"]
+                    setattr(row, f"{side}_temp_mib", got)
         else:
             row.ours_temp_mib = tf_peak_mib(ours, args)
             row.native_temp_mib = tf_peak_mib(native, args)
@@ -394,7 +446,7 @@ def run_section(
 def run_big(frameworks: set[str], chunk: int) -> list[dict]:
     """The chunked ``fwd+bwd`` at N=8192, V=131072, once per framework, each in a fresh process."""
     out = []
-    for fw, mode in (("jax", "jit"), ("tensorflow", "function")):
+    for fw, mode in (("jax", "jit"), ("tensorflow", "function"), ("torch", "eager")):
         if fw not in frameworks:
             continue
         try:
@@ -413,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--quick", action="store_true", help="3 rounds per row: a smoke run")
     p.add_argument("--rounds", type=int, help="rounds per row (upper bound)")
-    p.add_argument("--framework", action="append", help="jax or tensorflow[/mode]")
+    p.add_argument("--framework", action="append", help="jax, tensorflow or torch[/mode]")
     p.add_argument("--fwd-only", action="store_true")
     p.add_argument("--shape", default=",".join(map(str, SHAPE)), help="N,D,V")
     p.add_argument("--chunk", default=str(CHUNK), help="batch_chunk_size, or a list: 256,1024")
@@ -428,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fw, mode, side = args.rss_child.split(",")
         print(json.dumps(rss_child(fw, mode, side, shape, chunks[0])))
         return 0
-    frameworks = set(args.framework or ("jax", "tensorflow"))
+    frameworks = set(args.framework or ("jax", "tensorflow", "torch"))
     env = {"loadavg": list(os.getloadavg()), "cpus": os.cpu_count()}
     t0 = time.perf_counter()
     if args.big:
