@@ -15,6 +15,11 @@ Dispatch
   ``import lossbridge`` imports no framework. ``tf.Variable`` is checked besides ``tf.Tensor``:
   a Variable is not a Tensor subclass.
 * Look-ups are cached per Python type: a call costs a dict look-up, not a namespace search.
+  torch tensors are the exception: they are recognised by one subclass check and never touch a
+  cache, so a ``torch.compile`` trace reads and writes no module-level dict (Dynamo guards on a
+  dict it reads, and a dict filled while tracing recompiled the function once more afterwards).
+  The caches are filled outside traces only: a JAX tracer type, or any type met while
+  TensorFlow builds a graph, is looked up afresh each time (trace time only).
 
 The prediction decides the namespace and device. Python scalars, lists and NumPy arrays given as
 targets or weights are converted onto it; arrays of two frameworks raise :class:`TypeError`
@@ -31,8 +36,8 @@ array-api-extra pattern) and falling back to the standard:
 * :func:`take_along_axis` -- ``torch.gather`` (array-api-compat's version adds three ops to
   handle negative indices), the TF namespace's ``gather_nd``, the standard function elsewhere.
 * :func:`is_concrete` -- whether array values may be read (False inside ``jax.jit``,
-  ``tf.function`` and ``torch.compile`` tracing, and for torch's ``meta`` tensors), so value
-  checks run only where they cannot break tracing.
+  ``tf.function`` and ``torch.compile`` tracing, inside ``torch.func`` transforms, and for
+  torch's ``meta`` tensors), so value checks run only where they cannot break tracing.
 * :func:`fused` -- a framework's fused kernel for one of :mod:`lossbridge._primitives`
   (``F.log_softmax``, ``F.logsigmoid``, ``F.huber_loss(reduction='none')``,
   ``tf.nn.log_softmax``, ``tf.math.squared_difference``, a ``custom_jvp`` ``abs`` for JAX, ...), or
@@ -49,7 +54,9 @@ Precision
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import array_api_compat
@@ -67,6 +74,7 @@ __all__ = [
     "min_max",
     "native_half_loss",
     "native_loss",
+    "native_off",
     "same_device",
     "stop_gradient",
     "take_along_axis",
@@ -87,8 +95,26 @@ def _is_tf_type(cls: type) -> bool:
     return issubclass(cls, (tf.Tensor, tf.Variable))
 
 
+def _is_torch_type(cls: type) -> bool:
+    """Whether ``cls`` is a torch tensor type: one subclass check, no cache (Dynamo-safe)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and issubclass(cls, torch.Tensor)
+
+
+def _cacheable(cls: type, name: str) -> bool:
+    """Whether a look-up for ``cls`` may be cached: not while a trace runs (a JAX tracer type,
+    a type met while TensorFlow builds a graph), so no trace ever fills a module-level cache."""
+    if name == "jax":
+        return not issubclass(cls, sys.modules["jax"].core.Tracer)
+    tf = sys.modules.get("tensorflow")
+    return tf is None or tf.executing_eagerly()
+
+
 def _framework_of_type(cls: type) -> str | None:
     """Name of the framework that owns arrays of type ``cls``; None if it is no array type."""
+    torch = sys.modules.get("torch")  # _is_torch_type, inline: every look-up passes here
+    if torch is not None and issubclass(cls, torch.Tensor):
+        return "torch"
     try:
         return _FRAMEWORK_BY_TYPE[cls]
     except KeyError:
@@ -99,15 +125,14 @@ def _framework_of_type(cls: type) -> str | None:
         name = "numpy"
     elif _is_tf_type(cls):
         name = "tensorflow"
-    elif "torch" in sys.modules and issubclass(cls, sys.modules["torch"].Tensor):
-        name = "torch"
     elif "jax" in sys.modules and issubclass(cls, sys.modules["jax"].Array):
         name = "jax"
     elif hasattr(cls, "__array_namespace__"):
         name = cls.__module__.split(".")[0]
     else:
         return None  # not cached: an unknown type may become known once a framework loads
-    _FRAMEWORK_BY_TYPE[cls] = name
+    if _cacheable(cls, name):
+        _FRAMEWORK_BY_TYPE[cls] = name
     return name
 
 
@@ -123,7 +148,8 @@ def framework_name(x: Any) -> str | None:
         # Array types array-api-compat knows by instance (dask, cupy, sparse, ...).
         if array_api_compat.is_array_api_obj(x):
             name = type(x).__module__.split(".")[0]
-            _FRAMEWORK_BY_TYPE[type(x)] = name
+            if _cacheable(type(x), name):
+                _FRAMEWORK_BY_TYPE[type(x)] = name
     return name
 
 
@@ -155,6 +181,8 @@ def _load_namespace(framework: str) -> Any:
 
 
 def _namespace_of(x: Any, framework: str) -> Any:
+    if framework == "torch":
+        return _torch_namespace()
     cls = type(x)
     try:
         return _NAMESPACE_BY_TYPE[cls]
@@ -163,8 +191,18 @@ def _namespace_of(x: Any, framework: str) -> Any:
     xp = _load_namespace(framework)
     if xp is None:  # cupy, dask, ...: array-api-compat's search
         xp = array_api_compat.array_namespace(x)
-    _NAMESPACE_BY_TYPE[cls] = xp
+    if _cacheable(cls, framework):
+        _NAMESPACE_BY_TYPE[cls] = xp
     return xp
+
+
+def _torch_namespace() -> Any:
+    """array-api-compat's torch namespace: a ``sys.modules`` read (Dynamo guards no dict of
+    ours), imported on the first call."""
+    try:
+        return sys.modules["array_api_compat.torch"]
+    except KeyError:
+        return _load_namespace("torch")
 
 
 def _device_of(x: Any, framework: str) -> Any:
@@ -357,7 +395,7 @@ def is_concrete(x: Any) -> bool:
         return _load_namespace("tensorflow").is_concrete(x)
     if fw == "torch":
         torch = sys.modules["torch"]
-        if torch.compiler.is_compiling():
+        if torch.compiler.is_compiling() or _in_functorch(torch):
             return False
         return x.device.type != "meta" and not _is_fake_torch(x)
     if fw == "dask":
@@ -382,6 +420,16 @@ def eager_view(xp: Any, x: Any) -> tuple[Any, Any] | None:
     import numpy as np
 
     return _load_namespace("numpy"), np.asarray(x)
+
+
+def _in_functorch(torch: Any) -> bool:
+    """Whether a ``torch.func`` transform (``vmap``, ``grad``, ``jacrev``, ...) is running.
+
+    Its tensors are wrappers without storage (``.numpy()`` fails, even on a plain tensor's
+    ``detach()`` under ``grad``) and ``vmap`` refuses ``.item()``: their values are read as a
+    trace's are, never.
+    """
+    return torch._C._functorch.peek_interpreter_stack() is not None
 
 
 def _is_fake_torch(x: Any) -> bool:
@@ -420,8 +468,8 @@ def fused(xp: Any, name: str) -> Any:
     return getattr(ops, name, None)
 
 
-# type -> the framework's whole-loss module (``_torch_native``) or None
-_NATIVE_BY_TYPE: dict[type, Any] = {}
+#: Whether torch calls may use torch's whole-loss kernels (:func:`native_off` clears it).
+_NATIVE_ON = True
 
 
 def native_loss(name: str, x: Any, *args: Any) -> Any:
@@ -431,20 +479,29 @@ def native_loss(name: str, x: Any, *args: Any) -> Any:
     Only torch has such kernels (:mod:`lossbridge.backends._torch_native`: ``cross_entropy``,
     ``nll_loss``, ``binary_cross_entropy_with_logits``, ``mse_loss``, ``l1_loss``,
     ``huber_loss``, ``smooth_l1_loss``, ``kl_div``); each returns None for a call it does not
-    take, and the loss then runs its generic path. The look-up is one dict read keyed on
-    ``type(x)`` (about 0.2 µs); every other framework gets None at once.
+    take, and the loss then runs its generic path. Every other framework gets None at once.
+    The look-up reads no dict of ours (a ``sys.modules`` entry), so a ``torch.compile`` trace
+    leaves no guard on a cache behind it.
     """
-    cls = type(x)
-    try:
-        ops = _NATIVE_BY_TYPE[cls]
-    except KeyError:
-        ops = None
-        if _framework_of_type(cls) == "torch":
-            from lossbridge.backends import _torch_native as ops
-        _NATIVE_BY_TYPE[cls] = ops
-    if ops is None:
+    if not (_NATIVE_ON and _is_torch_type(type(x))):
         return None
+    try:
+        ops = sys.modules["lossbridge.backends._torch_native"]
+    except KeyError:
+        from lossbridge.backends import _torch_native as ops
     return getattr(ops, name)(x, *args)
+
+
+@contextlib.contextmanager
+def native_off() -> Iterator[None]:
+    """A context in which every torch call runs the generic array-API path (the whole-loss
+    kernels of :func:`native_loss` off): for tests and benchmarks comparing the two paths."""
+    global _NATIVE_ON
+    saved, _NATIVE_ON = _NATIVE_ON, False
+    try:
+        yield
+    finally:
+        _NATIVE_ON = saved
 
 
 def native_half_loss(

@@ -255,7 +255,12 @@ def _scan_python(f: Callable[..., Any], init: Any, xs: Any, length: int | None) 
         xp, _ = get_namespace(x_leaves[0])
         # One ``unstack`` per input rather than ``x[t]`` per step: torch's backward of an
         # unbind is one stack, that of T selects is T full-size zero-filled copies summed.
-        columns = [xp.unstack(a, axis=0) for a in x_leaves]
+        # torch: ``unbind`` itself (array-api-compat's ``unstack`` goes through ``moveaxis``,
+        # which ``torch.func.vmap`` has no batching rule for).
+        if getattr(xp, "__name__", None) == "array_api_compat.torch":
+            columns = [a.unbind(0) for a in x_leaves]
+        else:
+            columns = [xp.unstack(a, axis=0) for a in x_leaves]
         steps = len(columns[0])
     else:
         columns = []

@@ -63,17 +63,11 @@ def aten_ops(fn: Callable[[], Any]) -> list[str]:
 
 def _generic(fn: Callable[[], Any]) -> Callable[[], Any]:
     """``fn`` with the torch native look-up switched off (the generic path)."""
-    import torch
-
     from lossbridge import backends
 
     def run() -> Any:
-        saved = backends._NATIVE_BY_TYPE.get(torch.Tensor)
-        backends._NATIVE_BY_TYPE[torch.Tensor] = None
-        try:
+        with backends.native_off():
             return fn()
-        finally:
-            backends._NATIVE_BY_TYPE[torch.Tensor] = saved
 
     return run
 

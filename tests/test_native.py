@@ -30,14 +30,8 @@ from lossbridge.backends import _torch_native  # noqa: E402
 @contextlib.contextmanager
 def generic_only() -> Iterator[None]:
     """Every call on the generic path (the native look-up answers None)."""
-    saved = dict(backends._NATIVE_BY_TYPE)
-    backends._NATIVE_BY_TYPE[torch.Tensor] = None
-    backends._NATIVE_BY_TYPE[torch.nn.Parameter] = None
-    try:
+    with backends.native_off():
         yield
-    finally:
-        backends._NATIVE_BY_TYPE.clear()
-        backends._NATIVE_BY_TYPE.update(saved)
 
 
 class _Ops(TorchDispatchMode):

@@ -38,8 +38,9 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
+from lossbridge._keras_guard import check_caller
 from lossbridge._validation import _PUBLIC_NAMES, name_error
 from lossbridge.backends import (
     autocast_off,
@@ -51,6 +52,23 @@ from lossbridge.backends import (
 )
 
 __all__ = ["half_precision"]
+
+#: A loss function: :func:`half_precision` returns one with the same signature.
+_Loss = TypeVar("_Loss", bound=Callable[..., Any])
+
+
+@overload
+def half_precision(fn: _Loss, /) -> _Loss: ...
+
+
+@overload
+def half_precision(
+    fn: None = None,
+    /,
+    *,
+    autocast_keeps_half: tuple[str, ...] = (),
+    promoting: tuple[str, ...] = (),
+) -> Callable[[_Loss], _Loss]: ...
 
 
 def half_precision(
@@ -91,6 +109,7 @@ def half_precision(
     @functools.wraps(fn)
     def loss(*args: Any, **kwargs: Any) -> Any:
         try:  # free on the success path (CPython 3.11's zero-cost exceptions)
+            check_caller(name)  # Keras calling it as fn(y_true, y_pred): an error
             lead = args[0] if args else kwargs.get(first)
             if isinstance(lead, (list, tuple)) and lead:
                 lead = lead[0]

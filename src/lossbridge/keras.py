@@ -7,9 +7,13 @@ TensorFlow or array-api-strict arrays (eager and compiled). The classes take Ker
 sample_weight=None)``; the functions return Keras's per-sample loss (no reduction).
 
 ``import lossbridge.keras`` imports no framework, not even Keras. A Keras user passes the
-classes to ``model.compile(loss=...)``: created while ``keras`` is imported, an instance is also
-a ``keras.losses.Loss`` (see :class:`Loss`), so Keras calls it with the sample weights and it
-reduces them as Keras's own class does.
+classes to ``model.compile(loss=...)``: once ``keras`` is imported, an instance is also a
+``keras.losses.Loss``, whatever the import order (see :class:`Loss`), so Keras calls it with the
+sample weights and it reduces them as Keras's own class does. The classes and functions are
+registered for Keras serialization as ``"lossbridge>Name"``: ``keras.models.load_model`` needs
+no ``custom_objects`` where ``lossbridge.keras`` is imported (before or after Keras). A core
+(torch-order) loss given to ``compile`` raises an error that names the loss to use here
+(``docs/porting.md``, "Keras: saving and loading" and "Keras: compile with a core function").
 
 Keras numerics reproduced here (``keras/src/losses/losses.py`` and ``loss.py``, and the
 TensorFlow backend's ``keras/src/backend/tensorflow/nn.py``):
@@ -81,9 +85,11 @@ import numbers
 import re
 import struct
 import sys
+import warnings
 from typing import Any
 
 from lossbridge._inputs import arange_like, hyper_on
+from lossbridge._keras_guard import keras_misuse_message
 from lossbridge._primitives import clamp_min0, log_sigmoid, log_softmax, softplus
 from lossbridge._validation import (
     check_array_like,
@@ -890,6 +896,15 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> Any:
     References
     ----------
     Keras 3 documentation, ``keras.losses.mean_squared_error``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import mean_squared_error
+    >>> y_true = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> y_pred = np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> np.round(mean_squared_error(y_true, y_pred), 4).tolist()  # (0.25 + 0) / 2, (1 + 4) / 2
+    [0.125, 2.5]
     """
     return _call(_mse, y_true, y_pred, squeeze=True)
 
@@ -913,6 +928,15 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> Any:
     References
     ----------
     Keras 3 documentation, ``keras.losses.mean_absolute_error``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import mean_absolute_error
+    >>> y_true = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> y_pred = np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> np.round(mean_absolute_error(y_true, y_pred), 4).tolist()  # (0.5 + 0) / 2, (1 + 2) / 2
+    [0.25, 1.5]
     """
     return _call(_mae, y_true, y_pred, squeeze=True)
 
@@ -937,6 +961,15 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Any:
     References
     ----------
     Keras 3 documentation, ``keras.losses.mean_absolute_percentage_error``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import mean_absolute_percentage_error
+    >>> y_true = np.array([[1.0, 2.0], [4.0, 5.0]])
+    >>> y_pred = np.array([[1.5, 2.0], [3.0, 5.0]])
+    >>> np.round(mean_absolute_percentage_error(y_true, y_pred), 4).tolist()  # 100 * 0.5 / 2, ...
+    [25.0, 12.5]
     """
     return _call(_mape, y_true, y_pred, squeeze=True)
 
@@ -962,6 +995,15 @@ def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Any:
     References
     ----------
     Keras 3 documentation, ``keras.losses.mean_squared_logarithmic_error``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import mean_squared_logarithmic_error
+    >>> y_true = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> y_pred = np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> np.round(mean_squared_logarithmic_error(y_true, y_pred), 4).tolist()
+    [0.0822, 0.1644]
     """
     return _call(_msle, y_true, y_pred, squeeze=True)
 
@@ -991,6 +1033,14 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Any:
     ----------
     Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 1964; Keras 3
     documentation, ``keras.losses.huber``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import huber
+    >>> errors = np.array([0.5, 1.5, 3.0])  # (0.5 * 0.5**2 + (1.5 - 0.5) + (3 - 0.5)) / 3
+    >>> print(round(float(huber(np.zeros(3), errors)), 4))
+    1.2083
     """
     delta = _real_or_array(delta, "delta", "huber")
     return _call(_huber, y_true, y_pred, squeeze=True, delta=delta)
@@ -1018,6 +1068,15 @@ def log_cosh(y_true: Any, y_pred: Any) -> Any:
     References
     ----------
     Keras 3 documentation, ``keras.losses.log_cosh``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import log_cosh
+    >>> y_true = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> y_pred = np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> np.round(log_cosh(y_true, y_pred), 4).tolist()
+    [0.0601, 0.8794]
     """
     return _call(_log_cosh, y_true, y_pred, squeeze=True)
 
@@ -1046,6 +1105,14 @@ def poisson(y_true: Any, y_pred: Any) -> Any:
     References
     ----------
     Keras 3 documentation, ``keras.losses.poisson``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import poisson
+    >>> counts, rates = np.array([0.0, 3.0, 2.0]), np.array([0.5, 2.0, 4.0])
+    >>> print(round(float(poisson(counts, rates)), 4))
+    0.5493
     """
     return _call(_poisson, y_true, y_pred)
 
@@ -1072,6 +1139,15 @@ def kl_divergence(y_true: Any, y_pred: Any) -> Any:
     ----------
     Kullback and Leibler, "On Information and Sufficiency", Ann. Math. Statist. 1951; Keras 3
     documentation, ``keras.losses.kl_divergence``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import kl_divergence
+    >>> p = np.array([[0.1, 0.9], [0.5, 0.5]])
+    >>> q = np.array([[0.4, 0.6], [0.5, 0.5]])
+    >>> np.round(kl_divergence(p, q), 4).tolist()  # 0.1 log(0.1 / 0.4) + 0.9 log(0.9 / 0.6), 0
+    [0.2263, 0.0]
     """
     return _call(_kl, y_true, y_pred)
 
@@ -1100,6 +1176,16 @@ def hinge(y_true: Any, y_pred: Any) -> Any:
     References
     ----------
     Keras 3 documentation, ``keras.losses.hinge``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import hinge
+    >>> scores = np.array([0.3, -0.5, 2.0])
+    >>> print(round(float(hinge(np.array([0.0, 1.0, 1.0]), scores)), 4))  # labels -1, 1, 1
+    0.9333
+    >>> print(round(float(hinge(np.array([0.0, 1.0, 0.5]), scores)), 4))  # not converted
+    0.8333
     """
     return _call(_hinge, y_true, y_pred)
 
@@ -1123,6 +1209,14 @@ def squared_hinge(y_true: Any, y_pred: Any) -> Any:
     References
     ----------
     Keras 3 documentation, ``keras.losses.squared_hinge``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import squared_hinge
+    >>> scores = np.array([0.3, -0.5, 2.0])  # labels -1, 1, 1: (1.3**2 + 1.5**2 + 0) / 3
+    >>> print(round(float(squared_hinge(np.array([0.0, 1.0, 1.0]), scores)), 4))
+    1.3133
     """
     return _call(_squared_hinge, y_true, y_pred)
 
@@ -1151,6 +1245,15 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> Any:
     ----------
     Crammer and Singer, "On the Algorithmic Implementation of Multiclass Kernel-based Vector
     Machines", JMLR 2, 2001; Keras 3 documentation, ``keras.losses.categorical_hinge``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import categorical_hinge
+    >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    >>> scores = np.array([[1.0, 2.0, 0.5], [0.0, 3.0, 1.0]])  # 2 - 1 + 1, max(0, 1 - 3 + 1)
+    >>> np.round(categorical_hinge(y_true, scores), 4).tolist()
+    [2.0, 0.0]
     """
     return _call(_categorical_hinge, y_true, y_pred)
 
@@ -1180,6 +1283,15 @@ def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
     References
     ----------
     Keras 3 documentation, ``keras.losses.cosine_similarity``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import cosine_similarity
+    >>> a = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> b = np.array([[1.0, 1.0], [0.0, 3.0]])
+    >>> np.round(cosine_similarity(a, b), 4).tolist()  # -1 / sqrt(2), -1
+    [-0.7071, -1.0]
     """
     axis = _axis(axis, "axis", "cosine_similarity")
     return _call(_cosine, y_true, y_pred, squeeze=True, axis=axis)
@@ -1250,6 +1362,15 @@ def binary_crossentropy(
     References
     ----------
     Keras 3 documentation, ``keras.losses.binary_crossentropy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import binary_crossentropy
+    >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
+    >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])  # -log(0.4), -(log 0.6 + log 0.4) / 2
+    >>> np.round(binary_crossentropy(y_true, y_pred), 4).tolist()
+    [0.9163, 0.7136]
     """
     from_logits = _flag(from_logits, "from_logits", "binary_crossentropy")
     ls = _real(label_smoothing, "label_smoothing", "binary_crossentropy")
@@ -1310,6 +1431,17 @@ def binary_focal_crossentropy(
     ----------
     Lin, Goyal, Girshick, He and Dollár, "Focal Loss for Dense Object Detection", ICCV 2017
     (arXiv:1708.02002); Keras 3 documentation, ``keras.losses.binary_focal_crossentropy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import binary_focal_crossentropy
+    >>> y, logits = np.array([1.0, 0.0, 0.0, 1.0]), np.array([2.0, -1.0, 0.5, -3.0])
+    >>> print(round(float(binary_focal_crossentropy(y, logits, from_logits=True)), 4))
+    0.792
+    >>> loss = binary_focal_crossentropy(y, logits, apply_class_balancing=True, from_logits=True)
+    >>> print(round(float(loss), 4))
+    0.248
     """
     name = "binary_focal_crossentropy"
     return _call(
@@ -1373,6 +1505,15 @@ def categorical_crossentropy(
     References
     ----------
     Keras 3 documentation, ``keras.losses.categorical_crossentropy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import categorical_crossentropy
+    >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+    >>> np.round(categorical_crossentropy(y_true, y_pred), 4).tolist()  # -log(0.95), -log(0.1)
+    [0.0513, 2.3026]
     """
     name = "categorical_crossentropy"
     return _call(
@@ -1432,6 +1573,15 @@ def categorical_focal_crossentropy(
     ----------
     Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017 (arXiv:1708.02002); Keras 3
     documentation, ``keras.losses.categorical_focal_crossentropy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import categorical_focal_crossentropy
+    >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    >>> y_pred = np.array([[0.5, 0.3, 0.2], [0.2, 0.6, 0.2]])  # -0.25 (1 - p)^2 log p, p = 0.5, 0.6
+    >>> np.round(categorical_focal_crossentropy(y_true, y_pred), 4).tolist()
+    [0.0433, 0.0204]
     """
     name = "categorical_focal_crossentropy"
     return _call(
@@ -1486,6 +1636,14 @@ def sparse_categorical_crossentropy(
     References
     ----------
     Keras 3 documentation, ``keras.losses.sparse_categorical_crossentropy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import sparse_categorical_crossentropy
+    >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+    >>> np.round(sparse_categorical_crossentropy(np.array([1, 2]), y_pred), 4).tolist()
+    [0.0513, 2.3026]
     """
     name = "sparse_categorical_crossentropy"
     return _call(
@@ -1537,6 +1695,15 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
     Zhang and Sabuncu, "Generalized Cross Entropy Loss for Training Deep Neural Networks with
     Noisy Labels", NeurIPS 2018 (arXiv:1805.07836); Keras 3 documentation,
     ``keras.losses.categorical_generalized_cross_entropy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import categorical_generalized_cross_entropy
+    >>> y_pred = np.array([[0.7, 0.2, 0.1], [0.3, 0.5, 0.2]])
+    >>> loss = categorical_generalized_cross_entropy(np.array([0, 1]), y_pred, q=0.5)
+    >>> np.round(loss, 4).tolist()  # (1 - sqrt(0.7)) / 0.5, (1 - sqrt(0.5)) / 0.5
+    [0.3267, 0.5858]
     """
     q = _check_q(q)
     return _call(_gce, y_true, y_pred, labels=True, q=q)
@@ -1585,6 +1752,14 @@ def dice(y_true: Any, y_pred: Any, axis: Any = None) -> Any:
     ----------
     Milletari, Navab and Ahmadi, "V-Net", 3DV 2016 (arXiv:1606.04797); Keras 3 documentation,
     ``keras.losses.dice``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import dice
+    >>> y_true, y_pred = np.array([1.0, 1.0, 0.0, 0.0]), np.array([0.9, 0.8, 0.2, 0.1])
+    >>> print(round(float(dice(y_true, y_pred)), 4))  # 1 - 2 * 1.7 / (2 + 2)
+    0.15
     """
     axis = _axis(axis, "axis", "dice", allow_none=True)
     return _call(_dice, y_true, y_pred, axis=axis)
@@ -1625,6 +1800,15 @@ def tversky(
     Salehi, Erdogmus and Gholipour, "Tversky loss function for image segmentation using 3D
     fully convolutional deep networks", MLMI 2017 (arXiv:1706.05721); Keras 3 documentation,
     ``keras.losses.tversky``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import tversky
+    >>> y_true, y_pred = np.array([1.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0])  # TP 1, FP 2, FN 0
+    >>> loss = tversky(y_true, y_pred, alpha=0.9, beta=0.1)  # 1 - 1 / (1 + 0.9 * 2 + 0.1 * 0)
+    >>> print(round(float(loss), 4))
+    0.6429
     """
     alpha = _real_or_array(alpha, "alpha", "tversky")
     beta = _real_or_array(beta, "beta", "tversky")
@@ -1681,6 +1865,15 @@ def circle(
     ----------
     Sun et al., "Circle Loss: A Unified Perspective of Pair Similarity Optimization", CVPR 2020
     (arXiv:2002.10857); Keras 3 documentation, ``keras.losses.circle``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import circle
+    >>> angles = np.array([0.0, 0.5, 0.8, 1.3])  # unit vectors in the plane
+    >>> embeddings = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    >>> np.round(circle(np.array([0, 0, 1, 1]), embeddings), 4).tolist()
+    [14.4309, 48.6123, 48.6123, 14.4309]
     """
     name = "circle"
     hypers = {"gamma": _real_or_array(gamma, "gamma", name)}
@@ -1731,6 +1924,14 @@ def ctc(y_true: Any, y_pred: Any) -> Any:
     ----------
     Graves, Fernández, Gomez and Schmidhuber, "Connectionist Temporal Classification", ICML 2006;
     Keras 3 documentation, ``keras.losses.ctc``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import ctc
+    >>> logits = np.zeros((1, 3, 3))  # 5 of the 27 paths (112, 122, _12, 1_2, 12_) give [1, 2]
+    >>> np.round(ctc(np.array([[1, 2]]), logits), 4).tolist()  # log(27 / 5)
+    [1.6864]
     """
     return _call(_ctc, y_true, y_pred, labels=True)
 
@@ -1751,15 +1952,25 @@ def _snake(name: str) -> str:
 
 _HYBRIDS: dict = {}
 
+#: The package the classes and functions are registered under for Keras serialization:
+#: ``"lossbridge>BinaryCrossentropy"`` (``keras.saving.register_keras_serializable``).
+PACKAGE = "lossbridge"
+
+#: ``object``'s own ``__class__`` setter (:attr:`Loss.__class__` is a property).
+_set_class = object.__dict__["__class__"].__set__
+
 
 def _keras_compatible(cls: type) -> type:
     """``cls``, or (while Keras is imported) a subclass of ``cls`` and ``keras.losses.Loss``.
 
     ``model.compile`` calls a ``keras.losses.Loss`` with ``sample_weight`` and lets it reduce;
     any other callable is wrapped in Keras's ``LossFunctionWrapper``, which would weight our
-    already reduced scalar. Keras is never imported here: only a loaded ``keras`` is used.
+    already reduced scalar. Keras is never imported here: only a loaded ``keras`` is used. A
+    new subclass takes ``cls``'s Keras registration (ours: ``"lossbridge>Name"``; a user's
+    subclass registered with ``register_keras_serializable``: its name), so that
+    ``model.save`` names it and ``load_model`` builds it.
     """
-    keras = sys.modules.get("keras")
+    keras: Any = sys.modules.get("keras")
     base = getattr(getattr(keras, "losses", None), "Loss", None)
     if not isinstance(base, type) or issubclass(cls, base):
         return cls
@@ -1775,7 +1986,89 @@ def _keras_compatible(cls: type) -> type:
             },
         )
         _HYBRIDS[(cls, base)] = hybrid
+        saving = keras.saving
+        registered = saving.get_registered_name(cls)
+        if cls.__module__ == __name__ and cls.__name__ in _OBJECTS:
+            registered = f"{PACKAGE}>{cls.__name__}"
+        if ">" in registered:
+            package, _, name = registered.partition(">")
+            saving.register_keras_serializable(package=package, name=name)(hybrid)
     return hybrid
+
+
+def _register_with_keras() -> None:
+    """Register every class (its Keras-compatible subclass) and function for Keras
+    serialization under :data:`PACKAGE`, once Keras is imported (``import lossbridge.keras``
+    while Keras is imported, else when ``import keras`` completes: :class:`_AfterKerasImport`).
+    """
+    saving = getattr(sys.modules.get("keras"), "saving", None)
+    if saving is None:
+        return
+    register = saving.register_keras_serializable(package=PACKAGE)
+    for cls in _CLASSES:
+        _keras_compatible(cls)  # registers it
+    for fn in _FUNCTIONS:
+        if saving.get_registered_object(f"{PACKAGE}>{fn.__name__}") is not fn:
+            register(fn)
+
+
+class _AfterKerasImport:
+    """A ``sys.meta_path`` finder that registers the losses with Keras when ``import keras``
+    completes, then leaves ``sys.meta_path``.
+
+    Keras 3.15.1 imports no module outside its own packages when it loads a model (a saved
+    ``"module": "lossbridge.keras"`` is not imported: ``_retrieve_class_or_fn`` in
+    ``keras/src/saving/serialization_lib.py``), so the loading process imports
+    ``lossbridge.keras``, and Keras finds the classes in its registry only. Registering needs
+    Keras and ``import lossbridge.keras`` imports no framework: where Keras is not imported
+    yet, this finder waits for it. It finds nothing itself: it asks the other finders for
+    Keras's spec and makes that spec's loader (that one loader object only) register the
+    losses after executing ``keras/__init__.py``. Keras itself is not changed.
+    """
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != "keras":
+            return None
+        self.uninstall()
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        run = getattr(loader, "exec_module", None)
+        if run is None:
+            return spec
+
+        def exec_module(module: Any) -> None:
+            try:
+                run(module)
+            except BaseException:
+                self.install()  # a failed import of Keras: wait for the next one
+                raise
+            try:
+                _register_with_keras()
+            except Exception as e:  # never break ``import keras``
+                warnings.warn(
+                    f"lossbridge.keras could not register its losses with Keras ({e!r}); "
+                    "import lossbridge.keras again after keras to save and load models",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+
+        loader.exec_module = exec_module
+        return spec
+
+    def install(self) -> None:
+        """Put this finder first in ``sys.meta_path`` (replacing an earlier one of its kind)."""
+        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != type(self).__name__]
+        sys.meta_path.insert(0, self)
+
+    def uninstall(self) -> None:
+        """Take this finder out of ``sys.meta_path``."""
+        sys.meta_path[:] = [f for f in sys.meta_path if f is not self]
 
 
 def _rebuild(cls: type, config: dict) -> Loss:
@@ -1809,17 +2102,50 @@ class Loss:
 
     Notes
     -----
-    Created while ``keras`` is imported, an instance is also an instance of
-    ``keras.losses.Loss`` (a subclass made on the fly; Keras is never imported here), so
-    ``model.compile(loss=...)`` calls it with ``sample_weight`` and its numbers equal those of
-    Keras's own class. Created before Keras is imported, Keras wraps it in its
-    ``LossFunctionWrapper``, which applies sample weights to the reduced value: create the loss
-    after ``import keras``. Keras masks on ``y_pred`` (``_keras_mask``) are not read, and
+    Once ``keras`` is imported, an instance is also an instance of ``keras.losses.Loss``,
+    whatever the import order: created while Keras is imported, its class is a subclass of its
+    lossbridge class and ``keras.losses.Loss`` made on the fly; created before, its
+    ``__class__`` names that class once Keras is imported, which is what ``isinstance(loss,
+    keras.losses.Loss)`` reads (``model.compile``'s test: a ``Loss`` is called with
+    ``sample_weight`` and reduces as Keras's own class, anything else is wrapped and its
+    reduced value weighted). Keras is never imported here. The classes are registered for
+    Keras serialization as ``"lossbridge>ClassName"``, so ``load_model`` needs no
+    ``custom_objects`` once ``lossbridge.keras`` is imported (``docs/porting.md``, Saving
+    and loading). Keras masks on ``y_pred`` (``_keras_mask``) are not read, and
     ``tf.distribute``'s 1/replicas scaling is not applied.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import Loss
+    >>> class MeanAbsolute(Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return np.mean(np.abs(y_true - y_pred), axis=-1)
+    >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> weights = np.array([1.0, 3.0])  # per sample 0.25, 1.5: (0.25 + 4.5) / 2
+    >>> print(round(float(MeanAbsolute()(y_true, y_pred, sample_weight=weights)), 4))
+    2.375
+    >>> loss = MeanAbsolute(reduction="mean_with_sample_weight")  # (0.25 + 4.5) / 4
+    >>> print(round(float(loss(y_true, y_pred, sample_weight=weights)), 4))
+    1.1875
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Loss:
         return object.__new__(_keras_compatible(cls))
+
+    @property
+    def __class__(self) -> type:
+        """The instance's class as ``isinstance`` and Keras see it: once Keras is imported, the
+        Keras-compatible one (``isinstance(x, C)`` reads ``x.__class__`` when ``type(x)`` is
+        not a subclass of ``C``). An instance made before ``import keras`` keeps its
+        ``type()``: the Keras-compatible class adds no behaviour, only the type relation (it
+        cannot take that class here: ``isinstance`` compares ``__class__`` with ``type(x)``
+        after reading it)."""
+        return _keras_compatible(type(self))
+
+    @__class__.setter
+    def __class__(self, value: type) -> None:
+        _set_class(self, value)
 
     def __init__(
         self, name: str | None = None, reduction: Any = "sum_over_batch_size", dtype: Any = None
@@ -1911,6 +2237,20 @@ class LossFunctionWrapper(Loss):
     -----
     As Keras's ``LossFunctionWrapper``, :meth:`call` first aligns ``(N,)`` with ``(N, 1)``
     (``squeeze_or_expand_to_same_rank``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import LossFunctionWrapper, huber
+    >>> def mean_abs(y_true, y_pred):
+    ...     return np.mean(np.abs(y_true - y_pred), axis=-1)
+    >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> loss = LossFunctionWrapper(mean_abs, reduction=None)  # per sample 0.25, 1.5, weighted
+    >>> np.round(loss(y_true, y_pred, sample_weight=np.array([1.0, 3.0])), 4).tolist()
+    [0.25, 4.5]
+    >>> loss = LossFunctionWrapper(huber, delta=2.0)  # keyword arguments go to the function
+    >>> print(round(float(loss(np.zeros((1, 3)), np.array([[0.5, 1.5, 3.0]]))), 4))
+    1.75
     """
 
     def __init__(
@@ -1923,6 +2263,8 @@ class LossFunctionWrapper(Loss):
     ):
         if not callable(fn):
             raise TypeError(f"fn must be callable; got {fn!r}")
+        if hasattr(fn, "__lossbridge_precision__"):  # a core loss: (input, target), reduced
+            raise TypeError(f"fn={fn.__name__}: {keras_misuse_message(fn.__name__)}")
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
@@ -2059,7 +2401,14 @@ _ORDERS: dict[str, tuple[str, ...]] = {}
 _DEFAULTS: dict[str, dict[str, Any]] = {}
 
 
-def _class_doc(summary: str, fn_name: str, params: str = "") -> str:
+def _class_doc(summary: str, fn_name: str, params: str = "", *, examples: str) -> str:
+    """A factory-built class's docstring: ``summary``, its ``params`` (numpydoc lines) before
+    Keras's ``reduction``, ``name`` and ``dtype``, and its ``examples`` (doctest lines, indented
+    as written, after ``import numpy as np``). ``{signature}`` is filled in by
+    :func:`_loss_class`."""
+    examples = "".join(
+        f"    {line}\n" if line else "\n" for line in inspect.cleandoc(examples).split("\n")
+    )
     return f"""{summary}
 
     ``{{signature}}``; called as ``loss(y_true, y_pred, sample_weight=None)``. The per-sample
@@ -2083,7 +2432,11 @@ def _class_doc(summary: str, fn_name: str, params: str = "") -> str:
     References
     ----------
     Keras 3 source, ``keras/src/losses/losses.py``.
-    """
+
+    Examples
+    --------
+    >>> import numpy as np
+{examples}    """
 
 
 def _bce_check(from_logits, label_smoothing, axis):
@@ -2148,7 +2501,19 @@ MeanSquaredError = _loss_class(
     mean_squared_error,
     _mse,
     "mean_squared_error",
-    doc=_class_doc("Mean squared error (``keras.losses.MeanSquaredError``).", "mean_squared_error"),
+    doc=_class_doc(
+        "Mean squared error (``keras.losses.MeanSquaredError``).",
+        "mean_squared_error",
+        examples="""
+        >>> from lossbridge.keras import MeanSquaredError
+        >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+        >>> loss = MeanSquaredError()  # per sample 0.125, 2.5
+        >>> print(round(float(loss(y_true, y_pred)), 4))
+        1.3125
+        >>> print(round(float(loss(y_true, y_pred, sample_weight=np.array([1.0, 0.0]))), 4))
+        0.0625
+        """,
+    ),
 )
 MeanAbsoluteError = _loss_class(
     "MeanAbsoluteError",
@@ -2156,7 +2521,15 @@ MeanAbsoluteError = _loss_class(
     _mae,
     "mean_absolute_error",
     doc=_class_doc(
-        "Mean absolute error (``keras.losses.MeanAbsoluteError``).", "mean_absolute_error"
+        "Mean absolute error (``keras.losses.MeanAbsoluteError``).",
+        "mean_absolute_error",
+        examples="""
+        >>> from lossbridge.keras import MeanAbsoluteError
+        >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+        >>> loss = MeanAbsoluteError(reduction="sum")  # per sample 0.25, 1.5
+        >>> print(round(float(loss(y_true, y_pred)), 4))
+        1.75
+        """,
     ),
 )
 MeanAbsolutePercentageError = _loss_class(
@@ -2165,7 +2538,15 @@ MeanAbsolutePercentageError = _loss_class(
     _mape,
     "mean_absolute_percentage_error",
     doc=_class_doc(
-        "MAPE (``keras.losses.MeanAbsolutePercentageError``).", "mean_absolute_percentage_error"
+        "MAPE (``keras.losses.MeanAbsolutePercentageError``).",
+        "mean_absolute_percentage_error",
+        examples="""
+        >>> from lossbridge.keras import MeanAbsolutePercentageError
+        >>> y_true = np.array([[1.0, 2.0], [4.0, 5.0]])
+        >>> y_pred = np.array([[1.5, 2.0], [3.0, 5.0]])  # per sample 25, 12.5
+        >>> print(round(float(MeanAbsolutePercentageError()(y_true, y_pred)), 4))
+        18.75
+        """,
     ),
 )
 MeanSquaredLogarithmicError = _loss_class(
@@ -2174,7 +2555,14 @@ MeanSquaredLogarithmicError = _loss_class(
     _msle,
     "mean_squared_logarithmic_error",
     doc=_class_doc(
-        "MSLE (``keras.losses.MeanSquaredLogarithmicError``).", "mean_squared_logarithmic_error"
+        "MSLE (``keras.losses.MeanSquaredLogarithmicError``).",
+        "mean_squared_logarithmic_error",
+        examples="""
+        >>> from lossbridge.keras import MeanSquaredLogarithmicError
+        >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+        >>> print(round(float(MeanSquaredLogarithmicError()(y_true, y_pred)), 4))
+        0.1233
+        """,
     ),
 )
 CosineSimilarity = _loss_class(
@@ -2188,6 +2576,13 @@ CosineSimilarity = _loss_class(
         "Negative cosine similarity (``keras.losses.CosineSimilarity``).",
         "cosine_similarity",
         _P_AXIS,
+        examples="""
+        >>> from lossbridge.keras import CosineSimilarity
+        >>> a = np.array([[1.0, 0.0], [0.0, 2.0]])
+        >>> b = np.array([[1.0, 1.0], [0.0, 3.0]])  # per sample -1 / sqrt(2), -1
+        >>> print(round(float(CosineSimilarity()(a, b)), 4))
+        -0.8536
+        """,
     ),
 )
 Huber = _loss_class(
@@ -2198,7 +2593,15 @@ Huber = _loss_class(
     (("delta", 1.0),),
     check=lambda delta: {"delta": _real_or_array(delta, "delta", "Huber")},
     doc=_class_doc(
-        "Huber loss (``keras.losses.Huber``).", "huber", "    delta : float or 0-d array\n"
+        "Huber loss (``keras.losses.Huber``).",
+        "huber",
+        "    delta : float or 0-d array\n",
+        examples="""
+        >>> from lossbridge.keras import Huber
+        >>> errors = np.array([0.5, 1.5, 3.0])  # (0.5**2 / 2 + 1.5**2 / 2 + (2 * 3 - 2**2 / 2)) / 3
+        >>> print(round(float(Huber(delta=2.0)(np.zeros(3), errors)), 4))
+        1.75
+        """,
     ),
 )
 LogCosh = _loss_class(
@@ -2206,38 +2609,101 @@ LogCosh = _loss_class(
     log_cosh,
     _log_cosh,
     "log_cosh",
-    doc=_class_doc("Log-cosh (``keras.losses.LogCosh``).", "log_cosh"),
+    doc=_class_doc(
+        "Log-cosh (``keras.losses.LogCosh``).",
+        "log_cosh",
+        examples="""
+        >>> from lossbridge.keras import LogCosh
+        >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+        >>> print(round(float(LogCosh()(y_true, y_pred)), 4))
+        0.4697
+        """,
+    ),
 )
 Hinge = _loss_class(
-    "Hinge", hinge, _hinge, "hinge", doc=_class_doc("Hinge loss (``keras.losses.Hinge``).", "hinge")
+    "Hinge",
+    hinge,
+    _hinge,
+    "hinge",
+    doc=_class_doc(
+        "Hinge loss (``keras.losses.Hinge``).",
+        "hinge",
+        examples="""
+        >>> from lossbridge.keras import Hinge
+        >>> labels = np.array([[-1.0, 1.0, 1.0], [1.0, -1.0, -1.0]])
+        >>> scores = np.array([[0.3, -0.5, 2.0], [1.0, 0.2, -0.4]])  # per sample 2.8 / 3, 1.8 / 3
+        >>> print(round(float(Hinge()(labels, scores)), 4))
+        0.7667
+        """,
+    ),
 )
 SquaredHinge = _loss_class(
     "SquaredHinge",
     squared_hinge,
     _squared_hinge,
     "squared_hinge",
-    doc=_class_doc("Squared hinge (``keras.losses.SquaredHinge``).", "squared_hinge"),
+    doc=_class_doc(
+        "Squared hinge (``keras.losses.SquaredHinge``).",
+        "squared_hinge",
+        examples="""
+        >>> from lossbridge.keras import SquaredHinge
+        >>> labels = np.array([[-1.0, 1.0, 1.0], [1.0, -1.0, -1.0]])
+        >>> scores = np.array([[0.3, -0.5, 2.0], [1.0, 0.2, -0.4]])
+        >>> print(round(float(SquaredHinge()(labels, scores)), 4))
+        0.9567
+        """,
+    ),
 )
 CategoricalHinge = _loss_class(
     "CategoricalHinge",
     categorical_hinge,
     _categorical_hinge,
     "categorical_hinge",
-    doc=_class_doc("Categorical hinge (``keras.losses.CategoricalHinge``).", "categorical_hinge"),
+    doc=_class_doc(
+        "Categorical hinge (``keras.losses.CategoricalHinge``).",
+        "categorical_hinge",
+        examples="""
+        >>> from lossbridge.keras import CategoricalHinge
+        >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+        >>> scores = np.array([[1.0, 2.0, 0.5], [0.0, 3.0, 1.0]])  # per sample 2, 0
+        >>> print(round(float(CategoricalHinge()(y_true, scores)), 4))
+        1.0
+        """,
+    ),
 )
 KLDivergence = _loss_class(
     "KLDivergence",
     kl_divergence,
     _kl,
     "kl_divergence",
-    doc=_class_doc("KL divergence (``keras.losses.KLDivergence``).", "kl_divergence"),
+    doc=_class_doc(
+        "KL divergence (``keras.losses.KLDivergence``).",
+        "kl_divergence",
+        examples="""
+        >>> from lossbridge.keras import KLDivergence
+        >>> p = np.array([[0.1, 0.9], [0.5, 0.5]])
+        >>> q = np.array([[0.4, 0.6], [0.5, 0.5]])
+        >>> print(round(float(KLDivergence()(p, q)), 4))
+        0.1131
+        """,
+    ),
 )
 Poisson = _loss_class(
     "Poisson",
     poisson,
     _poisson,
     "poisson",
-    doc=_class_doc("Poisson loss (``keras.losses.Poisson``).", "poisson"),
+    doc=_class_doc(
+        "Poisson loss (``keras.losses.Poisson``).",
+        "poisson",
+        examples="""
+        >>> from lossbridge.keras import Poisson
+        >>> counts = np.array([[0.0, 3.0, 2.0], [1.0, 1.0, 1.0]])
+        >>> rates = np.array([[0.5, 2.0, 4.0], [1.0, 1.0, 1.0]])  # per sample 0.5493, 1
+        >>> print(round(float(Poisson()(counts, rates)), 4))
+        0.7747
+        """,
+    ),
 )
 BinaryCrossentropy = _loss_class(
     "BinaryCrossentropy",
@@ -2250,6 +2716,16 @@ BinaryCrossentropy = _loss_class(
         "Binary cross-entropy (``keras.losses.BinaryCrossentropy``).",
         "binary_crossentropy",
         _P_LOGITS + _P_SMOOTH + _P_AXIS,
+        examples="""
+        >>> from lossbridge.keras import BinaryCrossentropy
+        >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
+        >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])  # per sample 0.9163, 0.7136
+        >>> loss = BinaryCrossentropy()
+        >>> print(round(float(loss(y_true, y_pred)), 4))
+        0.8149
+        >>> print(round(float(loss(y_true, y_pred, sample_weight=np.array([0.8, 0.2]))), 4))
+        0.4379
+        """,
     ),
 )
 BinaryFocalCrossentropy = _loss_class(
@@ -2271,6 +2747,16 @@ BinaryFocalCrossentropy = _loss_class(
         "binary_focal_crossentropy",
         "    apply_class_balancing : bool, default False\n    alpha : float or 0-d array\n"
         "    gamma : float or 0-d array\n" + _P_LOGITS + _P_SMOOTH + _P_AXIS,
+        examples="""
+        >>> from lossbridge.keras import BinaryFocalCrossentropy
+        >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
+        >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])
+        >>> print(round(float(BinaryFocalCrossentropy()(y_true, y_pred)), 4))
+        0.2678
+        >>> loss = BinaryFocalCrossentropy(apply_class_balancing=True)  # alpha=0.25 now applies
+        >>> print(round(float(loss(y_true, y_pred)), 4))
+        0.1596
+        """,
     ),
 )
 CategoricalCrossentropy = _loss_class(
@@ -2284,6 +2770,16 @@ CategoricalCrossentropy = _loss_class(
         "Categorical cross-entropy (``keras.losses.CategoricalCrossentropy``).",
         "categorical_crossentropy",
         _P_LOGITS + _P_SMOOTH + _P_AXIS,
+        examples="""
+        >>> from lossbridge.keras import CategoricalCrossentropy
+        >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])  # -(log 0.95 + log 0.1) / 2
+        >>> print(round(float(CategoricalCrossentropy()(y_true, y_pred)), 4))
+        1.1769
+        >>> loss = CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+        >>> print(round(float(loss(np.array([[1.0, 0.0, 0.0]]), np.array([[2.0, 0.5, -1.0]]))), 4))
+        0.3913
+        """,
     ),
 )
 CategoricalFocalCrossentropy = _loss_class(
@@ -2306,6 +2802,16 @@ CategoricalFocalCrossentropy = _loss_class(
         + _P_LOGITS
         + _P_SMOOTH
         + _P_AXIS,
+        examples="""
+        >>> from lossbridge.keras import CategoricalFocalCrossentropy
+        >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+        >>> y_pred = np.array([[0.5, 0.3, 0.2], [0.2, 0.6, 0.2]])
+        >>> print(round(float(CategoricalFocalCrossentropy()(y_true, y_pred)), 4))
+        0.0319
+        >>> loss = CategoricalFocalCrossentropy(alpha=1.0, gamma=0.0)  # -(log 0.5 + log 0.6) / 2
+        >>> print(round(float(loss(y_true, y_pred)), 4))
+        0.602
+        """,
     ),
 )
 SparseCategoricalCrossentropy = _loss_class(
@@ -2322,10 +2828,35 @@ SparseCategoricalCrossentropy = _loss_class(
         "(every item ignored gives 0.0; torch gives NaN).",
         "sparse_categorical_crossentropy",
         _P_LOGITS + "    ignore_class : int, optional\n" + _P_AXIS,
+        examples="""
+        >>> from lossbridge.keras import SparseCategoricalCrossentropy
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])  # -(log 0.95 + log 0.1) / 2
+        >>> print(round(float(SparseCategoricalCrossentropy()(np.array([1, 2]), y_pred)), 4))
+        1.1769
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+        >>> loss = SparseCategoricalCrossentropy(from_logits=True, ignore_class=2)  # 2 items left
+        >>> print(round(float(loss(np.array([0, 1, 2]), logits)), 4))
+        0.3964
+        """,
     ),
 )
 CTC = _loss_class(
-    "CTC", ctc, _ctc, "ctc", labels=True, doc=_class_doc("CTC loss (``keras.losses.CTC``).", "ctc")
+    "CTC",
+    ctc,
+    _ctc,
+    "ctc",
+    labels=True,
+    doc=_class_doc(
+        "CTC loss (``keras.losses.CTC``).",
+        "ctc",
+        examples="""
+        >>> from lossbridge.keras import CTC
+        >>> labels = np.array([[1, 2], [1, 0]])  # 0 pads
+        >>> logits = np.zeros((2, 3, 3))  # uniform: per sequence log(27 / 5), log(27 / 6)
+        >>> print(round(float(CTC()(labels, logits)), 4))
+        1.5952
+        """,
+    ),
 )
 Dice = _loss_class(
     "Dice",
@@ -2338,6 +2869,15 @@ Dice = _loss_class(
         "Dice loss (``keras.losses.Dice``).",
         "dice",
         "    axis : int, tuple or None, default None\n",
+        examples="""
+        >>> from lossbridge.keras import Dice
+        >>> y_true = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
+        >>> y_pred = np.array([[0.9, 0.8, 0.2, 0.1], [0.5, 0.5, 0.5, 0.5]])
+        >>> print(round(float(Dice()(y_true, y_pred)), 4))  # one Dice over the whole batch
+        0.325
+        >>> np.round(Dice(reduction=None, axis=1)(y_true, y_pred), 4).tolist()  # one per sample
+        [0.15, 0.5]
+        """,
     ),
 )
 Tversky = _loss_class(
@@ -2355,6 +2895,14 @@ Tversky = _loss_class(
         "    alpha : float or 0-d array, default 0.5\n        False positives.\n"
         "    beta : float or 0-d array, default 0.5\n        False negatives.\n"
         "    axis : int, tuple or None, default None\n",
+        examples="""
+        >>> from lossbridge.keras import Tversky
+        >>> y_true = np.array([[1.0, 1.0, 0.0, 0.0]])
+        >>> y_pred = np.array([[0.9, 0.3, 0.6, 0.1]])  # TP 1.2, FP 0.7, FN 0.8
+        >>> loss = Tversky(alpha=0.3, beta=0.7)  # 1 - 1.2 / (1.2 + 0.3 * 0.7 + 0.7 * 0.8)
+        >>> print(round(float(loss(y_true, y_pred)), 4))
+        0.3909
+        """,
     ),
 )
 Circle = _loss_class(
@@ -2371,6 +2919,13 @@ Circle = _loss_class(
         "circle",
         "    gamma : float or 0-d array\n    margin : float or 0-d array\n"
         "    remove_diagonal : bool, default True\n",
+        examples="""
+        >>> from lossbridge.keras import Circle
+        >>> angles = np.array([0.0, 0.5, 0.8, 1.3])  # unit vectors in the plane
+        >>> embeddings = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        >>> print(round(float(Circle()(np.array([0, 0, 1, 1]), embeddings)), 4))
+        31.5216
+        """,
     ),
 )
 CategoricalGeneralizedCrossEntropy = _loss_class(
@@ -2385,6 +2940,13 @@ CategoricalGeneralizedCrossEntropy = _loss_class(
         "Generalized cross-entropy (``keras.losses.CategoricalGeneralizedCrossEntropy``).",
         "categorical_generalized_cross_entropy",
         "    q : float or 0-d array, default 0.5\n        In (0, 1).\n",
+        examples="""
+        >>> from lossbridge.keras import CategoricalGeneralizedCrossEntropy
+        >>> y_pred = np.array([[0.7, 0.2, 0.1], [0.3, 0.5, 0.2]])  # (1 - sqrt(p_y)) / q, averaged
+        >>> loss = CategoricalGeneralizedCrossEntropy(q=0.5)
+        >>> print(round(float(loss(np.array([0, 1]), y_pred)), 4))
+        0.4562
+        """,
     ),
 )
 
@@ -2471,14 +3033,35 @@ def serialize(loss: Any) -> dict:
     Returns
     -------
     dict
-        ``{'module': 'lossbridge.keras', 'class_name': ..., 'config': ...}``; for a function,
-        ``class_name`` is ``'function'`` and ``config`` its name.
+        ``{'module': 'lossbridge.keras', 'class_name': ..., 'config': ...,
+        'registered_name': 'lossbridge>...'}`` (Keras's form: ``keras.losses.get`` and
+        ``keras.saving.deserialize_keras_object`` read it); for a function, ``class_name`` is
+        ``'function'`` and ``config`` its name.
+
+    Examples
+    --------
+    >>> from lossbridge.keras import Huber, deserialize, serialize
+    >>> config = serialize(Huber(delta=2.0))
+    >>> config["registered_name"], config["config"]["delta"]
+    ('lossbridge>Huber', 2.0)
+    >>> deserialize(config).get_config() == Huber(delta=2.0).get_config()
+    True
     """
     if isinstance(loss, Loss):
         name = type(loss).__name__
-        return {"module": __name__, "class_name": name, "config": loss.get_config()}
+        return {
+            "module": __name__,
+            "class_name": name,
+            "config": loss.get_config(),
+            "registered_name": f"{PACKAGE}>{name}",
+        }
     if callable(loss) and getattr(loss, "__name__", None) in _OBJECTS:
-        return {"module": __name__, "class_name": "function", "config": loss.__name__}
+        return {
+            "module": __name__,
+            "class_name": "function",
+            "config": loss.__name__,
+            "registered_name": f"{PACKAGE}>{loss.__name__}",
+        }
     raise ValueError(f"loss={loss!r} is not a lossbridge.keras loss; cannot serialize it")
 
 
@@ -2494,9 +3077,19 @@ def deserialize(name: Any, custom_objects: dict | None = None) -> Any:
     Returns
     -------
     Loss or function
+
+    Examples
+    --------
+    >>> from lossbridge.keras import BinaryCrossentropy, deserialize, mean_squared_error, serialize
+    >>> deserialize("mse") is mean_squared_error
+    True
+    >>> loss = deserialize(serialize(BinaryCrossentropy(from_logits=True, reduction="sum")))
+    >>> type(loss).__name__, loss.from_logits, loss.reduction
+    ('BinaryCrossentropy', True, 'sum')
     """
     objects = {**_OBJECTS, **(custom_objects or {})}
     if isinstance(name, str):
+        name = name.removeprefix(f"{PACKAGE}>")  # Keras's registered name
         if name not in objects:
             raise ValueError(f"Could not interpret loss identifier: name={name!r}")
         return objects[name]
@@ -2516,19 +3109,29 @@ def get(identifier: Any) -> Any:
     Parameters
     ----------
     identifier : None, str, dict, class or callable
-        Names of functions and classes, and Keras's aliases ``'mse'``, ``'MSE'``, ``'mae'``,
-        ``'mape'``, ``'msle'``, ``'kld'``, ``'bce'`` (either case). A class is instantiated.
+        Names of functions and classes (also as Keras registered them:
+        ``'lossbridge>BinaryCrossentropy'``), and Keras's aliases ``'mse'``, ``'MSE'``,
+        ``'mae'``, ``'mape'``, ``'msle'``, ``'kld'``, ``'bce'`` (either case). A class is
+        instantiated.
 
     Returns
     -------
     Loss, function or None
+
+    Examples
+    --------
+    >>> from lossbridge.keras import get, mean_squared_error
+    >>> get("mse") is mean_squared_error
+    True
+    >>> type(get("BinaryCrossentropy")).__name__  # a class name gives an instance
+    'BinaryCrossentropy'
     """
     if identifier is None:
         return None
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
-        obj = _OBJECTS.get(identifier)
+        obj = _OBJECTS.get(identifier.removeprefix(f"{PACKAGE}>"))
     else:
         obj = identifier
     if callable(obj):
@@ -2552,3 +3155,7 @@ def _skip_autograph() -> None:
 
 name_public_errors(globals())  # the classes ("<ClassName>: ..."), get, serialize, deserialize
 _skip_autograph()
+if "keras" in sys.modules:
+    _register_with_keras()
+else:
+    _AfterKerasImport().install()

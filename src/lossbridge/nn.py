@@ -13,9 +13,21 @@ which follow ``torch.nn.functional``. The inputs may be arrays of any supported 
 >>> float(loss(np.array([[2.0, 0.5, -1.0]]), np.array([1])))  # doctest: +ELLIPSIS
 1.656...
 
-Weights given at construction (``weight``, ``pos_weight``: an array of any framework, a NumPy
-array or a list) are kept as given and converted at each call to the input's framework, dtype
-and device: a torch weight works on TensorFlow logits, a float32 weight on float64 input.
+torch modules: an object made while torch is imported is a ``torch.nn.Module`` (an instance
+of a subclass of its class and ``torch.nn.Module``, made on the fly; whichever of
+``lossbridge.nn`` and torch was imported first): ``state_dict``, ``load_state_dict``, ``.to()``,
+``.double()``, ``.cuda()``, hooks, ``add_module``, ``torch.compile`` and ``torch.func`` work as
+on torch's module. A ``weight`` or ``pos_weight`` given as a torch tensor is a buffer under
+torch's name, so ``state_dict()`` equals that of ``torch.nn``'s class built alike and a
+checkpoint loads in either direction. An object made before torch is imported stays a plain
+object (callable, picklable): make the losses after ``import torch`` to put them in a model.
+
+Weights of another framework (``weight``, ``pos_weight``: a NumPy, JAX or TensorFlow array, a
+list) are kept as given and converted at each call to the input's framework, dtype and device:
+a torch weight works on TensorFlow logits, a float32 weight on float64 input. On a module
+they are saved in ``state_dict()`` under torch's name (as a CPU tensor) but are not buffers:
+``.to()`` and ``.double()`` leave them as they are (each call casts them to the input's dtype);
+loading a ``state_dict`` makes them buffers holding the loaded values.
 
 Differences from ``torch.nn`` (which would be bugs anywhere else):
 
@@ -24,12 +36,10 @@ Differences from ``torch.nn`` (which would be bugs anywhere else):
   them to the first call;
 * ``repr`` is torch's (``CrossEntropyLoss()``), except that the default ``distance_function``
   of :class:`TripletMarginWithDistanceLoss` is :func:`lossbridge.pairwise_distance`, a
-  function, so it is not shown as a ``PairwiseDistance()`` child module;
-* the classes are not ``torch.nn.Module`` objects: no ``state_dict``, ``.to()`` or hooks.
-  ``weight`` is a plain attribute (torch registers it as a buffer).
+  function, so it is not shown as a ``PairwiseDistance()`` child module.
 
-``LinearCrossEntropyLoss`` owns its linear layer, as torch's does: a real ``torch.nn.Linear``
-when given a torch ``device``/``dtype``, NumPy parameters otherwise (its docstring). Left out:
+``LinearCrossEntropyLoss`` owns its linear layer, as torch's does: a ``torch.nn.Linear``
+submodule while torch is imported, NumPy parameters otherwise (its docstring). Left out:
 ``AdaptiveLogSoftmaxWithLoss`` (an adaptive softmax layer, not a loss).
 
 ``import lossbridge.nn`` imports no framework.
@@ -216,16 +226,102 @@ def _on_input(value: Any, input: Any) -> Any:
     return arr
 
 
+class _Plain:
+    """The base of a loss object made while torch is not imported (``torch.nn.Module``'s place).
+
+    Calling the object calls :meth:`forward` (as ``torch.nn.Module.__call__`` does, without
+    hooks); its ``repr`` is torch's for a module without children.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call :meth:`forward`."""
+        return self.forward(*args, **kwargs)  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"  # type: ignore[attr-defined]
+
+
+def _module_base() -> type:
+    """``torch.nn.Module`` while torch is imported, else :class:`_Plain` (torch never imported)."""
+    nn = getattr(sys.modules.get("torch"), "nn", None)
+    module = getattr(nn, "Module", None)
+    return module if isinstance(module, type) else _Plain
+
+
+def _on_base(cls: type, base: type) -> type:
+    """``cls``, or the subclass of ``cls`` and ``base`` (``torch.nn.Module`` or :class:`_Plain`)
+    named as ``cls`` that its objects are instances of.
+
+    Made once per class and base and kept on the class (``_on_module`` / ``_on_plain``). Those
+    of every public class are made at once: on the module's import for the base of that moment
+    (``torch.nn.Module`` when torch is imported), else on the first object made on the other
+    base. A loss made inside ``torch.compile`` then finds its class made, and Dynamo's guard
+    on it holds (no recompilation).
+    """
+    if issubclass(cls, _Plain) or issubclass(cls, base):
+        return cls  # already made on a base (or a user's class deriving from torch.nn.Module)
+    attr = "_on_plain" if base is _Plain else "_on_module"
+    made = cls.__dict__.get(attr)
+    if made is None:
+        for c in (*_PUBLIC, cls) if cls in _PUBLIC else (cls,):
+            if attr not in c.__dict__:
+                namespace = {
+                    "__module__": c.__module__,
+                    "__qualname__": c.__qualname__,
+                    "__doc__": c.__doc__,
+                    "_public_class": c,
+                }
+                setattr(c, attr, type(c.__name__, (c, base), namespace))
+        made = cls.__dict__[attr]
+    return made
+
+
+def _restore(cls: type, module: bool) -> Any:
+    """An empty object of ``cls`` for pickle and ``copy`` (its state is set afterwards)."""
+    if module:
+        import torch
+
+        return object.__new__(_on_base(cls, torch.nn.Module))
+    return object.__new__(_on_base(cls, _Plain))
+
+
+def _is_module(obj: Any) -> bool:
+    return not isinstance(obj, _Plain)
+
+
+def _as_torch(value: Any) -> Any:
+    """A weight of another framework (or NumPy, or a list) as a CPU torch tensor (a copy)."""
+    import numpy as np
+    import torch
+
+    fw = framework_name(value)
+    host = np.asarray(value if fw in (None, "numpy") else _to_numpy(value, fw))
+    return torch.from_numpy(host.copy())
+
+
 class _Loss:
-    """Base class: the reduction (legacy flags mapped as torch maps them), call, repr."""
+    """Base class: the reduction (legacy flags mapped as torch maps them), call, repr.
+
+    An object is made, whatever its class, as an instance of a subclass of its class and
+    ``torch.nn.Module`` when torch is imported at that moment (``state_dict``, ``.to()``,
+    hooks, ``add_module``: the weights given as torch tensors are buffers), and of
+    :class:`_Plain` otherwise, so that ``import lossbridge.nn`` and a NumPy-only use never
+    import torch.
+    """
 
     reduction: str
     #: Reductions the class accepts.
     _reductions: tuple[str, ...] = REDUCTIONS
+    #: Weights given at construction, in torch's buffer order.
+    _weights: tuple[str, ...] = ()
     # AutoGraph calls an object carrying this attribute as it is (see lossbridge.__init__).
     autograph_info__: dict = {}  # noqa: RUF012
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(_on_base(cls, _module_base()))
+
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"):
+        super().__init__()  # torch.nn.Module's, when torch was imported
         if size_average is not None or reduce is not None:
             reduction = _legacy_reduction(size_average, reduce)
         elif reduction == "elementwise_mean":
@@ -240,20 +336,66 @@ class _Loss:
     def forward(self, *args: Any) -> Any:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Call :meth:`forward` (as ``torch.nn.Module.__call__`` does, without hooks)."""
-        return self.forward(*args, **kwargs)
-
     def extra_repr(self) -> str:
         """Extra text inside the ``repr``'s parentheses: empty, as for torch's losses."""
         return ""
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.extra_repr()})"
+    def _keep_weight(self, name: str, value: Any) -> None:
+        """Keep a weight given at construction: a buffer when it is a torch tensor (or None)
+        and the object a ``torch.nn.Module``, as torch registers it; else as given."""
+        torch = sys.modules.get("torch")
+        if _is_module(self) and (value is None or isinstance(value, torch.Tensor)):
+            self.register_buffer(name, value)  # type: ignore[attr-defined]
+        else:
+            setattr(self, name, value)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # The object's class is made on the fly: pickle and copy name the public class.
+        public = type(self).__dict__.get("_public_class", type(self))
+        state = self.__getstate__() if _is_module(self) else dict(self.__dict__)
+        return (_restore, (public, _is_module(self)), state)
+
+    # torch.nn.Module's state-dict hooks (used only on a Module): a weight of another framework
+    # kept as given is saved under torch's name too, and becomes a buffer when one is loaded.
+
+    def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)  # type: ignore[misc]
+        held = {n: self.__dict__[n] for n in self._weights if self.__dict__.get(n) is not None}
+        if held:
+            for n in self._weights:  # torch's order
+                if n in held:
+                    destination[prefix + n] = _as_torch(held[n])
+                elif prefix + n in destination:
+                    destination[prefix + n] = destination.pop(prefix + n)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: Any,
+        prefix: str,
+        local_metadata: Any,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        for n in self._weights:
+            value = self.__dict__.get(n)
+            if value is None:
+                continue
+            if prefix + n in state_dict:
+                del self.__dict__[n]  # becomes a buffer, filled (shape-checked) below
+                self.register_buffer(n, _as_torch(value))  # type: ignore[attr-defined]
+            elif strict:
+                missing_keys.append(prefix + n)
+        super()._load_from_state_dict(  # type: ignore[misc]
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
 
 class _WeightedLoss(_Loss):
     """A loss with a class or element ``weight`` given at construction."""
+
+    _weights = ("weight",)
 
     def __init__(
         self,
@@ -263,7 +405,7 @@ class _WeightedLoss(_Loss):
         reduction: str = "mean",
     ):
         super().__init__(size_average, reduce, reduction)
-        self.weight = weight
+        self._keep_weight("weight", weight)
 
 
 # ------------------------------------------------------------------------------------------
@@ -284,6 +426,16 @@ class L1Loss(_Loss):
     -----
     ``forward(input, target)`` calls :func:`lossbridge.l1_loss`: any shape, ``target``
     broadcast against ``input`` with a warning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import L1Loss
+    >>> x, y = np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 1.0])
+    >>> print(float(L1Loss(reduction="sum")(x, y)))  # 0.5 + 0 + 2
+    2.5
+    >>> bool(np.isclose(L1Loss()(x, y), np.abs(x - y).mean()))
+    True
     """
 
     def forward(self, input: Any, target: Any) -> Any:
@@ -303,6 +455,16 @@ class MSELoss(_Loss):
     Notes
     -----
     ``forward(input, target)`` calls :func:`lossbridge.mse_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import MSELoss
+    >>> x, y = np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 1.0])
+    >>> np.round(MSELoss(reduction="none")(x, y), 4).tolist()  # (x - y)**2
+    [0.25, 0.0, 4.0]
+    >>> bool(np.isclose(MSELoss()(x, y), ((x - y) ** 2).mean()))
+    True
     """
 
     def forward(self, input: Any, target: Any) -> Any:
@@ -325,6 +487,16 @@ class HuberLoss(_Loss):
     -----
     ``forward(input, target)`` calls :func:`lossbridge.huber_loss`. ``HuberLoss(delta=d)``
     equals ``d * SmoothL1Loss(beta=d)``; Keras's ``Huber`` also averages over the last axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import HuberLoss, SmoothL1Loss
+    >>> x, y = np.array([0.5, 3.0]), np.zeros(2)  # 0.5 * 0.5**2 and 2 * (3 - 0.5 * 2)
+    >>> print(round(float(HuberLoss(delta=2.0)(x, y)), 4))
+    2.0625
+    >>> bool(np.isclose(HuberLoss(delta=2.0)(x, y), 2.0 * SmoothL1Loss(beta=2.0)(x, y)))
+    True
     """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
@@ -354,6 +526,14 @@ class SmoothL1Loss(_Loss):
     Notes
     -----
     ``forward(input, target)`` calls :func:`lossbridge.smooth_l1_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import SmoothL1Loss
+    >>> x, y = np.array([0.2, 3.0]), np.zeros(2)  # 0.5 * 0.2**2 / 0.5 and 3 - 0.5 * 0.5
+    >>> np.round(SmoothL1Loss(beta=0.5, reduction="none")(x, y), 4).tolist()
+    [0.04, 2.75]
     """
 
     def __init__(
@@ -396,6 +576,17 @@ class PoissonNLLLoss(_Loss):
     -----
     ``forward(log_input, target)`` (torch's argument names: the first is the prediction,
     whatever ``log_input`` says) calls :func:`lossbridge.poisson_nll_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import PoissonNLLLoss
+    >>> rate, counts = np.array([1.0, 2.0, 0.5]), np.array([1.0, 3.0, 0.0])
+    >>> loss = PoissonNLLLoss(log_input=False)(rate, counts)  # the prediction is the rate
+    >>> bool(np.isclose(loss, (rate - counts * np.log(rate + 1e-8)).mean()))
+    True
+    >>> print(round(float(PoissonNLLLoss(log_input=False, full=True)(rate, counts)), 4))
+    1.0615
     """
 
     def __init__(
@@ -442,6 +633,16 @@ class GaussianNLLLoss(_Loss):
     Keyword-only, as in torch 2.13. ``forward(input, target, var)`` calls
     :func:`lossbridge.gaussian_nll_loss`; ``var`` may be an array (the input's shape, or
     with one dimension fewer or a last dimension of 1) or a Python float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import GaussianNLLLoss
+    >>> mean, y, var = np.array([1.0, 2.0]), np.array([1.5, 1.0]), np.array([0.5, 2.0])
+    >>> loss = GaussianNLLLoss(full=True)(mean, y, var)
+    >>> nll = 0.5 * (np.log(var) + (mean - y) ** 2 / var + np.log(2 * np.pi))
+    >>> bool(np.isclose(loss, nll.mean()))
+    True
     """
 
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
@@ -481,6 +682,16 @@ class NLLLoss(_WeightedLoss):
     -----
     ``forward(input, target)`` calls :func:`lossbridge.nll_loss`: ``input`` of shape (C,),
     (N, C) or (N, C, d1, ...), integer ``target`` of shape (), (N,) or (N, d1, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import NLLLoss
+    >>> log_p = np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.5, 0.25, 0.25]]))
+    >>> y = np.array([0, 2, 1])
+    >>> loss = NLLLoss(ignore_index=1)(log_p, y)  # the third item (class 1) is left out
+    >>> bool(np.isclose(loss, -(np.log(0.7) + np.log(0.6)) / 2))
+    True
     """
 
     def __init__(
@@ -512,6 +723,22 @@ class NLLLoss2d(NLLLoss):
     ----------
     weight, size_average, ignore_index, reduce, reduction
         As :class:`NLLLoss`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from lossbridge.nn import NLLLoss2d
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     loss = NLLLoss2d()
+    >>> [w.category.__name__ for w in caught]
+    ['FutureWarning']
+    >>> p0 = np.array([[0.9, 0.6], [0.3, 0.5]])  # class 0's probability at each pixel
+    >>> log_p = np.log(np.stack([p0, 1 - p0]))[None]  # (N, C, H, W) = (1, 2, 2, 2)
+    >>> y = np.array([[[0, 1], [1, 0]]])
+    >>> bool(np.isclose(loss(log_p, y), -np.log([0.9, 0.4, 0.7, 0.5]).mean()))
+    True
     """
 
     def __init__(
@@ -554,6 +781,20 @@ class CrossEntropyLoss(_WeightedLoss):
     weighted NLL with :math:`\varepsilon / C` times :math:`-\sum_c w_c \log p_c`, both divided
     by :math:`\sum_n w_{y_n}`, which is not Keras's or optax's cross-entropy on smoothed
     targets (see ``docs/porting.md``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import CrossEntropyLoss
+    >>> x = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    >>> y = np.array([0, 2, -100])  # the last item is left out (ignore_index=-100)
+    >>> log_p = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    >>> loss = CrossEntropyLoss(weight=np.array([1.0, 2.0, 3.0]))(x, y)
+    >>> bool(np.isclose(loss, -(1 * log_p[0, 0] + 3 * log_p[1, 2]) / (1 + 3)))
+    True
+    >>> probs = np.array([[0.7, 0.2, 0.1], [0.0, 0.5, 0.5]])  # class probabilities as targets
+    >>> print(round(float(CrossEntropyLoss()(x[:2], probs)), 4))
+    0.9464
     """
 
     def __init__(
@@ -603,6 +844,18 @@ class KLDivLoss(_Loss):
     Notes
     -----
     ``forward(input, target)`` calls :func:`lossbridge.kl_div`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import KLDivLoss
+    >>> q = np.array([[0.5, 0.25, 0.25], [0.2, 0.3, 0.5]])  # the model's distributions
+    >>> p = np.array([[0.25, 0.5, 0.25], [0.2, 0.3, 0.5]])  # the targets
+    >>> kl = (p * np.log(p / q)).sum()
+    >>> bool(np.isclose(KLDivLoss(reduction="batchmean")(np.log(q), p), kl / 2))  # per item
+    True
+    >>> bool(np.isclose(KLDivLoss()(np.log(q), p), kl / 6))  # torch's default: per element
+    True
     """
 
     _reductions = ("none", "batchmean", "mean", "sum")
@@ -641,6 +894,17 @@ class BCELoss(_WeightedLoss):
     ``forward(input, target)`` calls :func:`lossbridge.binary_cross_entropy`. Probabilities of
     exactly 0 and 1 give losses of at most 100, not inf (torch); Keras clips the probability
     to :math:`[10^{-7}, 1 - 10^{-7}]` instead (at most 16.1; see ``docs/porting.md``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import BCELoss
+    >>> p, y = np.array([0.9, 0.2, 0.6]), np.array([1.0, 0.0, 1.0])
+    >>> loss = BCELoss(weight=np.array([1.0, 2.0, 1.0]), reduction="sum")
+    >>> bool(np.isclose(loss(p, y), -(np.log(0.9) + 2 * np.log(0.8) + np.log(0.6))))
+    True
+    >>> print(float(BCELoss()(np.array([0.0]), np.array([1.0]))))  # log(0) clamped at -100
+    100.0
     """
 
     def forward(self, input: Any, target: Any) -> Any:
@@ -669,7 +933,21 @@ class BCEWithLogitsLoss(_Loss):
     Notes
     -----
     ``forward(input, target)`` calls :func:`lossbridge.binary_cross_entropy_with_logits`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import BCEWithLogitsLoss
+    >>> x = np.array([[2.0, -1.0], [0.5, 0.0]])
+    >>> y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> pos_weight = np.array([1.0, 3.0])  # per class: class 1's positives count 3 times
+    >>> log_sigmoid = lambda z: -np.log1p(np.exp(-z))
+    >>> expected = -(pos_weight * y * log_sigmoid(x) + (1 - y) * log_sigmoid(-x)).mean()
+    >>> bool(np.isclose(BCEWithLogitsLoss(pos_weight=pos_weight)(x, y), expected))
+    True
     """
+
+    _weights = ("weight", "pos_weight")
 
     def __init__(
         self,
@@ -680,8 +958,8 @@ class BCEWithLogitsLoss(_Loss):
         pos_weight: Any = None,
     ):
         super().__init__(size_average, reduce, reduction)
-        self.weight = weight
-        self.pos_weight = pos_weight
+        self._keep_weight("weight", weight)
+        self._keep_weight("pos_weight", pos_weight)
 
     def forward(self, input: Any, target: Any) -> Any:
         """The loss of logits ``input`` against targets in [0, 1]."""
@@ -711,6 +989,16 @@ class CTCLoss(_Loss):
     ``forward(log_probs, targets, input_lengths, target_lengths)`` calls
     :func:`lossbridge.ctc_loss`: ``log_probs`` of shape (T, N, C) or (T, C), targets padded
     (N, S) or concatenated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import CTCLoss
+    >>> log_probs = np.log(np.full((3, 1, 3), 1 / 3))  # T=3, batch 1, classes {blank, a, b}
+    >>> targets, target_lengths = np.array([[1, 2]]), np.array([2])  # the label "ab"
+    >>> loss = CTCLoss()(log_probs, targets, np.array([3]), target_lengths)
+    >>> bool(np.isclose(loss, -np.log(5 / 27) / 2))  # aab abb ab_ a_b _ab; 'mean' divides by 2
+    True
     """
 
     def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
@@ -763,6 +1051,15 @@ class MarginRankingLoss(_MarginLoss):
     Notes
     -----
     ``forward(input1, input2, target)`` calls :func:`lossbridge.margin_ranking_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import MarginRankingLoss
+    >>> x1, x2 = np.array([0.8, 0.2]), np.array([0.5, 0.6])
+    >>> y = np.array([1, 1])  # x1 should rank higher: max(0, -(x1 - x2) + 0.1)
+    >>> np.round(MarginRankingLoss(margin=0.1, reduction="none")(x1, x2, y), 4).tolist()
+    [0.0, 0.5]
     """
 
     def forward(self, input1: Any, input2: Any, target: Any) -> Any:
@@ -787,6 +1084,15 @@ class HingeEmbeddingLoss(_MarginLoss):
     Notes
     -----
     ``forward(input, target)`` calls :func:`lossbridge.hinge_embedding_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import HingeEmbeddingLoss
+    >>> d = np.array([0.3, 1.2, 2.5])  # distances
+    >>> y = np.array([1, -1, -1])  # d where y = 1, max(0, 2 - d) where y = -1
+    >>> np.round(HingeEmbeddingLoss(margin=2.0, reduction="none")(d, y), 4).tolist()
+    [0.3, 0.8, 0.0]
     """
 
     def __init__(
@@ -820,6 +1126,16 @@ class CosineEmbeddingLoss(_MarginLoss):
     -----
     ``forward(input1, input2, target)`` calls :func:`lossbridge.cosine_embedding_loss`
     (a zero vector has cosine 0, as in torch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import CosineEmbeddingLoss
+    >>> x1 = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> x2 = np.array([[1.0, 1.0], [1.0, 1.0]])  # cos = 1 / sqrt(2) = 0.7071 for both pairs
+    >>> loss = CosineEmbeddingLoss(margin=0.5)(x1, x2, np.array([1, -1]))
+    >>> print(round(float(loss), 4))  # ((1 - 0.7071) + (0.7071 - 0.5)) / 2
+    0.25
     """
 
     def forward(self, input1: Any, input2: Any, target: Any) -> Any:
@@ -841,6 +1157,15 @@ class SoftMarginLoss(_Loss):
     Notes
     -----
     ``forward(input, target)`` calls :func:`lossbridge.soft_margin_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import SoftMarginLoss
+    >>> x, y = np.array([0.5, -1.0, 2.0]), np.array([1.0, -1.0, -1.0])
+    >>> loss = SoftMarginLoss(reduction="sum")(x, y)
+    >>> bool(np.isclose(loss, np.log(1 + np.exp(-y * x)).sum()))
+    True
     """
 
     def forward(self, input: Any, target: Any) -> Any:
@@ -861,6 +1186,16 @@ class MultiLabelMarginLoss(_Loss):
     -----
     ``forward(input, target)`` calls :func:`lossbridge.multilabel_margin_loss`: ``target``
     holds class indices, the labels of an item ending at its first -1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import MultiLabelMarginLoss
+    >>> x = np.array([[0.1, 0.2, 0.4, 0.8], [0.5, 0.0, 0.3, 0.2]])
+    >>> y = np.array([[3, 0, -1, 1], [1, -1, 0, 0]])  # labels {3, 0} and {1}; -1 ends a list
+    >>> # the 2nd: (1 - (0 - 0.5)) + (1 - (0 - 0.3)) + (1 - (0 - 0.2)) over the 4 classes
+    >>> np.round(MultiLabelMarginLoss(reduction="none")(x, y), 4).tolist()
+    [0.85, 1.0]
     """
 
     def forward(self, input: Any, target: Any) -> Any:
@@ -884,6 +1219,17 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     Notes
     -----
     ``forward(input, target)`` calls :func:`lossbridge.multilabel_soft_margin_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import MultiLabelSoftMarginLoss
+    >>> x, y = np.array([[0.5, -1.0, 2.0]]), np.array([[1.0, 0.0, 1.0]])
+    >>> w = np.array([1.0, 2.0, 1.0])  # a weight per class
+    >>> log_sigmoid = lambda z: -np.log1p(np.exp(-z))
+    >>> expected = -(w * (y * log_sigmoid(x) + (1 - y) * log_sigmoid(-x))).mean()
+    >>> bool(np.isclose(MultiLabelSoftMarginLoss(weight=w)(x, y), expected))
+    True
     """
 
     def forward(self, input: Any, target: Any) -> Any:
@@ -911,6 +1257,14 @@ class MultiMarginLoss(_WeightedLoss):
     Notes
     -----
     ``forward(input, target)`` calls :func:`lossbridge.multi_margin_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import MultiMarginLoss
+    >>> x = np.array([[1.0, 2.0, 0.5]])  # class 0's score should beat the others' by 1
+    >>> print(round(float(MultiMarginLoss(p=2)(x, np.array([0]))), 4))  # (2**2 + 0.5**2) / 3
+    1.4167
     """
 
     def __init__(
@@ -972,6 +1326,16 @@ class TripletMarginLoss(_Loss):
     Notes
     -----
     ``forward(anchor, positive, negative)`` calls :func:`lossbridge.triplet_margin_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import TripletMarginLoss
+    >>> a, p, n = np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]]), np.array([[2.5, 0.0]])
+    >>> print(round(float(TripletMarginLoss()(a, p, n)), 4))  # max(0, 1 - 2.5 + 1)
+    0.0
+    >>> print(round(float(TripletMarginLoss(swap=True)(a, p, n)), 4))  # d(p, n) = 1.5 < 2.5
+    0.5
     """
 
     def __init__(
@@ -1021,6 +1385,18 @@ class TripletMarginWithDistanceLoss(_Loss):
     -----
     Keyword-only, as in torch. ``forward(anchor, positive, negative)`` calls
     :func:`lossbridge.triplet_margin_with_distance_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.nn import TripletMarginWithDistanceLoss
+    >>> def cosine_distance(x1, x2):
+    ...     norms = np.linalg.norm(x1, axis=-1) * np.linalg.norm(x2, axis=-1)
+    ...     return 1 - (x1 * x2).sum(axis=-1) / norms
+    >>> loss = TripletMarginWithDistanceLoss(distance_function=cosine_distance)
+    >>> a, p, n = np.array([[1.0, 0.0]]), np.array([[1.0, 1.0]]), np.array([[0.0, 1.0]])
+    >>> print(round(float(loss(a, p, n)), 4))  # max(0, (1 - cos 45 deg) - (1 - cos 90 deg) + 1)
+    0.2929
     """
 
     def __init__(
@@ -1084,13 +1460,21 @@ class _Linear:
         )
 
 
-def _torch_requested(device: Any, dtype: Any) -> bool:
-    """Whether ``device``/``dtype`` ask for torch parameters (a torch object, or a device
-    string while torch is imported)."""
-    for value in (dtype, device):
-        if value is not None and type(value).__module__.split(".")[0] == "torch":
-            return True
-    return isinstance(device, str) and "torch" in sys.modules
+def _torch_dtype(dtype: Any, loss: str) -> Any:
+    """``dtype`` (None, a torch dtype, a NumPy dtype or its name) as a torch dtype or None."""
+    torch = sys.modules["torch"]
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    import numpy as np
+
+    try:
+        name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    except TypeError:
+        name = None
+    out = getattr(torch, name, None) if name else None
+    if not isinstance(out, torch.dtype) or not out.is_floating_point:
+        raise TypeError(f"{loss}: dtype must be a floating dtype; got {dtype!r}")
+    return out
 
 
 class LinearCrossEntropyLoss(_WeightedLoss):
@@ -1113,12 +1497,14 @@ class LinearCrossEntropyLoss(_WeightedLoss):
     bias : bool, default False
         Whether the linear layer has a bias (stored flat, (C * prod(out_features),)).
     device, dtype : optional
-        Where and how the layer's parameters are made. A torch dtype or device (or a device
-        string while torch is imported) makes ``self.linear`` a real ``torch.nn.Linear``, with
-        torch's initialisation and trainable ``Parameter``\ s; otherwise the parameters are
-        NumPy arrays of ``dtype`` (float32 by default) drawn as torch draws them, converted at
-        each call to the input's framework (set ``self.linear.weight`` to a ``tf.Variable`` to
-        train it, or pass JAX parameters to :meth:`forward`).
+        Where and how the layer's parameters are made. While torch is imported (the loss is
+        then a ``torch.nn.Module``), ``self.linear`` is a real ``torch.nn.Linear`` submodule,
+        with torch's initialisation, trainable ``Parameter``\ s and the ``state_dict`` keys of
+        torch's class (``dtype`` may be a torch or NumPy dtype). Otherwise the parameters are
+        NumPy arrays of ``dtype`` (float32 by default) drawn as torch draws them; either way
+        they are converted at each call to the input's framework (pass JAX or TensorFlow
+        parameters to :meth:`forward` to train them there; without torch,
+        ``self.linear.weight`` may also be set to a ``tf.Variable``).
     reduction : {'mean', 'sum', 'none'}, default 'mean'
     weight : array, shape (C,), optional
         A weight per class, of any framework: converted at each call to the input's.
@@ -1133,19 +1519,29 @@ class LinearCrossEntropyLoss(_WeightedLoss):
 
     Notes
     -----
-    Unlike torch's, the class is no ``torch.nn.Module`` (as every class here): its parameters
-    are ``self.linear.parameters()`` (torch) or ``self.linear.weight`` / ``self.linear.bias``,
-    and its ``repr`` is torch's ``extra_repr`` line. Invalid arguments raise at construction.
+    Made while torch is imported, the loss is a ``torch.nn.Module`` like torch's: its
+    ``state_dict`` keys (``weight`` where given as a tensor, ``linear.weight``,
+    ``linear.bias``), ``parameters()`` and ``repr`` are torch's, and a checkpoint of either
+    class loads into the other. Without torch, ``self.linear.weight`` / ``self.linear.bias``
+    are NumPy arrays and the ``repr`` is torch's ``extra_repr`` line. Invalid arguments raise
+    at construction.
 
     Examples
     --------
     >>> import numpy as np
     >>> from lossbridge.nn import LinearCrossEntropyLoss
     >>> loss = LinearCrossEntropyLoss(4, 10, bias=True)
-    >>> loss.linear.weight.shape, loss.linear.bias.shape
+    >>> tuple(loss.linear.weight.shape), tuple(loss.linear.bias.shape)
     ((10, 4), (10,))
-    >>> x = np.ones((3, 4), dtype=np.float32)
-    >>> float(loss(x, np.array([1, 2, 3]))) > 0
+
+    The layer's parameters may be passed for a call (here 2 features, 3 classes):
+
+    >>> loss = LinearCrossEntropyLoss(2, 3, bias=True)
+    >>> W, b = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.0, 0.5, -0.5])
+    >>> x, y = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([2, 0])
+    >>> logits = x @ W.T + b
+    >>> log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    >>> bool(np.isclose(loss(x, y, linear_weight=W, linear_bias=b), -log_p[[0, 1], y].mean()))
     True
     """
 
@@ -1200,14 +1596,15 @@ class LinearCrossEntropyLoss(_WeightedLoss):
         self.z_loss = _real(z_loss, "z_loss", name)
         self.softcap = None if softcap is None else _real(softcap, "softcap", name)
         flat = math.prod(out_features, start=num_classes)
-        if _torch_requested(device, dtype):
-            import torch
-
-            self.linear = torch.nn.Linear(in_features, flat, bias=bias, device=device, dtype=dtype)
+        if _is_module(self):
+            linear = sys.modules["torch"].nn.Linear
+            dtype = _torch_dtype(dtype, name)
+            self.linear = linear(in_features, flat, bias=bias, device=device, dtype=dtype)
         else:
             if device is not None and str(device) != "cpu":
                 raise ValueError(
-                    f"{name}: device={device!r} needs torch (NumPy parameters live on the cpu)"
+                    f"{name}: device={device!r} needs torch, imported before the loss is made"
+                    " (NumPy parameters live on the cpu)"
                 )
             self.linear = _Linear(in_features, flat, bool(bias), dtype or "float32")
 
@@ -1261,9 +1658,10 @@ def _len(value: Any) -> int:
 
 
 def _reshape(value: Any, shape: tuple[int, ...], input: Any) -> Any:
-    """``value`` reshaped; a NumPy parameter first goes onto ``input``'s framework and dtype."""
-    fw = framework_name(value)
-    if fw is None or (fw == "numpy" and framework_name(input) not in (None, "numpy")):
+    """``value`` reshaped; a parameter of another framework than ``input``'s (NumPy, or torch's
+    own layer on a JAX call) first goes onto ``input``'s framework and dtype."""
+    fw, fw_input = framework_name(value), framework_name(input)
+    if fw is None or (fw != fw_input and fw_input is not None):
         value = _on_input(value, input)
     xp = get_namespace(value)[0]
     return xp.reshape(value, shape)
@@ -1272,3 +1670,7 @@ def _reshape(value: Any, shape: tuple[int, ...], input: Any) -> Any:
 # Every class a public entry: its constructor's and calls' errors read "<ClassName>: ..."
 # (lossbridge._validation.name_error); __call__ calls forward, whose entry names both.
 name_public_errors(globals(), methods=("__init__", "forward"))
+
+#: The public classes, in ``__all__``'s order (their objects' classes are made together).
+_PUBLIC: tuple[type, ...] = tuple(globals()[name] for name in __all__)
+_on_base(_PUBLIC[0], _module_base())  # made now (torch imported or not), outside any trace
