@@ -37,6 +37,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lossbridge.conformance._text import plural
+
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 
 EXIT_OK = 0
@@ -46,6 +48,10 @@ EXIT_USAGE = 2
 
 class UsageError(Exception):
     """A command line that cannot run (exit status 2)."""
+
+
+class WorkerError(Exception):
+    """A worker process of ``--jobs`` died or raised (exit status 1)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=sorted(REGISTRY),
         metavar="NAME",
         help="loss to check (repeatable; default: all, unless --target is given)",
+    )
+    sel.add_argument(
+        "--list",
+        action="store_true",
+        help="print the registry's entries (name, oracles, number of cases; only the --loss "
+        "ones if given) and exit without running anything",
     )
     sel.add_argument(
         "--target",
@@ -102,7 +114,16 @@ def _parser() -> argparse.ArgumentParser:
         "--case",
         action="append",
         metavar="LABEL",
-        help="case label of the registry's losses to run (repeatable; default: all)",
+        help="case label of the registry's losses to run (repeatable; default: each loss's "
+        "representative case, or all of them with --full)",
+    )
+    sel.add_argument(
+        "--full",
+        action="store_true",
+        help="the whole matrix: every case of every loss, the compiled modes on every case "
+        "flagged for them, at every dtype (about 25 minutes on 2 cores; default: each loss's "
+        "representative case on every backend and dtype, compiled at float32 and bfloat16, "
+        "about 4 minutes)",
     )
     where = p.add_argument_group("where to run")
     where.add_argument(
@@ -127,6 +148,21 @@ def _parser() -> argparse.ArgumentParser:
         "without it are reported as not run",
     )
     where.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes for the registry's losses (default: the CPUs, at most 4; "
+        "1: in this process)",
+    )
+    where.add_argument(
+        "--skip-missing-device",
+        action="store_true",
+        help="with --device: report a --target's backends that lack the device as not run "
+        "(default: an error, exit status 2)",
+    )
+    where.add_argument(
         "--no-compile",
         action="store_true",
         help="skip the compiled modes (jax.jit, tf.function, torch.compile)",
@@ -145,11 +181,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _set_up_frameworks(backends: Sequence[str] | None) -> None:
-    """Process-wide framework set-up: torch first, JAX float64 on, TF quiet."""
+def set_up_frameworks(backends: Sequence[str] | None, threads: int | None = None) -> None:
+    """Process-wide framework set-up: torch first, JAX float64 on, TF quiet.
+
+    ``threads``: intra-op threads of torch and TensorFlow (a worker of ``--jobs N`` gets its
+    share of the CPUs); None leaves the frameworks' defaults.
+    """
     installed = {n for n in ("torch", "jax", "tensorflow") if importlib.util.find_spec(n)}
     if "torch" in installed:
-        import torch  # noqa: F401  (before tensorflow; also the oracle)
+        import torch  # (before tensorflow; also the oracle)
+
+        if threads is not None:
+            torch.set_num_threads(threads)
     if "jax" in installed:
         import jax
 
@@ -158,6 +201,9 @@ def _set_up_frameworks(backends: Sequence[str] | None) -> None:
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
+        if threads is not None:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 # ------------------------------------------------------------------------------------------
@@ -285,34 +331,52 @@ def target_options(target: str, args: argparse.Namespace) -> tuple[Callable[...,
 
 
 class _Progress:
-    """A bar on stderr when it is a terminal (rewritten in place), else one line per step."""
+    """A bar on stderr when it is a terminal (rewritten in place), else one line per step.
 
-    def __init__(self, total: int, quiet: bool) -> None:
-        self.total, self.quiet, self.done = max(total, 1), quiet, 0
+    Each step carries a weight (its expected share of the run's time); the estimate of the time
+    left is the elapsed time scaled by the weight still to do.
+    """
+
+    def __init__(self, total: float, quiet: bool) -> None:
+        self.total, self.quiet, self.done, self.steps = max(total, 1e-9), quiet, 0.0, 0
         self.tty = sys.stderr.isatty()
         self.t0 = time.perf_counter()
 
-    def __call__(self, line: str) -> None:
-        self.done += 1
+    def note(self, line: str) -> None:
+        """A line that is no step (start-up), shown at once."""
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.t0
+            print(f"[{elapsed:6.1f}s] {line}", file=sys.stderr, flush=True)
+
+    def __call__(self, line: str, weight: float = 1.0) -> None:
+        self.done += weight
+        self.steps += 1
         if self.quiet:
             return
         elapsed = time.perf_counter() - self.t0
+        left = max(self.total - self.done, 0.0)
+        eta = _minutes(elapsed * left / self.done) if self.done > 0 else "?"
+        pct = 100.0 * min(self.done / self.total, 1.0)
         if not self.tty:
-            print(f"[{elapsed:6.1f}s] {line}", file=sys.stderr, flush=True)
+            print(f"[{elapsed:6.1f}s] {pct:3.0f}% left ~{eta}  {line}", file=sys.stderr, flush=True)
             return
         cols = shutil.get_terminal_size((80, 20)).columns
-        width = max(10, min(40, cols - 60))
-        filled = int(width * self.done / self.total)
+        width = max(10, min(30, cols - 70))
+        filled = int(width * min(self.done / self.total, 1.0))
         bar = "#" * filled + "." * (width - filled)
-        text = f"[{bar}] {self.done}/{self.total} {elapsed:5.0f}s  {line}"
+        text = f"[{bar}] {pct:3.0f}% {elapsed:5.0f}s, ~{eta} left  {line}"
         sys.stderr.write("\r" + text[: cols - 1].ljust(cols - 1))
         sys.stderr.flush()
 
     def close(self) -> None:
-        if self.tty and not self.quiet and self.done:
+        if self.tty and not self.quiet and self.steps:
             cols = shutil.get_terminal_size((80, 20)).columns
             sys.stderr.write("\r" + " " * (cols - 1) + "\r")
             sys.stderr.flush()
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f}s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
 # ------------------------------------------------------------------------------------------
@@ -328,11 +392,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) and argparse's usage errors (2)
         return int(exc.code or 0)
+    if args.list:
+        return list_entries(args.loss)
     try:
         return _main(args)
     except UsageError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except WorkerError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -340,59 +409,84 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError("--heatmap needs matplotlib: pip install 'lossbridge[plot]'")
     if not args.target and (args.inputs or args.spec or args.kwarg):
         raise UsageError("--inputs, --spec and --kwarg apply to --target functions only")
-    _set_up_frameworks(args.backend)
+    set_up_frameworks(args.backend)
 
     from lossbridge.conformance.parity import check
     from lossbridge.conformance.registry import REGISTRY
     from lossbridge.conformance.report import format_report, to_json, to_junit, to_markdown
-    from lossbridge.conformance.runner import DTYPES, Suite
+    from lossbridge.conformance.runner import DTYPES, QUICK_COMPILE_DTYPES, Suite
 
     targets = [target_options(t, args) for t in args.target or []]
     losses = args.loss if (args.loss or targets) else list(REGISTRY)
     dtypes = tuple(dict.fromkeys(args.dtype)) if args.dtype else DTYPES
-    progress = _Progress(len(losses or []) + len(targets), args.quiet)
+    plan = plan_cases(losses or [], full=args.full, cases=args.case, dtypes=dtypes)
+    progress = _Progress(sum(w for *_, w in plan) + len(targets), args.quiet)
     suite = Suite()
     t0 = time.perf_counter()
     results = []
+    verdicts: list[Any] = []  # the parity checks' majority votes (suspect backends)
+    run_options = {
+        "backends": args.backend,
+        "dtypes": dtypes,
+        "compile": not args.no_compile,
+        "device": args.device,
+        "compile_dtypes": None if args.full else QUICK_COMPILE_DTYPES,
+    }
+    jobs = _jobs(args.jobs, len(plan))
     try:
-        if losses:
-            results += suite.run(
-                losses=losses,
-                backends=args.backend,
-                dtypes=dtypes,
-                cases=args.case,
-                compile=not args.no_compile,
-                progress=progress,
-                device=args.device,
-            )
+        if plan:
+            if jobs > 1:
+                results += _run_workers(plan, run_options, jobs, progress, suite.timings)
+            else:
+                for loss, label, weight in plan:
+                    results += suite.run(losses=[loss], cases=[label], **run_options)
+                    progress(f"{loss} / {label}", weight)
             if not args.backend or "torch" in args.backend:
                 from lossbridge.conformance.autocast import run_autocast
 
-                results += run_autocast(losses=losses, dtypes=dtypes, cases=args.case)
+                t1 = time.perf_counter()
+                results += run_autocast(
+                    losses=losses,
+                    dtypes=dtypes,
+                    cases=args.case,
+                    max_cases=None if args.full or args.case else 1,
+                )
+                suite.timings["autocast"] = time.perf_counter() - t1
         for fn, options in targets:
             if args.backend:
                 options["backends"] = args.backend
             if args.no_compile:
                 options["compiled"] = False
             options.update(dtypes=dtypes if args.dtype else None, device=args.device)
+            if args.skip_missing_device:
+                options["missing_device"] = "skip"
             try:
                 report = check(fn, **options)
             except (TypeError, ValueError) as exc:
                 raise UsageError(f"{_report_name(fn)}: {exc}") from None
             results += report.results
+            verdicts += report.verdicts
             for k, v in report.timings.items():
                 suite.timings[k] = suite.timings.get(k, 0.0) + v
-            progress(f"{report.name}: {len(report.failures)} failures")
+            progress(f"{report.name}: {plural(len(report.failures), 'failure')}")
     finally:
         progress.close()
     wall = time.perf_counter() - t0
-    print(format_report(results, timings=suite.timings))
-    print(f"wall time: {wall:.0f}s")
+    print(format_report(results, timings=suite.timings, verdicts=verdicts))
+    workers = jobs if plan and jobs > 1 else 1
+    print(
+        f"wall time: {wall:.0f}s"
+        + (
+            f" ({workers} worker processes: the time in checks adds up theirs)"
+            if workers > 1
+            else ""
+        )
+    )
     if args.json:
-        to_json(results, args.json, timings=suite.timings)
+        to_json(results, args.json, timings=suite.timings, verdicts=verdicts)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(to_markdown(results, timings=suite.timings))
+            f.write(to_markdown(results, timings=suite.timings, verdicts=verdicts))
     if args.junit:
         with open(args.junit, "w", encoding="utf-8") as f:
             f.write(to_junit(results))
@@ -405,6 +499,114 @@ def _main(args: argparse.Namespace) -> int:
         print("no check ran (nothing selected, or every selected backend is missing)")
         return EXIT_USAGE
     return EXIT_OK if all(r.passed for r in ran) else EXIT_FAILED
+
+
+def plan_cases(
+    losses: Sequence[str], *, full: bool, cases: Sequence[str] | None, dtypes: Sequence[str]
+) -> list[tuple[str, str, float]]:
+    """The (loss, case label, weight) tasks of a run, in registry order.
+
+    ``full``: every case; else each loss's :func:`~lossbridge.conformance.runner.
+    representative_case`. ``cases`` (``--case``) selects by label instead. The weight is the
+    task's expected share of the time: a dtype's eager checks count 1, its compiled modes 6
+    (measured: 4 s for the compiled modes of a case at four dtypes against 0.6 s eager).
+    """
+    from lossbridge.conformance.registry import REGISTRY
+    from lossbridge.conformance.runner import QUICK_COMPILE_DTYPES, representative_case
+
+    plan = []
+    for loss in losses:
+        entry = REGISTRY[loss]
+        if cases is not None:
+            chosen = [c for c in entry.cases if c.label in cases]
+        elif full:
+            chosen = list(entry.cases)
+        else:
+            chosen = [representative_case(entry)]
+        compiled = dtypes if full else [dt for dt in dtypes if dt in QUICK_COMPILE_DTYPES]
+        for case in chosen:
+            weight = len(dtypes) + (6.0 * len(compiled) if case.compile else 0.0)
+            plan.append((loss, case.label, weight))
+    return plan
+
+
+def _jobs(requested: int | None, tasks: int) -> int:
+    """Worker processes: ``--jobs``, else the CPUs this process may use (at most 4)."""
+    if requested is not None:
+        if requested < 1:
+            raise UsageError(f"--jobs must be at least 1; got {requested}")
+        return min(requested, max(tasks, 1))
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4, tasks))
+
+
+def _run_workers(
+    plan: Sequence[tuple[str, str, float]],
+    options: dict[str, Any],
+    jobs: int,
+    progress: _Progress,
+    timings: dict[str, float],
+) -> list:
+    """Run ``plan`` on ``jobs`` spawned workers (:mod:`lossbridge.conformance._workers`);
+    the records come back in plan order, the per-family seconds are added to ``timings``."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from lossbridge.conformance import _workers
+
+    cpus = os.cpu_count() or jobs
+    progress.note(f"starting {jobs} worker processes (each imports the frameworks)")
+    done: dict[int, list] = {}
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_workers.start,
+        initargs=(options["backends"], max(1, cpus // jobs)),
+    ) as pool:
+        # the heaviest tasks first, so that no worker is left with a long one at the end
+        order = sorted(range(len(plan)), key=lambda i: -plan[i][2])
+        futures = {
+            pool.submit(_workers.run_case, plan[i][0], plan[i][1], options): i for i in order
+        }
+        for future in as_completed(futures):
+            i = futures[future]
+            loss, label, weight = plan[i]
+            try:
+                records, spent = future.result()
+            except Exception as exc:
+                raise WorkerError(f"the worker checking {loss} / {label} failed: {exc}") from exc
+            done[i] = records
+            for k, v in spent.items():
+                timings[k] = timings.get(k, 0.0) + v
+            progress(f"{loss} / {label}", weight)
+    return [r for i in range(len(plan)) for r in done[i]]
+
+
+def list_entries(names: Sequence[str] | None = None) -> int:
+    """Print the registry's entries (or ``names``): name, oracles, number of cases; exit 0.
+
+    Imports no framework and runs nothing. Every entry is also checked against its float64
+    NumPy reference; the oracles column names the checks against other libraries
+    (``torch.nn.functional.<name>``, then each extra oracle's check).
+    """
+    from lossbridge.conformance.registry import REGISTRY
+
+    rows = []
+    for name in names or REGISTRY:
+        entry = REGISTRY[name]
+        oracles = ([f"torch.nn.functional.{entry.oracle}"] if entry.oracle else []) + [
+            o.name for o in entry.extra_oracles
+        ]
+        rows.append((name, ", ".join(oracles) or "(float64 reference only)", len(entry.cases)))
+    width = max(len("loss"), *(len(r[0]) for r in rows))
+    print(f"{'loss':<{width}}  {'cases':>5}  oracles")
+    for name, oracles, cases in rows:
+        print(f"{name:<{width}}  {cases:>5}  {oracles}")
+    print(f"{plural(len(rows), 'entry', 'entries')}, {plural(sum(r[2] for r in rows), 'case')}")
+    return EXIT_OK
 
 
 def _report_name(fn: Any) -> str:

@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from lossbridge.conformance import tolerances as _tol
+from lossbridge.conformance._text import plural
 from lossbridge.conformance.registry import (
     REGISTRY,
     Case,
@@ -189,7 +190,7 @@ def run_autocast(
                     results.extend(check_case(entry, case, device, dtype))
         if progress is not None:
             bad = sum(1 for r in results if r.loss == entry.name and r.status == "fail")
-            progress(f"{entry.name}: {len(selected)} cases, {bad} failures")
+            progress(f"{entry.name}: {plural(len(selected), 'case')}, {plural(bad, 'failure')}")
     return results
 
 

@@ -46,8 +46,10 @@ enabled ``jax_enable_x64`` (otherwise those checks are reported as not run, with
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +59,7 @@ import numpy as np
 from lossbridge.conformance import tolerances as _tol
 from lossbridge.conformance.drivers import DRIVERS, DeviceUnavailable, Driver, get_driver
 from lossbridge.conformance.registry import SKIP_GROUPS, Case, Entry
+from lossbridge.conformance.report import REFERENCE, Verdict, plural, verdict_line
 from lossbridge.conformance.runner import (
     _EAGER_GRAD,
     _NO_X64,
@@ -116,6 +119,15 @@ _ORACLE_CHECKS = ("oracle", "grad_oracle")
 
 #: Checks without a tolerance (they pass or fail), which ``skip=`` may also name.
 _NON_NUMERIC_CHECKS = {"type", "call", "grad_call", "device", "tf_variable"}
+
+#: Failures of these checks start a majority vote of the backends' outputs (:class:`Verdict`).
+_VOTED_CHECKS = ("value", "cross", "grad_fd", "grad_cross")
+
+#: Backends that compute on the host only: a GPU they lack is by design, not this machine's.
+_HOST_ONLY = ("numpy", "array_api_strict")
+
+#: What ``missing_device=`` accepts.
+_MISSING_DEVICE = ("fail", "skip")
 
 
 # ------------------------------------------------------------------------------------------
@@ -526,6 +538,7 @@ def check(
     seed: int = 0,
     skip: Mapping[str, str] | None = None,
     placement: bool = True,
+    missing_device: str = "fail",
 ) -> ParityReport:
     """Check a function written against the array API across backends, dtypes and devices.
 
@@ -551,8 +564,9 @@ def check(
         floor, against float64 on the same inputs; :mod:`lossbridge.conformance.tolerances`);
         array-api-strict has none (reported as not run).
     device : str, optional
-        ``'cuda'`` (= ``'gpu'``), ``'cuda:1'``, ``'cpu'``: where each backend's arrays live. A
-        backend without that device is reported as not run, with the reason.
+        ``'cuda'`` (= ``'gpu'``), ``'cuda:1'``, ``'cpu'``: where each backend's arrays live.
+        NumPy and array-api-strict compute on the host only: on a GPU they are reported as not
+        run, with the reason. See ``missing_device`` for a backend without the device.
     grad_args : sequence of str, optional
         Arguments differentiated (default: every floating array input; ``()`` for none).
     compiled : bool or 'inductor'
@@ -579,20 +593,32 @@ def check(
         run. E.g. ``{"grad_fd": "kink at 0"}``, ``{"type": "returns float64 by design"}``.
     placement : bool
         Run the placement checks (``tf.Variable`` input, non-default devices) on the first case.
+    missing_device : {'fail', 'skip'}
+        What to do when ``device`` is absent on torch, JAX or TensorFlow (installed and
+        selected), or on every selected backend: ``'fail'`` (default) raises
+        :class:`~lossbridge.conformance.DeviceUnavailable` naming each backend and why;
+        ``'skip'`` reports those backends as not run, with the reason.
 
     Returns
     -------
     ParityReport
+        When checks fail, its :attr:`~ParityReport.verdicts` say whom the failures point at:
+        every backend's output is compared with every other's, and backends outside a
+        majority that agree with each other are the suspects (the NumPy backend included,
+        whose path is the default reference).
 
     Raises
     ------
     ValueError
         For bad arguments, and when the reference cannot be evaluated on NumPy float64 inputs
         (framework-native code: use :func:`check_port`, or pass ``reference=``).
+    DeviceUnavailable
+        A ``ValueError``: ``device`` is missing and ``missing_device`` is ``'fail'``.
     """
     name = name or _name_of(fn)
     backends = _check_backends(backends)
     dtypes = _check_dtypes(dtypes)
+    _require_device(device, backends, missing_device, f"check({name})")
     plan = _plan(inputs, specs, kwargs, seed)
     gargs = _grad_args(plan, grad_args)
     primary = plan.floating[0] if plan.floating else plan.arrays[0]
@@ -645,6 +671,9 @@ def check(
         [entry], backends=backends, dtypes=dtypes, compile=bool(compiled), device=device
     )
     results = _post_process(results, post_skip)
+    verdicts = _check_verdicts(
+        suite, entry, results, device, reference_path="" if reference is not None else "numpy"
+    )
     return ParityReport(
         name=name,
         results=results,
@@ -653,6 +682,7 @@ def check(
         device=device,
         tolerances=entry.bounds,
         timings=dict(suite.timings),
+        verdicts=verdicts,
     )
 
 
@@ -678,6 +708,223 @@ def assert_parity(fn: Callable[..., Any], inputs: Any = None, **options: Any) ->
 
 
 # ------------------------------------------------------------------------------------------
+# Missing devices, and blame by majority vote
+# ------------------------------------------------------------------------------------------
+
+
+def _require_device(
+    device: str | None, backends: Sequence[str] | None, missing_device: str, fn_name: str
+) -> None:
+    """Raise :class:`DeviceUnavailable` when ``device`` is missing and the caller did not ask
+    to skip (``missing_device='skip'``).
+
+    Missing means: absent on an installed backend that can hold devices (torch, JAX,
+    TensorFlow; the host-only NumPy and array-api-strict are reported as not run on a GPU), or
+    absent on every installed backend selected (nothing would run on it).
+    """
+    if missing_device not in _MISSING_DEVICE:
+        raise ValueError(
+            f"{fn_name}: missing_device must be one of {list(_MISSING_DEVICE)}; "
+            f"got {missing_device!r}"
+        )
+    if device is None or missing_device == "skip":
+        return
+    if backends is None:
+        drivers = [d for d in DRIVERS.values() if d.available()]
+    else:
+        drivers = [d for d in (get_driver(b) for b in backends) if d.available()]
+    missing: dict[str, str] = {}
+    for d in drivers:
+        try:
+            d.resolve_device(device)
+        except DeviceUnavailable as exc:
+            missing[d.name] = str(exc)
+    blocking = {b: why for b, why in missing.items() if b not in _HOST_ONLY}
+    if not blocking and drivers and len(missing) == len(drivers):
+        blocking = missing  # host-only backends alone: nothing at all would run there
+    if blocking:
+        raise DeviceUnavailable(
+            f"{fn_name}: device {device!r} is not available: "
+            + "; ".join(blocking.values())
+            + ". Run where it is, choose backends that have it (backends=), or pass "
+            "missing_device='skip' to report those backends as not run (pytest: "
+            "--parity-skip-missing-device)"
+        )
+
+
+def _majority(
+    voters: Sequence[str], agree: Callable[[str, str], bool]
+) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """The largest group of ``voters`` that agree pairwise, when it is unique and holds more
+    than half of them (else ``()``), and the voters grouped by agreement (connected groups)."""
+    pairs = {frozenset(p): agree(*p) for p in itertools.combinations(voters, 2)}
+    best: list[tuple[str, ...]] = []
+    for size in range(len(voters), 1, -1):
+        best = [
+            group
+            for group in itertools.combinations(voters, size)
+            if all(pairs[frozenset(p)] for p in itertools.combinations(group, 2))
+        ]
+        if best:
+            break
+    majority = best[0] if len(best) == 1 and 2 * len(best[0]) > len(voters) else ()
+    groups: list[list[str]] = []
+    for v in voters:
+        joined = [g for g in groups if any(pairs[frozenset((v, w))] for w in g)]
+        merged = [v, *(w for g in joined for w in g)]
+        groups = [g for g in groups if g not in joined] + [merged]
+    order = {v: i for i, v in enumerate(voters)}
+    ordered = sorted((sorted(g, key=order.__getitem__) for g in groups), key=lambda g: order[g[0]])
+    return majority, tuple(tuple(g) for g in ordered)
+
+
+def _verdict(
+    loss: str,
+    case: str,
+    dtype: str,
+    backends: Sequence[str],
+    agree: Callable[[str, str], bool],
+    *,
+    independent_reference: bool,
+    reference_path: str = "",
+    baselines: Mapping[str, str],
+) -> Verdict | None:
+    """The majority vote of ``backends`` (and of the reference, when ``independent_reference``):
+    None when every voter agrees or fewer than two vote.
+
+    ``baselines`` maps each cross-backend check to the backend it compares with (``cross``:
+    the NumPy backend, ``grad_cross``: the first autodiff backend).
+    """
+    voters = [*backends, REFERENCE] if independent_reference else list(backends)
+    if len(voters) < 2:
+        return None
+    majority, groups = _majority(voters, agree)
+    reference = ""
+    if independent_reference:
+        reference = "agrees" if REFERENCE in majority else "disagrees"
+    elif reference_path:
+        reference = "path"
+    common = {"loss": loss, "case": case, "dtype": dtype, "backends": tuple(backends)}
+    if not majority:
+        return Verdict(
+            kind="split",
+            reference=reference,
+            reference_path=reference_path,
+            groups=groups,
+            **common,
+        )
+    suspects = tuple(b for b in backends if b not in majority)
+    reference_suspect = (reference == "disagrees") or reference_path in suspects
+    if not suspects and not reference_suspect:
+        return None
+    explains = [c for c, b in baselines.items() if b in suspects]
+    if reference_suspect:
+        explains += ["value", "grad_fd"]
+    return Verdict(
+        kind="suspects" if suspects else "everywhere",
+        majority=tuple(b for b in majority if b != REFERENCE),
+        suspects=suspects,
+        reference=reference,
+        reference_path=reference_path,
+        explains=tuple(explains),
+        groups=groups,
+        **common,
+    )
+
+
+def _ad_source(dtype: str) -> str:
+    """The first autodiff backend that runs at ``dtype``: the runner's ``grad_cross`` baseline."""
+    for d in DRIVERS.values():
+        if d.autodiff and d.available() and (dtype != "float64" or d.supports_float64()):
+            return d.name
+    return ""
+
+
+def _agreement(
+    suite: Suite,
+    prep: Any,
+    device: str | None,
+    outputs: Mapping[str, Any],
+    from_reference: set[str],
+) -> Callable[[str, str], bool]:
+    """``agree(a, b)``: whether two voters' ``outputs`` agree by the ``cross`` check's bound
+    (the ``value`` check's where one is the float64 reference), conditioning-aware as in the
+    checks themselves."""
+
+    def spread(kind: str) -> float:
+        return suite._spread(prep, kind)
+
+    def agree(a: str, b: str) -> bool:
+        check = "value" if {a, b} & from_reference else "cross"
+        if a in from_reference:
+            a, b = b, a  # measure the backend against the reference
+        rec = _Recorder(prep.entry, prep.case, a, prep.dtype, device, spread)
+        try:
+            m = rec.measure(check, outputs[a], outputs[b])
+            m, tol, _ = rec.conditioned(check, outputs[a], outputs[b], m, rec.tolerance(check))
+        except Exception:  # noqa: BLE001 - not comparable (shapes): no agreement
+            return False
+        return bool(m.error <= tol)
+
+    return agree
+
+
+def _check_verdicts(
+    suite: Suite,
+    entry: _UserEntry,
+    results: Sequence[Result],
+    device: str | None,
+    reference_path: str,
+) -> list[Verdict]:
+    """For each case and dtype with a failed value, cross or gradient check: every backend's
+    output compared with every other's (by the ``cross`` check's bound; the reference by the
+    ``value`` check's) and the majority vote."""
+    groups: dict[tuple[str, str], list[Result]] = defaultdict(list)
+    for r in results:
+        groups[(r.case, r.dtype)].append(r)
+    verdicts = []
+    for (label, dtype), rs in groups.items():
+        if not any(r.status == "fail" and r.check in _VOTED_CHECKS for r in rs):
+            continue
+        raised = {r.backend for r in rs if r.check == "call" and r.status == "fail"}
+        ran = [b for b in dict.fromkeys(r.backend for r in rs if not r.skipped) if b not in raised]
+        case = entry.case(label)
+        prep = suite._prepare(entry, case, dtype)
+        outputs: dict[str, Any] = {}
+        for b in ran:
+            d = get_driver(b)
+            try:
+                arrays = _arrays(d, prep.inputs, dtype, d.resolve_device(device))
+                outputs[b] = d.to_numpy(_quiet(entry.fn, **arrays, **case.kwargs))
+            except Exception:  # noqa: BLE001 - a backend that cannot recompute does not vote
+                continue
+        # The reference stands for its own path (the user's function on NumPy float64 arrays)
+        # where that backend did not run itself, and votes on its own when independent.
+        from_reference = set()
+        if reference_path and reference_path not in outputs:
+            outputs[reference_path] = prep.reference
+            from_reference.add(reference_path)
+        if not reference_path:
+            outputs[REFERENCE] = prep.reference
+            from_reference.add(REFERENCE)
+
+        voters = [b for b in outputs if b != REFERENCE]
+        v = _verdict(
+            entry.name,
+            label,
+            dtype,
+            voters,
+            _agreement(suite, prep, device, outputs, from_reference),
+            independent_reference=not reference_path,
+            reference_path=reference_path,
+            baselines={"cross": "numpy", "grad_cross": _ad_source(dtype)},
+        )
+        if v is not None:
+            verdicts.append(v)
+    return verdicts
+
+
+# ------------------------------------------------------------------------------------------
 # Porting check: two implementations, identical inputs
 # ------------------------------------------------------------------------------------------
 
@@ -700,6 +947,7 @@ def check_port(
     tolerances: Mapping[str, Any] | None = None,
     name: str | None = None,
     seed: int = 0,
+    missing_device: str = "fail",
 ) -> ParityReport:
     """Check that two implementations of one function agree: the porting check.
 
@@ -714,14 +962,16 @@ def check_port(
     ----------
     fn_a, fn_b : callable
         Called as ``fn(**arrays, **kwargs, **kwargs_a)`` (resp. ``kwargs_b``).
-    inputs, specs, kwargs, dtypes, device, grad_args, tolerances, seed
+    inputs, specs, kwargs, dtypes, device, grad_args, tolerances, seed, missing_device
         As for :func:`check`.
     backend_a, backend_b : str
         Backends of ``fn_a`` and ``fn_b`` (may be equal: two torch implementations).
     kwargs_a, kwargs_b : mapping, optional
         Keyword arguments for one side only (its own spelling of an option).
     reference : callable, optional
-        A float64 NumPy implementation both are also compared with.
+        A float64 NumPy implementation both are also compared with; it breaks the tie when
+        the two disagree (the report's :attr:`~ParityReport.verdicts` then name the one that
+        disagrees with it).
     name : str, optional
         Default ``'<fn_a> vs <fn_b>'``.
 
@@ -731,6 +981,7 @@ def check_port(
     """
     name = name or f"{_name_of(fn_a)} vs {_name_of(fn_b)}"
     da, db = get_driver(backend_a), get_driver(backend_b)
+    _require_device(device, [backend_a, backend_b], missing_device, f"check_port({name})")
     dtypes = _check_dtypes(dtypes)
     plan = _plan(inputs, specs, kwargs, seed)
     gargs = _grad_args(plan, grad_args)
@@ -761,18 +1012,23 @@ def check_port(
         **common,
     )
     results: list[Result] = []
+    verdicts: list[Verdict] = []
     for case in cases:
         for dtype in dtypes:
-            results.extend(
-                _port_case(
-                    (entry_a, da, label_a, kwargs_a),
-                    (entry_b, db, label_b, kwargs_b),
-                    case,
-                    dtype,
-                    device,
-                    reference,
-                )
+            rs = _port_case(
+                (entry_a, da, label_a, kwargs_a),
+                (entry_b, db, label_b, kwargs_b),
+                case,
+                dtype,
+                device,
+                reference,
             )
+            results.extend(rs)
+            v = _port_verdict(
+                name, case.label, dtype, rs, (label_a, label_b), reference is not None
+            )
+            if v is not None:
+                verdicts.append(v)
     return ParityReport(
         name=name,
         results=results,
@@ -781,6 +1037,42 @@ def check_port(
         device=device,
         tolerances=bounds,
         mode="port",
+        verdicts=verdicts,
+    )
+
+
+def _port_verdict(
+    name: str,
+    label: str,
+    dtype: str,
+    results: Sequence[Result],
+    sides: tuple[str, str],
+    has_reference: bool,
+) -> Verdict | None:
+    """The majority vote of a porting check's two sides and its reference (when given), from
+    the records: ``cross`` (b against a) and each side's ``value`` (against the reference)."""
+    if not any(r.status == "fail" and r.check in _VOTED_CHECKS for r in results):
+        return None
+    passed = {(r.backend, r.check): r.passed for r in results if not r.skipped}
+    ran = [
+        side
+        for side in sides
+        if any(b == side for b, _ in passed) and passed.get((side, "call"), True)
+    ]
+
+    def agree(a: str, b: str) -> bool:
+        if REFERENCE in (a, b):
+            return passed.get((b if a == REFERENCE else a, "value"), False)
+        return passed.get((sides[1], "cross"), False)
+
+    return _verdict(
+        name,
+        label,
+        dtype,
+        ran,
+        agree,
+        independent_reference=has_reference,
+        baselines={"cross": sides[0], "grad_cross": sides[0]},
     )
 
 
@@ -882,6 +1174,12 @@ class ParityReport:
     timings : dict of str to float
         Seconds per check family.
     mode : {'check', 'port'}
+    verdicts : list of Verdict
+        For each input set and dtype with a failed value, cross or gradient check, whom the
+        failures point at by majority vote of the backends' outputs
+        (:class:`~lossbridge.conformance.report.Verdict`): the suspects (the NumPy backend
+        included, whose path is the default reference), that the function is wrong on every
+        backend, or that there is no majority.
     """
 
     name: str
@@ -892,6 +1190,7 @@ class ParityReport:
     tolerances: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     mode: str = "check"
+    verdicts: list[Verdict] = field(default_factory=list)
 
     @property
     def ran(self) -> list[Result]:
@@ -913,43 +1212,60 @@ class ParityReport:
         """At least one check ran, and every check that ran passed."""
         return bool(self.ran) and not self.failures
 
+    @property
+    def suspects(self) -> tuple[str, ...]:
+        """The backends a majority of the others outvote (:attr:`verdicts`), in order."""
+        return tuple(dict.fromkeys(b for v in self.verdicts for b in v.suspects))
+
     def summary(self) -> dict[str, Any]:
-        """Counts: combinations, checks run, passed, failed, not run."""
+        """Counts (combinations, checks run, passed, failed, not run), the :attr:`suspects` and
+        the verdict in words (``''`` when no vote was needed)."""
         from lossbridge.conformance.report import summarize
 
-        return summarize(self.results)
+        return {
+            **summarize(self.results),
+            "suspects": list(self.suspects),
+            "verdict": verdict_line(self.verdicts),
+        }
 
     def failure_message(self, max_failures: int = 5) -> str:
         """What :meth:`assert_ok` raises: each failure's check, backend, dtype, worst element,
         got vs expected, error vs tolerance and repro (the first ``max_failures`` in full).
 
         Failures that point at another backend (cross-backend checks of a backend that agrees
-        with the float64 reference: :func:`~lossbridge.conformance.report.secondary_failures`)
-        come last, and the first line names the backends and dtypes at fault.
+        with the float64 reference, and checks of the majority's backends against a suspect:
+        :func:`~lossbridge.conformance.report.secondary_failures`) come last; the first line
+        names the backends and dtypes at fault and the majority vote's verdict
+        (:attr:`verdicts`), e.g. ``suspect: numpy (the reference path) - 4 of 5 backends agree
+        with each other``.
         """
         from lossbridge.conformance.report import secondary_failures
 
         if not self.ran:
             reasons = sorted({r.message for r in self.not_run})
             return f"parity of {self.name}: no check ran: " + "; ".join(reasons)
-        second = secondary_failures(self.results)
+        second = secondary_failures(self.results, self.verdicts)
         primary = [
             r for r, s2 in zip(self.results, second, strict=True) if r.status == "fail" and not s2
         ]
         others = [r for r, s2 in zip(self.results, second, strict=True) if s2]
         ordered = primary + others
         at = ", ".join(dict.fromkeys(f"{r.backend} {r.dtype}" for r in primary))
+        vote = verdict_line(self.verdicts)
         lines = [
-            f"parity of {self.name}: {len(ordered)} of {len(self.ran)} checks failed"
+            f"parity of {self.name}: {len(ordered)} of {plural(len(self.ran), 'check')} failed"
             + (f", pointing at {at}" if at else "")
+            + (f"; {vote}" if vote else "")
             + f" (backends: {', '.join(self.backends)}; dtypes: {', '.join(self.dtypes)}"
             + (f"; device {self.device}" if self.device else "")
             + ")"
         ]
         if others:
             lines.append(
-                f"({len(others)} of them are cross-backend checks of backends that agree with "
-                "the float64 reference: "
+                f"({len(others)} of them "
+                + ("is a check" if len(others) == 1 else "are checks")
+                + " of backends that agree with the float64 reference or the majority, "
+                "against the one at fault: "
                 + ", ".join(dict.fromkeys(f"{r.check} on {r.backend} {r.dtype}" for r in others))
                 + ")"
             )
@@ -958,7 +1274,7 @@ class ParityReport:
             lines += ["     " + line for line in r.repro.splitlines()]
         rest = ordered[max_failures:]
         if rest:
-            lines += ["", f"... and {len(rest)} more failures:"]
+            lines += ["", f"... and {plural(len(rest), 'more failure')}:"]
             lines += [f"   {r.check} on {r.backend} {r.dtype} [{r.case}]" for r in rest[:20]]
             if len(rest) > 20:
                 lines.append(f"   ... ({len(rest) - 20} more; see report.to_markdown())")
@@ -986,7 +1302,10 @@ class ParityReport:
             f" (device {self.device})" if self.device else ""
         )
         body = format_report(
-            self.results, timings=self.timings or None, tolerance_lines=self._tolerance_lines()
+            self.results,
+            timings=self.timings or None,
+            tolerance_lines=self._tolerance_lines(),
+            verdicts=self.verdicts,
         )
         return f"{head}\n\n{body}"
 
@@ -1000,6 +1319,7 @@ class ParityReport:
             "dtypes": list(self.dtypes),
             "device": self.device,
             "summary": self.summary(),
+            "verdicts": [v.to_dict() for v in self.verdicts],
             "tolerances": {k: dict(v) for k, v in self.tolerances.items()},
             "timings": dict(self.timings),
             "results": [r.to_dict() for r in self.results],
@@ -1023,6 +1343,7 @@ class ParityReport:
             title=f"{kind}: {self.name}",
             timings=self.timings or None,
             tolerance_lines=self._tolerance_lines(),
+            verdicts=self.verdicts,
         )
         if path is not None:
             with open(path, "w", encoding="utf-8") as f:

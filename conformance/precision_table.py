@@ -897,9 +897,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--autocast", action="store_true", help="also the torch CPU autocast dtype table"
     )
     args = p.parse_args(argv)
-    from lossbridge.conformance.__main__ import _set_up_frameworks
+    from lossbridge.conformance.__main__ import set_up_frameworks
 
-    _set_up_frameworks(None)
+    set_up_frameworks(None)
     rows = [
         measure(c, dt)
         for c in counterparts(args.framework or FRAMEWORKS)

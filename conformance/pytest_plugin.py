@@ -17,8 +17,14 @@ the ``parity`` fixture
 
 command-line options (defaults; a test's own arguments win)
     ``--parity-backends=numpy,torch``, ``--parity-dtypes=float32``, ``--parity-device=cuda``,
-    ``--parity-no-compile``, and ``--parity-report=DIR``: a Markdown report per parity test.
-    ``parity_backends``, ``parity_dtypes`` and ``parity_device`` can also be set as ini options.
+    ``--parity-skip-missing-device``, ``--parity-no-compile``, and ``--parity-report=DIR``: a
+    Markdown report per parity test. ``parity_backends``, ``parity_dtypes``, ``parity_device``
+    and ``parity_skip_missing_device`` can also be set as ini options.
+
+    A device that torch, JAX or TensorFlow lacks (``--parity-device=cuda`` on a machine without
+    CUDA) fails the test, naming each backend and why, unless ``--parity-skip-missing-device``
+    (or ``missing_device="skip"`` in the call) asks to report them as not run: then a test
+    where nothing could run is skipped with the reasons.
 
 A test::
 
@@ -60,7 +66,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DEVICE",
         default=None,
         help="device for the parity fixture's arrays: cuda, gpu, cpu, cuda:1 (default: each "
-        "framework's default)",
+        "framework's default); a backend without it fails the test unless "
+        "--parity-skip-missing-device",
+    )
+    group.addoption(
+        "--parity-skip-missing-device",
+        action="store_true",
+        default=None,
+        help="report backends without --parity-device as not run (a test where nothing could "
+        "run is skipped) instead of failing the test",
     )
     group.addoption(
         "--parity-no-compile",
@@ -77,6 +91,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("parity_backends", "default of --parity-backends", default="")
     parser.addini("parity_dtypes", "default of --parity-dtypes", default="")
     parser.addini("parity_device", "default of --parity-device", default="")
+    parser.addini(
+        "parity_skip_missing_device",
+        "default of --parity-skip-missing-device",
+        type="bool",
+        default=False,
+    )
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -91,7 +111,7 @@ class Parity:
     ----------
     defaults : dict
         Options applied unless a call gives its own (``backends``, ``dtypes``, ``device``,
-        ``compiled``).
+        ``compiled``, ``missing_device``).
     report_dir : str, optional
         Where to write a Markdown report of each check.
     test_name : str
@@ -128,17 +148,29 @@ class Parity:
             pytest.skip(report.failure_message())
         return report.assert_ok()
 
+    def _run(self, run: Any, *args: Any, **options: Any) -> Any:
+        """``run(*args, **options)``; a missing device fails the test with its message."""
+        __tracebackhide__ = True
+        from lossbridge.conformance.drivers import DeviceUnavailable
+
+        try:
+            return self._keep(run(*args, **options))
+        except DeviceUnavailable as exc:
+            pytest.fail(str(exc), pytrace=False)
+
     def check(self, fn: Any, inputs: Any = None, **options: Any) -> Any:
         """:func:`lossbridge.conformance.check` with the defaults; returns the report."""
+        __tracebackhide__ = True
         from lossbridge.conformance.parity import check
 
-        return self._keep(check(fn, inputs, **self._options(options, port=False)))
+        return self._run(check, fn, inputs, **self._options(options, port=False))
 
     def check_port(self, fn_a: Any, fn_b: Any, inputs: Any = None, **options: Any) -> Any:
         """:func:`lossbridge.conformance.check_port` with the defaults; returns the report."""
+        __tracebackhide__ = True
         from lossbridge.conformance.parity import check_port
 
-        return self._keep(check_port(fn_a, fn_b, inputs, **self._options(options, port=True)))
+        return self._run(check_port, fn_a, fn_b, inputs, **self._options(options, port=True))
 
     def __call__(self, fn: Any, inputs: Any = None, **options: Any) -> Any:
         """Check ``fn`` and fail the test unless every check that ran passed."""
@@ -162,10 +194,14 @@ def parity(request: pytest.FixtureRequest) -> Parity:
         return value if value is not None else (config.getini(f"parity_{name}") or None)
 
     dtypes = _split(option("dtypes"))
+    skip_missing = config.getoption("--parity-skip-missing-device")
+    if skip_missing is None:
+        skip_missing = config.getini("parity_skip_missing_device")
     defaults = {
         "backends": _split(option("backends")),
         "dtypes": tuple(dtypes) if dtypes else None,
         "device": option("device"),
         "compiled": False if config.getoption("--parity-no-compile") else None,
+        "missing_device": "skip" if skip_missing else None,
     }
     return Parity(defaults, config.getoption("--parity-report"), request.node.name)

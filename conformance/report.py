@@ -16,23 +16,28 @@ import math
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
 from lossbridge.conformance import tolerances as _tol
+from lossbridge.conformance._text import plural
 from lossbridge.conformance.drivers import DRIVERS
 from lossbridge.conformance.registry import ORACLES, REGISTRY
 from lossbridge.conformance.runner import COMPILED_MODES, DTYPES, Result
 
 __all__ = [
+    "Verdict",
     "culprits",
     "format_matrix",
     "format_report",
+    "plural",
     "summarize",
     "to_json",
     "to_junit",
     "to_markdown",
     "secondary_failures",
+    "verdict_line",
     "worst_ulps",
 ]
 
@@ -93,52 +98,201 @@ def _ulps_of(r: Result) -> float | None:
     return r.ulps
 
 
-def secondary_failures(results: Sequence[Result]) -> list[bool]:
+#: What a :class:`Verdict` calls the float64 reference when it votes on its own.
+REFERENCE = "the float64 reference"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whom the failures of one loss, case and dtype point at: a majority vote of the backends.
+
+    Every backend's output is compared with every other's by the ``cross`` check's rule (its
+    bound, conditioning-aware), and with the float64 reference where that is independent of the
+    backends (``reference=``; a registry entry's formula). The largest group of voters that
+    agree with each other pairwise, when it holds more than half of them, is the majority; the
+    backends outside it are the suspects. Made by :func:`lossbridge.conformance.check` and
+    :func:`~lossbridge.conformance.check_port` for each loss, case and dtype with a failure.
+
+    Attributes
+    ----------
+    loss, case, dtype : str
+    kind : {'suspects', 'everywhere', 'split'}
+        ``'suspects'``: a majority, and backends outside it. ``'everywhere'``: every backend
+        agrees with every other and none with the float64 reference (the function, or the
+        reference, is wrong on every backend). ``'split'``: no majority.
+    backends : tuple of str
+        The backends that voted (those whose output could be computed).
+    majority : tuple of str
+        The backends of the majority (empty for ``'split'``).
+    suspects : tuple of str
+        The backends outside the majority.
+    reference : {'agrees', 'disagrees', 'path', ''}
+        The float64 reference's vote: with the majority or not; ``'path'`` when the reference is
+        a backend's own path (a user's function on NumPy float64 arrays: :attr:`reference_path`)
+        and so no independent voter; ``''`` when there is none.
+    reference_path : str
+        The backend whose code path the reference is (``'numpy'``), or ``''``.
+    explains : tuple of str
+        The checks whose failures on the majority's backends compare them with a suspect
+        (``cross`` with the NumPy backend, ``value`` and ``grad_fd`` with the reference,
+        ``grad_cross`` with the first autodiff backend): they point at the suspect, not at the
+        backend they are recorded on (:func:`secondary_failures`).
+    groups : tuple of tuple of str
+        The voters grouped by agreement (connected groups), for ``'split'``.
+    """
+
+    loss: str
+    case: str
+    dtype: str
+    kind: str
+    backends: tuple[str, ...]
+    majority: tuple[str, ...] = ()
+    suspects: tuple[str, ...] = ()
+    reference: str = ""
+    reference_path: str = ""
+    explains: tuple[str, ...] = ()
+    groups: tuple[tuple[str, ...], ...] = ()
+
+    def _name(self, backend: str) -> str:
+        return f"{backend} (the reference path)" if backend == self.reference_path else backend
+
+    @property
+    def head(self) -> str:
+        """The finding: ``'suspect: numpy (the reference path)'``, ``'wrong everywhere'``,
+        ``'no majority'``."""
+        if self.kind == "suspects":
+            word = "suspect" if len(self.suspects) == 1 else "suspects"
+            return f"{word}: {', '.join(self._name(b) for b in self.suspects)}"
+        return "wrong everywhere" if self.kind == "everywhere" else "no majority"
+
+    @property
+    def evidence(self) -> str:
+        """Why: ``'4 of 5 backends agree with each other'`` and the reference's vote."""
+        n, k = len(self.backends), len(self.majority)
+        if self.kind == "everywhere":
+            return (
+                f"all {plural(n, 'backend')} agree with each other, none with {REFERENCE} (the "
+                "function is wrong on every backend, or the reference is)"
+            )
+        if self.kind == "split":
+            text = "the backends disagree with each other: " + " | ".join(
+                ", ".join(g) for g in self.groups
+            )
+            if len(self.backends) + (self.reference in ("agrees", "disagrees")) < 3:
+                text += " (two voters cannot outvote each other: add backends or pass reference=)"
+            return text
+        if k == 1:
+            return f"{self.majority[0]} agrees with {REFERENCE}"
+        text = f"{k} of {plural(n, 'backend')} agree with each other"
+        if self.reference == "agrees":
+            text += f" and with {REFERENCE}"
+        elif self.reference == "disagrees":
+            text += f", not with {REFERENCE}"
+        return text
+
+    @property
+    def text(self) -> str:
+        """One line, e.g. ``'suspect: numpy (the reference path) - 4 of 5 backends agree with
+        each other'``."""
+        return f"{self.head} - {self.evidence}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (with :attr:`text`)."""
+        return {**asdict(self), "text": self.text}
+
+
+def verdict_line(verdicts: Sequence[Verdict]) -> str:
+    """The verdicts in one line: each finding once, with the dtypes (and cases) it holds at.
+
+    E.g. ``'suspect: numpy (the reference path) - 4 of 5 backends agree with each other
+    (float32); 3 of 4 backends agree with each other (float64)'``; empty without verdicts.
+    """
+    groups: dict[tuple[str, str], list[Verdict]] = defaultdict(list)
+    for v in verdicts:
+        groups[(v.loss, v.head)].append(v)
+    losses = {v.loss for v in verdicts}
+    parts = []
+    for (loss, head), vs in groups.items():
+        many_cases = len({v.case for v in vs}) > 1
+        by_evidence: dict[str, list[str]] = defaultdict(list)
+        for v in vs:
+            by_evidence[v.evidence].append(f"{v.case} {v.dtype}" if many_cases else v.dtype)
+        body = "; ".join(f"{ev} ({', '.join(where)})" for ev, where in by_evidence.items())
+        parts.append((f"{loss}: " if len(losses) > 1 else "") + f"{head} - {body}")
+    return "; ".join(parts)
+
+
+def secondary_failures(results: Sequence[Result], verdicts: Sequence[Verdict] = ()) -> list[bool]:
     """Per record: whether it is a failure that points at another backend.
 
     A cross-backend check (``cross`` against the NumPy backend, ``grad_cross`` against the first
     autodiff backend) that failed on a backend whose own check of the same quantity against the
     float64 reference (``value``, ``grad_fd``) ran and passed for the same loss, case and dtype:
     this backend agrees with the reference, so the baseline backend is the one that is off.
+    With ``verdicts`` (:class:`Verdict`), also a failure of a majority backend in a check that
+    compares it with a suspect (:attr:`Verdict.explains`): the NumPy backend, or the reference
+    when it is the suspect's path.
     """
     own = {
         (r.loss, r.case, r.backend, r.dtype, r.check): r.passed
         for r in results
         if r.check in _VOUCHED_BY.values() and not r.skipped
     }
+    explained = {
+        (v.loss, v.case, v.dtype, backend, check)
+        for v in verdicts
+        for backend in v.majority
+        for check in v.explains
+    }
     out = []
     for r in results:
         vouch = _VOUCHED_BY.get(r.check)
         out.append(
             r.status == "fail"
-            and vouch is not None
-            and own.get((r.loss, r.case, r.backend, r.dtype, vouch), False)
+            and (
+                (vouch is not None and own.get((r.loss, r.case, r.backend, r.dtype, vouch), False))
+                or (r.loss, r.case, r.dtype, r.backend, r.check) in explained
+            )
         )
     return out
 
 
-def culprits(results: Sequence[Result]) -> list[tuple[str, str, str]]:
+def culprits(
+    results: Sequence[Result], verdicts: Sequence[Verdict] = ()
+) -> list[tuple[str, str, str]]:
     """``(loss, backend, dtype)`` with a failure that is not secondary (in report order)."""
     flagged = {
         (r.loss, r.backend, r.dtype)
-        for r, second in zip(results, secondary_failures(results), strict=True)
+        for r, second in zip(results, secondary_failures(results, verdicts), strict=True)
         if r.status == "fail" and not second
     }
     return [k for k in _ordered_keys(results) if k in flagged]
 
 
-def _culprit_line(results: Sequence[Result]) -> str:
-    found = culprits(results)
-    n_second = sum(secondary_failures(results))
-    text = "Pointing at: " + (
-        ", ".join(f"{loss} on {b} {dt}" for loss, b, dt in found) if found else "no single backend"
-    )
-    if n_second:
-        text += (
-            f" ({n_second} further failures are cross-backend checks of backends that agree "
-            "with the float64 reference)"
+def _culprit_lines(results: Sequence[Result], verdicts: Sequence[Verdict] = ()) -> list[str]:
+    """``Pointing at: ...`` (the backends with failures of their own) and, with ``verdicts``,
+    the majority vote (``Suspect: ...``)."""
+    found = culprits(results, verdicts)
+    n_second = sum(secondary_failures(results, verdicts))
+    lines = []
+    if found or not verdicts:
+        lines.append(
+            "Pointing at: "
+            + (
+                ", ".join(f"{loss} on {b} {dt}" for loss, b, dt in found)
+                if found
+                else "no single backend"
+            )
         )
-    return text
+    if verdicts:
+        vote = verdict_line(verdicts)
+        lines.append(vote[:1].upper() + vote[1:])
+    if n_second:
+        lines[-1] += (
+            f" ({plural(n_second, 'further failure')}: checks of backends that agree with the "
+            "float64 reference or the majority, against the one at fault)"
+        )
+    return lines
 
 
 def fmt_ulps(u: float | None) -> str:
@@ -154,7 +308,9 @@ def fmt_ulps(u: float | None) -> str:
     return f"{u:.0f}" if u < 1e4 else f"{u:.1e}"
 
 
-def worst_ulps(results: Sequence[Result]) -> dict[tuple[str, str, str], dict[str, Any]]:
+def worst_ulps(
+    results: Sequence[Result], verdicts: Sequence[Verdict] = ()
+) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Per (loss, backend, dtype): ``ulps`` (the worst value or gradient error in ulps of the
     dtype, None if none ran; secondary failures, see :func:`secondary_failures`, excluded),
     ``ran``, ``failed`` (checks), ``secondary`` (of the failed ones) and ``reason`` (why
@@ -162,7 +318,7 @@ def worst_ulps(results: Sequence[Result]) -> dict[tuple[str, str, str], dict[str
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
     for key in _ordered_keys(results):
         out[key] = {"ulps": None, "ran": 0, "failed": 0, "secondary": 0, "reason": ""}
-    for r, second in zip(results, secondary_failures(results), strict=True):
+    for r, second in zip(results, secondary_failures(results, verdicts), strict=True):
         cell = out[(r.loss, r.backend, r.dtype)]
         if r.skipped:
             cell["reason"] = cell["reason"] or r.message
@@ -195,7 +351,7 @@ def summarize(results: Sequence[Result]) -> dict[str, Any]:
     }
 
 
-def format_matrix(results: Sequence[Result]) -> str:
+def format_matrix(results: Sequence[Result], verdicts: Sequence[Verdict] = ()) -> str:
     """One row per loss, backend and dtype."""
     groups: dict[tuple[str, str, str], list[Result]] = defaultdict(list)
     for r in results:
@@ -205,7 +361,7 @@ def format_matrix(results: Sequence[Result]) -> str:
         f"{'fwd err':>8} {'grad err':>8} {'fd err':>8} {'ulp':>7}  {'result':<8} "
         f"{'oracles':<30} compiled"
     )
-    ulps = worst_ulps(results)
+    ulps = worst_ulps(results, verdicts)
     lines = [header, "-" * len(header)]
     if any(r.dtype in _tol.HALF_DTYPES for r in results):
         lines.insert(0, _HALF_NOTE)
@@ -225,7 +381,7 @@ def format_matrix(results: Sequence[Result]) -> str:
             oracles = "-"
             compiled = f"({reason[:60]})" if reason else ""
         else:
-            result = "pass" if not failed else f"FAIL {failed}"
+            result = _result_cell(failed, ulps[key]["secondary"])
             oracles = _oracle_cell(ran)
             compiled = _compiled_cell(ran)
         lines.append(
@@ -234,7 +390,25 @@ def format_matrix(results: Sequence[Result]) -> str:
             f"{_fmt_err(errs['fd']):>8} {fmt_ulps(ulps[key]['ulps']):>7}  {result:<8} "
             f"{oracles:<30} {compiled}"
         )
+    if any(c["failed"] and c["failed"] == c["secondary"] for c in ulps.values()):
+        lines.append(_ELSEWHERE_NOTE)
     return "\n".join(lines)
+
+
+#: Under the matrix when a row's failures all point at another backend.
+_ELSEWHERE_NOTE = (
+    "fail* N: the row's N failed checks all compare it with the backend at fault (see "
+    "'Pointing at' / 'Suspect'); the row itself agrees with the reference or the majority"
+)
+
+
+def _result_cell(failed: int, secondary: int, markdown: bool = False) -> str:
+    """``pass``, ``FAIL n``, or ``fail* n`` when every failure points at another backend."""
+    if not failed:
+        return "pass"
+    if failed == secondary:
+        return f"fail* {failed}"
+    return f"**FAIL {failed}**" if markdown else f"FAIL {failed}"
 
 
 def _oracle_cell(ran: Iterable[Result]) -> str:
@@ -302,15 +476,17 @@ def format_report(
     timings: Mapping[str, float] | None = None,
     max_failures: int = 50,
     tolerance_lines: Sequence[str] | None = None,
+    verdicts: Sequence[Verdict] = (),
 ) -> str:
     """The matrix, the summary line, tolerances, reasons for checks not run, and failures.
 
     ``tolerance_lines`` replaces the description of the global tolerance table (a report of
-    checks run with other bounds: :class:`lossbridge.conformance.ParityReport`).
+    checks run with other bounds: :class:`lossbridge.conformance.ParityReport`); ``verdicts``
+    (:class:`Verdict`) add the majority vote's suspects after the summary line.
     """
-    out = [format_matrix(results), "", _summary_line(results)]
+    out = [format_matrix(results, verdicts), "", _summary_line(results)]
     if any(r.status == "fail" for r in results):
-        out.append(_culprit_line(results))
+        out.extend(_culprit_lines(results, verdicts))
     out.extend(_format_tolerances(tolerance_lines, {r.loss for r in results}))
     if timings:
         total = sum(timings.values())
@@ -333,17 +509,19 @@ def format_report(
             out.append(f"- {r.message}")
             out.extend("    " + line for line in r.repro.splitlines())
         if len(failures) > max_failures:
-            out.append(f"\n... {len(failures) - max_failures} more failures (see --json)")
+            more = plural(len(failures) - max_failures, "more failure")
+            out.append(f"\n... {more} (see --json)")
     return "\n".join(out)
 
 
 def _summary_line(results: Sequence[Result]) -> str:
     s = summarize(results)
     return (
-        f"{s['cases']} cases ({s['losses']} losses) x {s['backends']} backends x {s['dtypes']} "
-        f"dtypes = {s['combinations']} combinations ({s['combinations_not_run']} not run); "
-        f"{s['checks_run']} checks run: {s['passed']} passed, {s['failed']} failed; "
-        f"{s['checks_not_run']} checks not run"
+        f"{plural(s['cases'], 'case')} ({plural(s['losses'], 'loss')}) x "
+        f"{plural(s['backends'], 'backend')} x {plural(s['dtypes'], 'dtype')} = "
+        f"{plural(s['combinations'], 'combination')} ({s['combinations_not_run']} not run); "
+        f"{plural(s['checks_run'], 'check')} run: {s['passed']} passed, {s['failed']} failed; "
+        f"{plural(s['checks_not_run'], 'check')} not run"
     )
 
 
@@ -359,21 +537,25 @@ def to_markdown(
     timings: Mapping[str, float] | None = None,
     tolerance_lines: Sequence[str] | None = None,
     max_failures: int = 50,
+    verdicts: Sequence[Verdict] = (),
 ) -> str:
     """A Markdown report: verdict and counts, the matrix as a table, tolerances, failures (each
-    with its message and repro in a code block), and the checks not run with the reasons."""
+    with its message and repro in a code block), and the checks not run with the reasons.
+
+    ``verdicts`` (:class:`Verdict`) add the majority vote's suspects after the counts."""
     s = summarize(results)
     failures = [r for r in results if r.status == "fail"]
     verdict = "FAIL" if failures else ("PASS" if s["checks_run"] else "NOT RUN")
     out = [f"# {title}", "", f"**{verdict}**: {_summary_line(results)}", ""]
     if failures:
-        out += [_culprit_line(results), ""]
+        for line in _culprit_lines(results, verdicts):
+            out += [line, ""]
     out += ["## Matrix", "", _HALF_NOTE, ""]
     out.append(
         "| loss | backend | dtype | checks | fwd err | grad err | fd err | worst ulp | result |"
     )
     out.append("|---|---|---|---:|---:|---:|---:|---:|---|")
-    ulps = worst_ulps(results)
+    ulps = worst_ulps(results, verdicts)
     groups: dict[tuple[str, str, str], list[Result]] = defaultdict(list)
     for r in results:
         groups[(r.loss, r.backend, r.dtype)].append(r)
@@ -387,13 +569,15 @@ def to_markdown(
         if not ran:
             result = f"not run ({ulps[key]['reason']})"
         else:
-            result = "pass" if not failed else f"**FAIL {failed}**"
+            result = _result_cell(failed, ulps[key]["secondary"], markdown=True)
         loss, backend, dtype = key
         out.append(
             f"| {_md(loss)} | {_md(backend)} | {dtype} | {len(ran)} | {_fmt_err(errs['value'])} "
             f"| {_fmt_err(errs['grad'])} | {_fmt_err(errs['fd'])} | "
             f"{fmt_ulps(ulps[key]['ulps'])} | {_md(result)} |"
         )
+    if any(c["failed"] and c["failed"] == c["secondary"] for c in ulps.values()):
+        out += ["", _ELSEWHERE_NOTE]
     tol_lines = _format_tolerances(tolerance_lines, {r.loss for r in results})
     out += ["", "## Tolerances", "", tol_lines[0], ""]
     for line in tol_lines[1:]:
@@ -412,7 +596,8 @@ def to_markdown(
             if r.repro:
                 out += ["```python", r.repro, "```"]
         if len(failures) > max_failures:
-            out += ["", f"... {len(failures) - max_failures} more failures (see the JSON report)"]
+            more = plural(len(failures) - max_failures, "more failure")
+            out += ["", f"... {more} (see the JSON report)"]
     skipped = Counter((r.check, r.message) for r in results if r.skipped)
     if skipped:
         out += ["", "## Not run", "", "| checks | check | reason |", "|---:|---|---|"]
@@ -470,11 +655,16 @@ def to_junit(results: Sequence[Result], *, suite: str = "lossbridge.conformance"
 
 
 def to_json(
-    results: Sequence[Result], path: str, *, timings: Mapping[str, float] | None = None
+    results: Sequence[Result],
+    path: str,
+    *,
+    timings: Mapping[str, float] | None = None,
+    verdicts: Sequence[Verdict] = (),
 ) -> None:
-    """Write the summary, tolerances and every record to ``path`` as JSON."""
+    """Write the summary, tolerances, every record (and ``verdicts``) to ``path`` as JSON."""
     doc = {
         "summary": summarize(results),
+        "verdicts": [v.to_dict() for v in verdicts],
         "tolerances": {k: vars(v) for k, v in _tol.TOLERANCES.items()},
         "exceptions": [vars(e) for e in _tol.EXCEPTIONS],
         "timings": dict(timings or {}),

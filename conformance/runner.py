@@ -101,6 +101,7 @@ from typing import Any
 import numpy as np
 
 from lossbridge.conformance import tolerances as _tol
+from lossbridge.conformance._text import plural
 from lossbridge.conformance.drivers import (
     DRIVERS,
     HALF_DTYPES,
@@ -697,6 +698,7 @@ class Suite:
         compile: bool = True,
         progress: Callable[[str], None] | None = None,
         device: str | None = None,
+        compile_dtypes: Sequence[str] | None = None,
     ) -> list[Result]:
         """Run every check of the selected entries, cases, backends and dtypes.
 
@@ -717,6 +719,8 @@ class Suite:
             Case labels to select.
         compile : bool
             Run the compiled modes on the cases flagged for them.
+        compile_dtypes : sequence of str, optional
+            The dtypes at which the compiled modes run (default: every dtype of ``dtypes``).
         progress : callable, optional
             Called with a line of text after each loss.
         device : str, optional
@@ -776,12 +780,13 @@ class Suite:
                             continue
                         if prep is None:
                             prep = self._prepare(entry, case, dtype)
+                        compiled = compile and (compile_dtypes is None or dtype in compile_dtypes)
                         results.extend(
-                            self._run_backend(prep, d, compile, device, placed.get(d.name))
+                            self._run_backend(prep, d, compiled, device, placed.get(d.name))
                         )
             if progress is not None:
                 bad = sum(1 for r in results if r.loss == entry.name and r.status == "fail")
-                progress(f"{entry.name}: {len(selected)} cases, {bad} failures")
+                progress(f"{entry.name}: {plural(len(selected), 'case')}, {plural(bad, 'failure')}")
         return results
 
     # -- baselines -------------------------------------------------------------------------
@@ -968,14 +973,14 @@ class Suite:
         entry, case, dtype = prep.entry, prep.case, prep.dtype
         rec = _Recorder(entry, case, d.name, dtype, device, lambda kind: self._spread(prep, kind))
         half = dtype in HALF_DTYPES
-        t0 = time.perf_counter()
+        t0, nested0 = time.perf_counter(), self._nested()
         try:
             arrays = _arrays(d, prep.inputs, dtype, where)
             out = _quiet(entry.fn, **arrays, **case.kwargs)
             out_np = d.to_numpy(out)
         except Exception as exc:  # noqa: BLE001
             rec.fail("call", f"{entry.name} raised {_first_line(exc)}")
-            self._time("eager", t0)
+            self._time("eager", t0, self._nested() - nested0)
             return rec.results
         rec.numeric("value", out_np, prep.reference, "the float64 reference")
         if d.name != "numpy":
@@ -1036,7 +1041,7 @@ class Suite:
             else:
                 rec.against("grad_oracle", grads, oracle, "torch.nn.functional's gradient", grad64)
             rec.against("grad_fd", grads, prep.fd, "finite differences of the reference")
-        self._time("eager", t0)
+        self._time("eager", t0, self._nested() - nested0)
 
         if case.placement and device is None:
             t0 = time.perf_counter()
@@ -1128,8 +1133,31 @@ class Suite:
         """One ``'all'`` record: the whole case not run on this backend and dtype."""
         return _Recorder(entry, case, backend, dtype, device).skip("all", why)
 
-    def _time(self, family: str, t0: float) -> None:
-        self.timings[family] = self.timings.get(family, 0.0) + time.perf_counter() - t0
+    def _time(self, family: str, t0: float, inner: float = 0.0) -> None:
+        """Add the seconds since ``t0`` to ``family``, less ``inner`` (seconds timed under
+        other families meanwhile: the baselines and conditioning an eager check computes), so
+        that the families add up to the time spent, never more."""
+        dt = time.perf_counter() - t0 - inner
+        self.timings[family] = self.timings.get(family, 0.0) + dt
+
+    def _nested(self) -> float:
+        """Seconds timed so far by the families that run nested inside an eager check."""
+        return self.timings.get("baselines", 0.0) + self.timings.get("conditioning", 0.0)
+
+
+#: The dtypes of the compiled modes in the default (not ``--full``) command-line run: one
+#: full and one half precision.
+QUICK_COMPILE_DTYPES = ("float32", "bfloat16")
+
+
+def representative_case(entry: Entry) -> Case:
+    """The case that stands for ``entry`` in the default command-line run: the first case
+    flagged for the compiled modes, preferring one that also runs the placement and inductor
+    checks (every entry has a compiled case; else its first case)."""
+    return max(
+        entry.cases,
+        key=lambda c: (bool(c.compile), bool(c.placement), bool(c.inductor)),
+    )
 
 
 def check_dtypes(dtypes: Iterable[str]) -> None:

@@ -98,8 +98,10 @@ def test_linear_cross_entropy_options_and_module_errors_name_them():
     _named(lambda: opts(batch_chunk_size=-1), "LinearCrossEntropyOptions")
     _named(lambda: opts(chunking_method="x"), "LinearCrossEntropyOptions")
     chunked = opts(batch_chunk_size=1)
-    _named(lambda: lossbridge.linear_cross_entropy(x, w, y, options=chunked, reduction="x"),
-           "linear_cross_entropy")
+    _named(
+        lambda: lossbridge.linear_cross_entropy(x, w, y, options=chunked, reduction="x"),
+        "linear_cross_entropy",
+    )
     _named(lambda: lnn.LinearCrossEntropyLoss(4, 3, reduction="avg"), "LinearCrossEntropyLoss")
     _named(lambda: lnn.LinearCrossEntropyLoss(5, 3)(x, y), "LinearCrossEntropyLoss")
 

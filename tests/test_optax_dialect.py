@@ -714,8 +714,14 @@ def test_ctc_reference_values(backend):
     optax = pytest.importorskip("optax")
     jnp = pytest.importorskip("jax.numpy")
     f32 = np.float32
-    ref = np.asarray(optax.ctc_loss(jnp.asarray(lp, f32), jnp.asarray(short, f32),
-                                    jnp.asarray(labels), jnp.asarray(lpad, f32)))
+    ref = np.asarray(
+        optax.ctc_loss(
+            jnp.asarray(lp, f32),
+            jnp.asarray(short, f32),
+            jnp.asarray(labels),
+            jnp.asarray(lpad, f32),
+        )
+    )
     assert_close(out, ref, 1e-5)
 
 

@@ -180,15 +180,15 @@ def test_no_inputs_is_a_usage_error(user_module, capsys, monkeypatch) -> None:
 
 
 @pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch")
-def test_absent_device_is_not_run_exit_2(user_module, capsys) -> None:
+def test_absent_device_fails_exit_2(user_module, capsys) -> None:
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     argv = ["--target", "user_cli_losses:pinball", "--device", "cuda", "--backend", "torch"]
     assert main([*argv, "-q"]) == 2
-    out = capsys.readouterr().out
-    assert "no check ran" in out and "torch has no device cuda:0" in out
+    err = capsys.readouterr().err
+    assert "device 'cuda' is not available" in err and "torch has no device cuda:0" in err
 
 
 def test_progress_bar_on_a_terminal_only(user_module, capsys, monkeypatch) -> None:
@@ -201,7 +201,13 @@ def test_progress_bar_on_a_terminal_only(user_module, capsys, monkeypatch) -> No
     monkeypatch.setattr(sys, "stderr", tty)
     assert main(argv) == 0
     text = tty.getvalue()
-    assert "\r[" in text and "#" in text and "1/1" in text and "pinball: 0 failures" in text
+    assert (
+        "\r[" in text
+        and "#" in text
+        and "100%" in text
+        and "left" in text
+        and "pinball: 0 failures" in text
+    )
     plain = io.StringIO()
     monkeypatch.setattr(sys, "stderr", plain)
     assert main(argv) == 0
