@@ -2,15 +2,19 @@
 
 Each ``tests-<backend>`` session installs only that framework (plus NumPy and array-api-strict,
 which are always there), so a hidden import of another framework fails the run. torch is the
-CPU build 2.13.0 (an unpinned torch pulls several GB of CUDA wheels).
+CPU build 2.13.0, chosen by constraints-cpu.txt (an unconstrained torch pulls several GB of CUDA
+wheels); the package's extras state ranges only.
 """
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "conformance"]
+nox.options.sessions = ["lint", "tests", "conformance", "docs"]
 nox.options.reuse_existing_virtualenvs = True
+
+#: pip's constraints for every install of the package (the CPU-only torch CI tests).
+CPU = ("-c", "constraints-cpu.txt")
 
 FRAMEWORK_EXTRA = {"numpy": None, "torch": "torch", "jax": "jax", "tensorflow": "tensorflow"}
 
@@ -18,7 +22,7 @@ FRAMEWORK_EXTRA = {"numpy": None, "torch": "torch", "jax": "jax", "tensorflow": 
 @nox.session(name="tests")
 def tests(session: nox.Session) -> None:
     """The whole test suite with every framework installed (what CI runs)."""
-    session.install("-e", ".[all,test]")
+    session.install(*CPU, "-e", ".[all,test]")
     session.run("python", "-m", "pytest", *session.posargs)
 
 
@@ -27,24 +31,39 @@ def tests(session: nox.Session) -> None:
 def tests_backend(session: nox.Session, backend: str) -> None:
     """The test suite in an environment with one framework only."""
     extra = FRAMEWORK_EXTRA[backend]
-    session.install("-e", f".[test,{extra}]" if extra else ".[test]")
+    session.install(*CPU, "-e", f".[test,{extra}]" if extra else ".[test]")
     session.run("python", "-m", "pytest", "-q", *session.posargs)
 
 
 @nox.session
 def conformance(session: nox.Session) -> None:
     """The cross-backend conformance matrix over all four frameworks."""
-    session.install("-e", ".[all,test]")
+    session.install(*CPU, "-e", ".[all,test]")
     session.run("python", "-m", "lossbridge.conformance", *session.posargs)
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The API reference site and the guides, warnings as errors, into ``docs/_build/html``.
+
+    Sphinx with the MyST Markdown guides and the furo theme (``docs/conf.py``); nothing is
+    fetched at build time. No framework is installed: the dialects import none. ``nox -s docs
+    -- -E`` rebuilds from scratch (more arguments go to ``sphinx-build``).
+    """
+    session.install(*CPU, "-e", ".[docs]")
+    strict = ("-W", "--keep-going", "-b", "html")
+    session.run("python", "-m", "sphinx", *strict, *session.posargs, "docs", "docs/_build/html")
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the code base."""
-    session.install("ruff")
+    """ruff over the code base; mypy --strict over src/lossbridge ([tool.mypy], pyproject.toml)."""
+    # the package for its dependencies (NumPy's stubs, array-api-compat): mypy reads src/
+    session.install(*CPU, "-e", ".", "ruff", "mypy>=1.10")
     session.run(
         "ruff", "check", "src", "backends", "conformance", "tests", "benchmarks", "noxfile.py"
     )
+    session.run("mypy")
 
 
 @nox.session
@@ -56,5 +75,5 @@ def bench(session: nox.Session) -> None:
     PATH`` to choose the JSON file (default ``benchmark-results.json``). CTC has its own
     command, ``python -m benchmarks.ctc``.
     """
-    session.install("-e", ".[all,test]")
+    session.install(*CPU, "-e", ".[all,test]")
     session.run("python", "-m", "benchmarks", *session.posargs)

@@ -11,10 +11,18 @@ The porting dialects are submodules, loaded on first use: :mod:`lossbridge.keras
 ``(y_true, y_pred)``, Keras reductions and clipping), :mod:`lossbridge.optax` (optax names,
 unreduced outputs, ``where=`` masks) and :mod:`lossbridge.nn` (``torch.nn``-style classes). Each
 maps onto the losses here and imports no framework either.
+
+Losses by name: :func:`get` (``lb.get("cross_entropy")``, ``lb.get("keras.Huber")``) and
+:func:`available` (every core loss's name; ``available("keras")`` for a dialect's).
 """
 
 import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
 
+# public (`as`: an explicit re-export for type checkers; __all__ lists the losses only)
+from lossbridge._lookup import available as available
+from lossbridge._lookup import get as get
 from lossbridge.angular_margin import arcface_loss, cosface_loss, magface_loss
 from lossbridge.classification import (
     binary_cross_entropy,
@@ -79,6 +87,7 @@ from lossbridge.regularization import (
 )
 from lossbridge.segmentation import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 
+#: The version: its one source (pyproject.toml reads it; CHANGELOG.md has its section).
 __version__ = "0.1.0"
 
 
@@ -162,7 +171,13 @@ _skip_autograph(__all__)
 DIALECTS = ("keras", "optax", "nn")
 
 
-def __getattr__(name: str):
+if TYPE_CHECKING:  # the dialects' types for type checkers; imported on first use at run time
+    from lossbridge import keras as keras
+    from lossbridge import nn as nn
+    from lossbridge import optax as optax
+
+
+def __getattr__(name: str) -> ModuleType:
     """``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``: imported on first use."""
     if name in DIALECTS:
         return importlib.import_module(f"lossbridge.{name}")

@@ -24,6 +24,7 @@ from typing import Any
 from lossbridge._inputs import promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._reduction import reduce
+from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_class_indices,
     check_floating,
@@ -190,15 +191,15 @@ def _angular_target(xp: Any, c: Any, cos_m: Any, sin_m: Any, mm: Any, easy_margi
 
 @half_precision
 def arcface_loss(
-    input: Any,
-    target: Any,
-    weight: Any = None,
+    input: ArrayT,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
     *,
     scale: float = 64.0,
     margin: float = 0.5,
     easy_margin: bool = False,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""ArcFace: softmax cross-entropy with an additive angular margin on the target class.
 
     With :math:`\cos\theta_{n,j}` the cosine between sample :math:`n` and class :math:`j`,
@@ -267,6 +268,16 @@ def arcface_loss(
     ----------
     Deng, Guo, Xue and Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep Face
     Recognition", CVPR 2019, arXiv:1801.07698.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> cos = np.array([[0.6, 0.8]])  # cosine logits of one sample, two classes
+    >>> loss = lb.arcface_loss(cos, np.array([0]), scale=2.0, margin=0.5)
+    >>> t = 2.0 * np.cos(np.arccos(0.6) + 0.5)  # the target logit s cos(theta + m)
+    >>> bool(np.isclose(loss, np.log(np.exp(t) + np.exp(2.0 * 0.8)) - t))
+    True
     """
     loss = "arcface_loss"
     check_reduction(reduction)
@@ -283,14 +294,14 @@ def arcface_loss(
 
 @half_precision
 def cosface_loss(
-    input: Any,
-    target: Any,
-    weight: Any = None,
+    input: ArrayT,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
     *,
     scale: float = 64.0,
     margin: float = 0.35,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""CosFace (large margin cosine loss): softmax cross-entropy on :math:`s(\cos\theta - m)`.
 
     .. math::
@@ -331,6 +342,16 @@ def cosface_loss(
     ----------
     Wang, Wang, Zhou, Ji, Gong, Zhou, Li and Liu, "CosFace: Large Margin Cosine Loss for Deep
     Face Recognition", CVPR 2018, arXiv:1801.09414.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> cos = np.array([[0.6, 0.8]])  # cosine logits of one sample, two classes
+    >>> loss = lb.cosface_loss(cos, np.array([0]), scale=2.0, margin=0.35)
+    >>> t = 2.0 * (0.6 - 0.35)  # the target logit s (cos(theta) - m)
+    >>> bool(np.isclose(loss, np.log(np.exp(t) + np.exp(2.0 * 0.8)) - t))
+    True
     """
     loss = "cosface_loss"
     check_reduction(reduction)
@@ -344,9 +365,9 @@ def cosface_loss(
 
 @half_precision
 def magface_loss(
-    input: Any,
-    target: Any,
-    weight: Any,
+    input: ArrayT,
+    target: ArrayLike,
+    weight: ArrayLike,
     *,
     scale: float = 64.0,
     lower_magnitude: float = 10.0,
@@ -355,8 +376,8 @@ def magface_loss(
     upper_margin: float = 0.8,
     lambda_g: float = 35.0,
     easy_margin: bool = True,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""MagFace: ArcFace with a margin that grows with the feature magnitude, plus a regulariser.
 
     With :math:`a_n = \mathrm{clamp}(\lVert x_n \rVert, l_a, u_a)` the clamped magnitude of
@@ -428,6 +449,19 @@ def magface_loss(
     ----------
     Meng, Zhao, Huang and Hu, "MagFace: A Universal Representation for Face Recognition and
     Quality Assessment", CVPR 2021, arXiv:2103.06627.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[12.0, 16.0]])  # magnitude 20, cosines 0.6 and 0.8 with w's rows
+    >>> w = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> loss = lb.magface_loss(x, np.array([0]), w, scale=2.0)
+    >>> m = (0.8 - 0.45) / (110 - 10) * (20 - 10) + 0.45  # the margin at magnitude 20
+    >>> t = 2.0 * np.cos(np.arccos(0.6) + m)
+    >>> ce = np.log(np.exp(t) + np.exp(2.0 * 0.8)) - t
+    >>> bool(np.isclose(loss, ce + 35.0 * (1 / 20 + 20 / 110**2)))
+    True
     """
     loss = "magface_loss"
     check_reduction(reduction)

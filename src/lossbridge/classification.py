@@ -26,6 +26,7 @@ from lossbridge._primitives import (
     xlogx,
 )
 from lossbridge._reduction import reduce
+from lossbridge._typing import ArrayLike, ArrayT, KLDivReduction, Reduction
 from lossbridge._validation import (
     check_broadcastable,
     check_class_indices,
@@ -159,13 +160,13 @@ def _index_nll(xp: Any, input: Any, target: Any, ca: int) -> Any:
 
 @half_precision
 def cross_entropy(
-    input: Any,
-    target: Any,
-    weight: Any = None,
+    input: ArrayT,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
     ignore_index: int = -100,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     label_smoothing: float = 0.0,
-) -> Any:
+) -> ArrayT:
     r"""Cross-entropy between logits and class indices or class probabilities.
 
     Same name, parameters, defaults and numbers as ``torch.nn.functional.cross_entropy``
@@ -222,6 +223,18 @@ def cross_entropy(
     ----------
     PyTorch documentation, ``torch.nn.CrossEntropyLoss``; Szegedy et al., "Rethinking the
     Inception Architecture for Computer Vision", CVPR 2016 (label smoothing).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> y = np.array([0, 2])
+    >>> log_p = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    >>> bool(np.isclose(lb.cross_entropy(x, y), -log_p[[0, 1], y].mean()))
+    True
+    >>> print(round(float(lb.cross_entropy(x, y, label_smoothing=0.1)), 4))
+    0.9547
     """
     out = native_loss(
         "cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing
@@ -306,12 +319,12 @@ def _cross_entropy_probs(
 
 @half_precision
 def nll_loss(
-    input: Any,
-    target: Any,
-    weight: Any = None,
+    input: ArrayT,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
     ignore_index: int = -100,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Negative log-likelihood of class indices, given log-probabilities.
 
     Same as ``torch.nn.functional.nll_loss`` (torch 2.13):
@@ -341,6 +354,16 @@ def nll_loss(
     References
     ----------
     PyTorch documentation, ``torch.nn.NLLLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> log_p = np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]))
+    >>> y = np.array([0, 2])
+    >>> loss = lb.nll_loss(log_p, y, weight=np.array([1.0, 1.0, 3.0]))
+    >>> bool(np.isclose(loss, -(np.log(0.7) + 3 * np.log(0.6)) / (1 + 3)))  # weighted mean
+    True
     """
     out = native_loss("nll_loss", input, target, weight, ignore_index, reduction)
     if out is not None:
@@ -379,8 +402,8 @@ def _clamped_log(xp: Any, log_fn: Any, x: Any, ok: Any, neutral: float) -> Any:
 
 @half_precision
 def binary_cross_entropy(
-    input: Any, target: Any, weight: Any = None, reduction: str = "mean"
-) -> Any:
+    input: ArrayT, target: ArrayLike, weight: ArrayLike | None = None, reduction: Reduction = "mean"
+) -> ArrayT:
     r"""Binary cross-entropy between probabilities and targets.
 
     Same as ``torch.nn.functional.binary_cross_entropy`` (torch 2.13), including its clamp of
@@ -417,6 +440,16 @@ def binary_cross_entropy(
     References
     ----------
     PyTorch documentation, ``torch.nn.BCELoss`` (and pytorch/pytorch PR #33160 on the clamp).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> p = np.array([0.9, 0.2, 0.6])
+    >>> y = np.array([1.0, 0.0, 1.0])
+    >>> loss = lb.binary_cross_entropy(p, y)
+    >>> bool(np.isclose(loss, -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()))
+    True
     """
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
@@ -447,12 +480,12 @@ def binary_cross_entropy(
 
 @half_precision
 def binary_cross_entropy_with_logits(
-    input: Any,
-    target: Any,
-    weight: Any = None,
-    reduction: str = "mean",
-    pos_weight: Any = None,
-) -> Any:
+    input: ArrayT,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+    pos_weight: ArrayLike | None = None,
+) -> ArrayT:
     r"""Binary cross-entropy between logits and targets, computed stably.
 
     Same as ``torch.nn.functional.binary_cross_entropy_with_logits`` (torch 2.13):
@@ -485,6 +518,17 @@ def binary_cross_entropy_with_logits(
     References
     ----------
     PyTorch documentation, ``torch.nn.BCEWithLogitsLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([2.0, -1.0, 0.5])
+    >>> y = np.array([1.0, 0.0, 1.0])
+    >>> p = 1 / (1 + np.exp(-x))
+    >>> loss = lb.binary_cross_entropy_with_logits(x, y, pos_weight=np.array([3.0]))
+    >>> bool(np.isclose(loss, -(3.0 * y * np.log(p) + (1 - y) * np.log(1 - p)).mean()))
+    True
     """
     out = native_loss(
         "binary_cross_entropy_with_logits", input, target, weight, reduction, pos_weight
@@ -509,7 +553,9 @@ def binary_cross_entropy_with_logits(
 
 
 @half_precision
-def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Any:
+def kl_div(
+    input: ArrayT, target: ArrayLike, reduction: KLDivReduction = "mean", log_target: bool = False
+) -> ArrayT:
     r"""Pointwise Kullback-Leibler divergence, with log-probabilities as ``input``.
 
     Same as ``torch.nn.functional.kl_div`` (torch 2.13):
@@ -543,6 +589,16 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     ----------
     PyTorch documentation, ``torch.nn.KLDivLoss``; Kullback and Leibler, "On Information and
     Sufficiency", Ann. Math. Statist. 1951.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> q = np.array([[0.5, 0.25, 0.25]])  # the model's distribution
+    >>> p = np.array([[0.25, 0.5, 0.25]])  # the target distribution
+    >>> kl = lb.kl_div(np.log(q), p, reduction="batchmean")
+    >>> bool(np.isclose(kl, (p * np.log(p / q)).sum()))
+    True
     """
     out = native_loss("kl_div", input, target, reduction, log_target)
     if out is not None:
@@ -689,14 +745,14 @@ def _focal_factor(xp: Any, base: Any, gamma: float) -> Any:
 
 @half_precision
 def softmax_focal_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     *,
-    alpha: Any = None,
+    alpha: ArrayLike | None = None,
     gamma: float = 2.0,
     ignore_index: int = -100,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Focal loss on the softmax of logits (multi-class focal loss).
 
     With :math:`p = \mathrm{softmax}(x)` over the class axis and class-index targets
@@ -770,6 +826,19 @@ def softmax_focal_loss(
     Lin, Goyal, Girshick, He and Dollár, "Focal Loss for Dense Object Detection", ICCV 2017,
     arXiv:1708.02002. Keras 3 ``keras.losses.categorical_focal_crossentropy``; MONAI
     ``monai.losses.FocalLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> y = np.array([0, 2])
+    >>> p_t = (np.exp(x) / np.exp(x).sum(axis=1, keepdims=True))[[0, 1], y]
+    >>> bool(np.isclose(lb.softmax_focal_loss(x, y), (-(1 - p_t) ** 2 * np.log(p_t)).mean()))
+    True
+    >>> onehot = np.eye(3)[y]  # Keras's categorical_focal_crossentropy, alpha=0.25
+    >>> print(round(float(lb.softmax_focal_loss(x, onehot, alpha=0.25)), 6))
+    0.121824
     """
     loss_name = "softmax_focal_loss"
     gamma = _real(gamma, "gamma", loss_name, "the focusing exponent, >= 0")
@@ -833,15 +902,15 @@ def softmax_focal_loss(
 
 @half_precision
 def poly1_cross_entropy(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     *,
     epsilon: float = 1.0,
     label_smoothing: float = 0.0,
-    weight: Any = None,
+    weight: ArrayLike | None = None,
     ignore_index: int = -100,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Poly-1 loss: cross-entropy plus :math:`\varepsilon (1 - p_t)`.
 
     With :math:`p = \mathrm{softmax}(x)` over the class axis, targets :math:`t` (one-hot rows
@@ -899,6 +968,16 @@ def poly1_cross_entropy(
     ----------
     Leng, Tan, Liu, Cubuk, Shi, Cheng, Anguelov and Tan, "PolyLoss: A Polynomial Expansion
     Perspective of Classification Loss Functions", ICLR 2022, arXiv:2204.12511.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> y = np.array([0, 2])
+    >>> p_t = (np.exp(x) / np.exp(x).sum(axis=1, keepdims=True))[[0, 1], y]
+    >>> bool(np.isclose(lb.poly1_cross_entropy(x, y), (-np.log(p_t) + (1 - p_t)).mean()))
+    True
     """
     loss_name = "poly1_cross_entropy"
     epsilon = _real(epsilon, "epsilon", loss_name, "the coefficient of (1 - p_t)")
@@ -951,13 +1030,13 @@ def poly1_cross_entropy(
 
 @half_precision
 def generalized_cross_entropy(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     *,
     q: float = 0.7,
     ignore_index: int = -100,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Generalized cross-entropy :math:`L_q` for training with noisy labels.
 
     With :math:`p = \mathrm{softmax}(x)` over the class axis and class-index targets
@@ -1004,6 +1083,16 @@ def generalized_cross_entropy(
     ----------
     Zhang and Sabuncu, "Generalized Cross Entropy Loss for Training Deep Neural Networks with
     Noisy Labels", NeurIPS 2018, arXiv:1805.07836.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> y = np.array([0, 2])
+    >>> p_y = (np.exp(x) / np.exp(x).sum(axis=1, keepdims=True))[[0, 1], y]
+    >>> bool(np.isclose(lb.generalized_cross_entropy(x, y, q=0.7), ((1 - p_y**0.7) / 0.7).mean()))
+    True
     """
     loss_name = "generalized_cross_entropy"
     q = _real(q, "q", loss_name, "in (0, 1]")
@@ -1080,7 +1169,9 @@ def _hinge_margin(input: Any, target: Any, zero_one: bool, reduction: str, loss:
 
 
 @half_precision
-def hinge_loss(input: Any, target: Any, *, zero_one: bool = False, reduction: str = "mean") -> Any:
+def hinge_loss(
+    input: ArrayT, target: ArrayLike, *, zero_one: bool = False, reduction: Reduction = "mean"
+) -> ArrayT:
     r"""Binary hinge loss on scores and labels :math:`\pm 1`.
 
     .. math::
@@ -1125,6 +1216,17 @@ def hinge_loss(input: Any, target: Any, *, zero_one: bool = False, reduction: st
     ----------
     Cortes and Vapnik, "Support-Vector Networks", Machine Learning 20, 1995. optax
     ``optax.losses.hinge_loss``; Keras 3 ``keras.losses.hinge``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([0.3, -0.5, 2.0])
+    >>> y = np.array([-1, 1, 1])
+    >>> bool(np.isclose(lb.hinge_loss(x, y), np.maximum(0, 1 - y * x).mean()))
+    True
+    >>> bool(np.isclose(lb.hinge_loss(x, (y + 1) // 2, zero_one=True), lb.hinge_loss(x, y)))
+    True
     """
     xp, z = _hinge_margin(input, target, zero_one, reduction, "hinge_loss")
     return reduce(xp, clamp_min0(xp, z), reduction)
@@ -1132,8 +1234,8 @@ def hinge_loss(input: Any, target: Any, *, zero_one: bool = False, reduction: st
 
 @half_precision
 def squared_hinge_loss(
-    input: Any, target: Any, *, zero_one: bool = False, reduction: str = "mean"
-) -> Any:
+    input: ArrayT, target: ArrayLike, *, zero_one: bool = False, reduction: Reduction = "mean"
+) -> ArrayT:
     r"""Squared binary hinge loss on scores and labels :math:`\pm 1`.
 
     .. math::
@@ -1166,6 +1268,17 @@ def squared_hinge_loss(
     ----------
     Chang, Hsieh and Lin, "Coordinate Descent Method for Large-scale L2-loss Linear Support
     Vector Machines", JMLR 9, 2008 (the L2-loss SVM); Keras 3 ``keras.losses.squared_hinge``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([0.3, -0.5, 2.0])
+    >>> y = np.array([-1, 1, 1])
+    >>> bool(np.isclose(lb.squared_hinge_loss(x, y), (np.maximum(0, 1 - y * x) ** 2).mean()))
+    True
+    >>> print(round(float(lb.squared_hinge_loss(x, y)), 4))
+    1.3133
     """
     xp, z = _hinge_margin(input, target, zero_one, reduction, "squared_hinge_loss")
     h = clamp_min0(xp, z)
@@ -1173,7 +1286,9 @@ def squared_hinge_loss(
 
 
 @half_precision
-def categorical_hinge_loss(input: Any, target: Any, *, reduction: str = "mean") -> Any:
+def categorical_hinge_loss(
+    input: ArrayT, target: ArrayLike, *, reduction: Reduction = "mean"
+) -> ArrayT:
     r"""Crammer-Singer multi-class hinge loss.
 
     With class-index targets :math:`y_n`:
@@ -1226,6 +1341,15 @@ def categorical_hinge_loss(input: Any, target: Any, *, reduction: str = "mean") 
     Crammer and Singer, "On the Algorithmic Implementation of Multiclass Kernel-based Vector
     Machines", JMLR 2, 2001. optax ``optax.losses.multiclass_hinge_loss``; Keras 3
     ``keras.losses.categorical_hinge``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[1.0, 2.0, 0.5], [3.0, 0.0, 1.0]])
+    >>> y = np.array([0, 0])  # 1 + 2 - 1 = 2 and max(0, 1 + 1 - 3) = 0
+    >>> lb.categorical_hinge_loss(x, y, reduction="none").tolist()
+    [2.0, 0.0]
     """
     loss_name = "categorical_hinge_loss"
     xp, input, target = setup(input, target=target)

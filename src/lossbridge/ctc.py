@@ -14,6 +14,7 @@ from typing import Any
 from lossbridge._inputs import arange_on
 from lossbridge._precision import half_precision
 from lossbridge._reduction import reduce
+from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_array_like,
     check_floating,
@@ -38,14 +39,14 @@ _NAMES = ("log_probs", "targets", "input_lengths", "target_lengths")
 
 @half_precision
 def ctc_loss(
-    log_probs: Any,
-    targets: Any,
-    input_lengths: Any,
-    target_lengths: Any,
+    log_probs: ArrayT,
+    targets: ArrayLike,
+    input_lengths: ArrayLike,
+    target_lengths: ArrayLike,
     blank: int = 0,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     zero_infinity: bool = False,
-) -> Any:
+) -> ArrayT:
     r"""Connectionist temporal classification loss (Graves et al., 2006).
 
     Same name, parameters, defaults and numbers as ``torch.nn.functional.ctc_loss``
@@ -178,6 +179,16 @@ def ctc_loss(
     A. Graves, S. Fernandez, F. Gomez and J. Schmidhuber, "Connectionist Temporal
     Classification: Labelling Unsegmented Sequence Data with Recurrent Neural Networks",
     ICML 2006. PyTorch documentation, ``torch.nn.CTCLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> log_probs = np.log(np.full((3, 1, 2), 0.5))  # T=3 steps, batch 1, classes {blank, a}
+    >>> targets, input_lengths, target_lengths = np.array([[1]]), np.array([3]), np.array([1])
+    >>> loss = lb.ctc_loss(log_probs, targets, input_lengths, target_lengths, reduction="sum")
+    >>> bool(np.isclose(loss, -np.log(6 * 0.5**3)))  # 6 of the 8 paths collapse to "a"
+    True
     """
     check_reduction(reduction)
     host_il, host_tl = _host_ints(input_lengths), _host_ints(target_lengths)

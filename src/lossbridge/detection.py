@@ -26,6 +26,7 @@ from lossbridge._inputs import promote_floats
 from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, log_sigmoid, maximum, minimum
 from lossbridge._reduction import reduce
+from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_array_like,
     check_floating,
@@ -189,12 +190,12 @@ def _reduce_boxes(xp: Any, loss: Any, reduction: str) -> Any:
 
 @half_precision
 def sigmoid_focal_loss(
-    inputs: Any,
-    targets: Any,
+    inputs: ArrayT,
+    targets: ArrayLike,
     alpha: float = 0.25,
     gamma: float = 2,
-    reduction: str = "none",
-) -> Any:
+    reduction: Reduction = "none",
+) -> ArrayT:
     r"""Sigmoid focal loss of RetinaNet, as ``torchvision.ops.sigmoid_focal_loss``.
 
     With :math:`p = \sigma(x)` and :math:`p_t = p\,y + (1 - p)(1 - y)`:
@@ -244,6 +245,17 @@ def sigmoid_focal_loss(
     ----------
     Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, arXiv:1708.02002.
     torchvision ``torchvision/ops/focal_loss.py`` (from fvcore ``fvcore/nn/focal_loss.py``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([2.0, -1.0, 0.5])
+    >>> t = np.array([1.0, 0.0, 0.0])
+    >>> p_t = np.where(t == 1, 1 / (1 + np.exp(-x)), 1 / (1 + np.exp(x)))
+    >>> alpha_t = np.where(t == 1, 0.25, 0.75)
+    >>> np.allclose(lb.sigmoid_focal_loss(x, t), -alpha_t * (1 - p_t) ** 2 * np.log(p_t))
+    True
     """
     _check_reduction(reduction)
     alpha = _check_real_number(alpha, "alpha", "a negative alpha disables the weighting")
@@ -278,8 +290,8 @@ def sigmoid_focal_loss(
 
 @half_precision
 def generalized_box_iou_loss(
-    boxes1: Any, boxes2: Any, reduction: str = "none", eps: float = 1e-7
-) -> Any:
+    boxes1: ArrayT, boxes2: ArrayLike, reduction: Reduction = "none", eps: float = 1e-7
+) -> ArrayT:
     r"""Generalized IoU loss, as ``torchvision.ops.generalized_box_iou_loss``.
 
     With :math:`I` and :math:`U` the intersection and union areas and :math:`C` the area of the
@@ -314,6 +326,15 @@ def generalized_box_iou_loss(
     Rezatofighi et al., "Generalized Intersection over Union: A Metric and A Loss for Bounding
     Box Regression", CVPR 2019, arXiv:1902.09630. torchvision
     ``torchvision/ops/giou_loss.py`` and ``_utils.py`` (``_loss_inter_union``, from fvcore).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> b1 = np.array([[0.0, 0.0, 2.0, 2.0]])  # (x1, y1, x2, y2)
+    >>> b2 = np.array([[1.0, 1.0, 3.0, 3.0]])  # IoU 1/7, enclosing box 3 x 3
+    >>> np.allclose(lb.generalized_box_iou_loss(b1, b2), 1 - 1 / 7 + (9 - 7) / 9)
+    True
     """
     eps = _check_real_number(eps, "eps", "keeps the divisions finite")
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
@@ -328,8 +349,8 @@ def generalized_box_iou_loss(
 
 @half_precision
 def distance_box_iou_loss(
-    boxes1: Any, boxes2: Any, reduction: str = "none", eps: float = 1e-7
-) -> Any:
+    boxes1: ArrayT, boxes2: ArrayLike, reduction: Reduction = "none", eps: float = 1e-7
+) -> ArrayT:
     r"""Distance IoU loss, as ``torchvision.ops.distance_box_iou_loss``.
 
     With :math:`I`, :math:`U` the intersection and union areas, :math:`\rho` the distance
@@ -363,6 +384,15 @@ def distance_box_iou_loss(
     Zheng et al., "Distance-IoU Loss: Faster and Better Learning for Bounding Box Regression",
     AAAI 2020, arXiv:1911.08287. torchvision ``torchvision/ops/diou_loss.py`` (from
     detectron2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> b1 = np.array([[0.0, 0.0, 2.0, 2.0]])  # (x1, y1, x2, y2)
+    >>> b2 = np.array([[1.0, 1.0, 3.0, 3.0]])  # IoU 1/7, centres sqrt(2) apart, enclosed in 3 x 3
+    >>> np.allclose(lb.distance_box_iou_loss(b1, b2), 1 - 1 / 7 + 2 / (3**2 + 3**2))
+    True
     """
     eps = _check_real_number(eps, "eps", "keeps the divisions finite")
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
@@ -372,8 +402,8 @@ def distance_box_iou_loss(
 
 @half_precision
 def complete_box_iou_loss(
-    boxes1: Any, boxes2: Any, reduction: str = "none", eps: float = 1e-7
-) -> Any:
+    boxes1: ArrayT, boxes2: ArrayLike, reduction: Reduction = "none", eps: float = 1e-7
+) -> ArrayT:
     r"""Complete IoU loss, as ``torchvision.ops.complete_box_iou_loss``.
 
     The DIoU loss plus an aspect-ratio term, with ``boxes2`` the ground truth
@@ -417,6 +447,18 @@ def complete_box_iou_loss(
     Zheng et al., "Distance-IoU Loss: Faster and Better Learning for Bounding Box Regression",
     AAAI 2020, arXiv:1911.08287 (CIoU, section 3.2). torchvision
     ``torchvision/ops/ciou_loss.py`` (from detectron2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> b1 = np.array([[0.0, 0.0, 2.0, 2.0]])  # (x1, y1, x2, y2)
+    >>> b2 = np.array([[1.0, 1.0, 3.0, 4.0]])  # IoU 1/9, centres 1 and 1.5 apart, enclosed in 3 x 4
+    >>> v = 4 / np.pi**2 * (np.arctan(2 / 3) - np.arctan(2 / 2)) ** 2  # aspect-ratio term
+    >>> iou = 1 / 9
+    >>> ciou = 1 - iou + (1**2 + 1.5**2) / (3**2 + 4**2) + v**2 / (1 - iou + v)
+    >>> np.allclose(lb.complete_box_iou_loss(b1, b2), ciou)
+    True
     """
     eps = _check_real_number(eps, "eps", "keeps the divisions finite")
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
@@ -460,7 +502,9 @@ def _centre_offset(b1: tuple[Any, ...], b2: tuple[Any, ...]) -> tuple[Any, Any]:
 
 
 @half_precision
-def box_iou_loss(boxes1: Any, boxes2: Any, *, reduction: str = "none", eps: float = 1e-7) -> Any:
+def box_iou_loss(
+    boxes1: ArrayT, boxes2: ArrayLike, *, reduction: Reduction = "none", eps: float = 1e-7
+) -> ArrayT:
     r"""IoU loss :math:`1 - \mathrm{IoU}` of box pairs, in torchvision's box-loss style.
 
     With :math:`I` and :math:`U` the intersection and union areas of box ``i`` of ``boxes1``
@@ -511,6 +555,15 @@ def box_iou_loss(boxes1: Any, boxes2: Any, *, reduction: str = "none", eps: floa
     arXiv:1608.01471 (the IoU loss; UnitBox uses :math:`-\ln \mathrm{IoU}`).
     Rezatofighi et al., "Generalized Intersection over Union", CVPR 2019, arXiv:1902.09630
     (:math:`1 - \mathrm{IoU}` as the loss GIoU extends).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> b1 = np.array([[0.0, 0.0, 2.0, 2.0]])  # (x1, y1, x2, y2)
+    >>> b2 = np.array([[1.0, 1.0, 3.0, 3.0]])  # overlap 1, union 4 + 4 - 1 = 7
+    >>> np.allclose(lb.box_iou_loss(b1, b2), 1 - 1 / 7)
+    True
     """
     eps = _check_real_number(eps, "eps", "added to the union")
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
@@ -520,13 +573,13 @@ def box_iou_loss(boxes1: Any, boxes2: Any, *, reduction: str = "none", eps: floa
 
 @half_precision
 def efficient_box_iou_loss(
-    boxes1: Any,
-    boxes2: Any,
+    boxes1: ArrayT,
+    boxes2: ArrayLike,
     *,
     gamma: float = 0.0,
-    reduction: str = "none",
+    reduction: Reduction = "none",
     eps: float = 1e-7,
-) -> Any:
+) -> ArrayT:
     r"""Efficient IoU (EIoU) loss and Focal-EIoU of Zhang et al. (2022).
 
     With :math:`I, U` the intersection and union areas, :math:`\rho` the distance between the
@@ -601,6 +654,17 @@ def efficient_box_iou_loss(
     Peng and Yu, "A Systematic IoU-Related Method: Beyond Simplified Regression for Better
     Localization", IEEE Transactions on Image Processing 30 (2021) (the different Extended-IoU;
     mmdetection ``mmdet/models/losses/iou_loss.py``, ``eiou_loss``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> b1 = np.array([[0.0, 0.0, 2.0, 2.0]])  # (x1, y1, x2, y2), 2 x 2
+    >>> b2 = np.array([[1.0, 1.0, 3.0, 4.0]])  # 2 x 3: IoU 1/9, enclosed in 3 x 4
+    >>> diou = 1 - 1 / 9 + (1**2 + 1.5**2) / (3**2 + 4**2)  # distance_box_iou_loss
+    >>> eiou = diou + (2 - 2) ** 2 / 3**2 + (2 - 3) ** 2 / 4**2  # + width and height terms
+    >>> np.allclose(lb.efficient_box_iou_loss(b1, b2), eiou)
+    True
     """
     gamma = _check_at_least(gamma, "gamma", 0.0, "the focal exponent of the IoU weight")
     eps = _check_real_number(eps, "eps", "added to the union and the enclosing lengths")
@@ -621,13 +685,13 @@ def efficient_box_iou_loss(
 
 @half_precision
 def scylla_box_iou_loss(
-    boxes1: Any,
-    boxes2: Any,
+    boxes1: ArrayT,
+    boxes2: ArrayLike,
     *,
     theta: float = 4.0,
-    reduction: str = "none",
+    reduction: Reduction = "none",
     eps: float = 1e-7,
-) -> Any:
+) -> ArrayT:
     r"""SCYLLA-IoU (SIoU) loss of Gevorgyan (2022): IoU, angle, distance and shape costs.
 
     With :math:`I, U` the intersection and union areas, :math:`(d_x, d_y)` the offset between
@@ -712,6 +776,16 @@ def scylla_box_iou_loss(
     Gevorgyan, "SIoU Loss: More Powerful Learning for Bounding Box Regression", 2022,
     arXiv:2205.12740. YOLOv6 ``yolov6/utils/figure_iou.py`` (``IOUloss``); mmdetection 3.x
     ``mmdet/models/losses/iou_loss.py`` (``siou_loss``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> b1 = np.array([[0.0, 0.0, 2.0, 2.0]])  # (x1, y1, x2, y2)
+    >>> b2 = np.array([[1.0, 0.0, 3.0, 2.0]])  # IoU 2/6; centres 1 apart along x; enclosed 3 wide
+    >>> distance_cost = 1 - np.exp(-2 * 1**2 / 3**2)  # no angle cost (offset along an axis)
+    >>> np.allclose(lb.scylla_box_iou_loss(b1, b2), 1 - 2 / 6 + distance_cost / 2)  # same sizes
+    True
     """
     theta = _check_at_least(theta, "theta", 1.0, "the exponent of the shape cost")
     eps = _check_real_number(eps, "eps", "added to the union and the enclosing lengths")

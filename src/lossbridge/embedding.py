@@ -28,6 +28,7 @@ from lossbridge._inputs import arange_like, hyper_on, promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import clamp_min0, logsumexp, softplus
 from lossbridge._reduction import reduce
+from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     _size,
     check_array_like,
@@ -61,7 +62,9 @@ _NORMALIZE_EPS = 1e-12
 # ------------------------------------------------------------------------------------------
 
 
-def _real(value: Any, name: str, loss: str, *, low: float | None = None, strict: bool = False):
+def _real(
+    value: Any, name: str, loss: str, *, low: float | None = None, strict: bool = False
+) -> float:
     """A finite real Python number (bool refused), optionally ``> low`` or ``>= low``."""
     check_real(value, name, loss=loss)
     if not math.isfinite(value):
@@ -72,7 +75,7 @@ def _real(value: Any, name: str, loss: str, *, low: float | None = None, strict:
     return float(value)
 
 
-def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+def _broadcast_shape(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
     """The broadcast of two shapes already checked to broadcast (None: unknown)."""
     a, b = tuple(a), tuple(b)
     n = max(len(a), len(b))
@@ -80,7 +83,7 @@ def _broadcast_shape(a: tuple, b: tuple) -> tuple:
     return tuple(y if x == 1 else x for x, y in zip(a, b, strict=True))
 
 
-def _check_target_shape(pairs: tuple, target: Any) -> None:
+def _check_target_shape(pairs: tuple[Any, ...], target: Any) -> None:
     """Raise ``ValueError`` unless ``target`` broadcasts with the pairs' shape ``pairs``."""
     dims = zip(reversed(pairs), reversed(tuple(target.shape)), strict=False)
     if any(p is not None and t is not None and p != t and 1 not in (p, t) for p, t in dims):
@@ -171,14 +174,14 @@ def _check_binary_target(xp: Any, target: Any, loss: str) -> None:
 
 @half_precision
 def contrastive_loss(
-    input1: Any,
-    input2: Any,
-    target: Any,
+    input1: ArrayT,
+    input2: ArrayLike,
+    target: ArrayLike,
     *,
     margin: float = 1.0,
     eps: float = 1e-6,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Contrastive pair loss: pull similar pairs together, push dissimilar ones past a margin.
 
     The loss of Hadsell, Chopra and LeCun (2006), with a target of 1 for similar pairs:
@@ -234,6 +237,17 @@ def contrastive_loss(
     ----------
     Hadsell, Chopra and LeCun, "Dimensionality Reduction by Learning an Invariant Mapping",
     CVPR 2006.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x1 = np.array([[0.0, 0.0], [1.0, 1.0]])
+    >>> x2 = np.array([[3.0, 4.0], [1.0, 1.5]])  # distances 5 and 0.5
+    >>> y = np.array([1, 0])  # a similar pair, a dissimilar one
+    >>> loss = lb.contrastive_loss(x1, x2, y, margin=1.0, eps=0.0)
+    >>> bool(np.isclose(loss, (0.5 * 5**2 + 0.5 * (1.0 - 0.5) ** 2) / 2))
+    True
     """
     loss_name = "contrastive_loss"
     margin = _real(margin, "margin", loss_name, low=0.0)
@@ -260,8 +274,12 @@ def contrastive_loss(
 
 @half_precision
 def ntxent_loss(
-    embeddings: Any, labels: Any, *, temperature: float = 0.07, reduction: str = "mean"
-) -> Any:
+    embeddings: ArrayT,
+    labels: ArrayLike,
+    *,
+    temperature: float = 0.07,
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""NT-Xent (normalised temperature-scaled cross-entropy) over a labelled batch.
 
     Same as ``optax.ntxent`` (optax 0.2.8) and pytorch-metric-learning's ``NTXentLoss``. With
@@ -320,6 +338,15 @@ def ntxent_loss(
     "Representation Learning with Contrastive Predictive Coding", arXiv:1807.03748, 2018;
     Sohn, "Improved Deep Metric Learning with Multi-class N-pair Loss Objective", NeurIPS
     2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> e = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
+    >>> labels = np.array([0, 0, 1, 1])
+    >>> print(round(float(lb.ntxent_loss(e, labels, temperature=0.5)), 4))  # optax.ntxent
+    0.4302
     """
     loss_name = "ntxent_loss"
     temperature = check_real(temperature, "temperature", loss=loss_name)
@@ -382,13 +409,13 @@ def _normalize_rows(xp: Any, x: Any) -> Any:
 
 @half_precision
 def circle_loss(
-    embeddings: Any,
-    labels: Any,
+    embeddings: ArrayT,
+    labels: ArrayLike,
     *,
     margin: float = 0.25,
     gamma: float = 256.0,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Circle loss (pair-based form, cosine similarity) over a labelled batch.
 
     Sun et al. (2020), Eq. 4 with the self-paced weights of Eq. 5-6. The embeddings are
@@ -453,6 +480,15 @@ def circle_loss(
     ----------
     Sun, Cheng, Zhang, Zhang, Zheng, Wang and Wei, "Circle Loss: A Unified Perspective of
     Pair Similarity Optimization", CVPR 2020, arXiv:2002.10857.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> e = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
+    >>> labels = np.array([0, 0, 1, 1])
+    >>> print(round(float(lb.circle_loss(e, labels, margin=0.4, gamma=8.0)), 4))  # keras Circle
+    0.749
     """
     loss_name = "circle_loss"
     margin = _real(margin, "margin", loss_name)
@@ -496,8 +532,13 @@ def _clamped_norm(xp: Any, x: Any, axis: int, eps: float) -> Any:
 
 @half_precision
 def cosine_similarity_loss(
-    input: Any, target: Any, *, axis: int = -1, eps: float = 1e-8, reduction: str = "mean"
-) -> Any:
+    input: ArrayT,
+    target: ArrayLike,
+    *,
+    axis: int = -1,
+    eps: float = 1e-8,
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Cosine distance :math:`1 - \cos(x, y)` along ``axis``.
 
     With ``torch.nn.functional.cosine_similarity``'s formula (torch 2.13), each norm clamped
@@ -551,6 +592,15 @@ def cosine_similarity_loss(
     ----------
     PyTorch documentation, ``torch.nn.functional.cosine_similarity``; optax documentation,
     ``optax.losses.cosine_distance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> a = np.array([1.0, 0.0])
+    >>> b = np.array([1.0, 1.0])  # 45 degrees apart
+    >>> bool(np.isclose(lb.cosine_similarity_loss(a, b), 1 - np.cos(np.pi / 4)))
+    True
     """
     loss_name = "cosine_similarity_loss"
     eps = _real(eps, "eps", loss_name, low=0.0)

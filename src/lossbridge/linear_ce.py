@@ -15,11 +15,13 @@ import math
 import numbers
 import sys
 import warnings
+from types import FrameType
 from typing import Any
 
 from lossbridge._inputs import promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import logsumexp
+from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_class_indices,
     check_floating,
@@ -57,7 +59,7 @@ def _dtype_name(dtype: Any) -> str:
     name = getattr(dtype, "name", None)  # NumPy, ml_dtypes, TensorFlow
     if isinstance(name, str):
         return name
-    inner = getattr(dtype, "dtype", None)  # jax.numpy's scalar types (jnp.float32)
+    inner: Any = getattr(dtype, "dtype", None)  # jax.numpy's scalar types (jnp.float32)
     if isinstance(getattr(inner, "name", None), str):
         return inner.name
     if isinstance(dtype, type):  # np.float32
@@ -227,19 +229,19 @@ def _call_options(options: Any, input: Any) -> LinearCrossEntropyOptions | None:
 
 
 def linear_cross_entropy(
-    input: Any,
-    linear_weight: Any,
-    target: Any,
+    input: ArrayT,
+    linear_weight: ArrayLike,
+    target: ArrayLike,
     *,
-    linear_bias: Any = None,
-    weight: Any = None,
-    reduction: str = "mean",
+    linear_bias: ArrayLike | None = None,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
-    options: Any = None,
+    options: LinearCrossEntropyOptions | None = None,
     z_loss: float = 0.0,
     softcap: float | None = None,
-) -> Any:
+) -> ArrayT:
     r"""Cross-entropy of linearly transformed inputs, optionally in chunks of rows.
 
     Same name, parameters, defaults and numbers as ``torch.nn.functional.linear_cross_entropy``
@@ -385,7 +387,7 @@ def _linear_cross_entropy(
     *,
     linear_bias: Any,
     weight: Any,
-    reduction: str,
+    reduction: Reduction,
     ignore_index: int | None,
     label_smoothing: float,
     options: LinearCrossEntropyOptions | None,
@@ -508,6 +510,7 @@ def _linear_cross_entropy(
 
 def _user_stacklevel() -> int:
     """``stacklevel`` of the first frame outside lossbridge (the user's call)."""
+    frame: FrameType | None
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("lossbridge."):
         frame, level = frame.f_back, level + 1
@@ -563,7 +566,7 @@ def _reference(
     prob: bool,
     logits_shape: tuple[int, ...],
     *,
-    reduction: str,
+    reduction: Reduction,
     ignore_index: int,
     label_smoothing: float,
     z_loss: float,

@@ -45,12 +45,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, Literal
 
 from lossbridge._inputs import arange_on
 from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, log_softmax
 from lossbridge._reduction import reduce
+from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_array_like,
     check_class_indices,
@@ -220,13 +221,13 @@ def _check_binary_target(xp: Any, target: Any, ignore_index: int | None) -> None
 
 @half_precision
 def lovasz_hinge_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     *,
     per_image: bool = True,
     ignore_index: int | None = None,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Binary Lovász hinge loss: a convex surrogate of the Jaccard loss of a binary mask.
 
     With signs :math:`s_i = 2 y_i - 1` and hinge errors :math:`e_i = 1 - x_i s_i`, sorted so
@@ -289,6 +290,17 @@ def lovasz_hinge_loss(
     M. Berman, A. Rannen Triki, M. B. Blaschko, "The Lovász-Softmax loss: A tractable surrogate
     for the optimization of the intersection-over-union measure in neural networks", CVPR 2018,
     arXiv:1705.08790. Reference code: github.com/bermanmaxim/LovaszSoftmax.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[1.5, 0.5, -1.0]])  # logits of one image of 3 pixels
+    >>> y = np.array([[1, 0, 0]])
+    >>> # hinge errors 1 - x (2y - 1) = [-0.5, 1.5, 0]; the largest, 1.5 (a background
+    >>> # pixel), takes the first Jaccard step 1 - 1 / 2 = 0.5, the others are clipped to 0
+    >>> bool(np.isclose(lb.lovasz_hinge_loss(x, y), 1.5 * 0.5))
+    True
     """
     xp, _, input, target = _setup(input, target)
     check_reduction(reduction)
@@ -373,16 +385,16 @@ def _class_weights(xp: Any, device: Any, classes: Any, n_classes: int, dtype: An
 
 @half_precision
 def lovasz_softmax_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     *,
-    classes: str | list[int] | tuple[int, ...] = "present",
+    classes: Literal["all", "present"] | list[int] | tuple[int, ...] = "present",
     per_image: bool = False,
     ignore_index: int | None = None,
     from_logits: bool = True,
     channel_axis: int = 1,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Multiclass Lovász-Softmax loss: a convex surrogate of the mean Jaccard loss over classes.
 
     With class probabilities :math:`p_{i,c}` (the softmax of the logits over the channel axis
@@ -458,6 +470,15 @@ def lovasz_softmax_loss(
     M. Berman, A. Rannen Triki, M. B. Blaschko, "The Lovász-Softmax loss: A tractable surrogate
     for the optimization of the intersection-over-union measure in neural networks", CVPR 2018,
     arXiv:1705.08790. Reference code: github.com/bermanmaxim/LovaszSoftmax.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> p = np.array([[[0.8, 0.4, 0.1], [0.2, 0.6, 0.9]]])  # (N=1, C=2, 3 pixels)
+    >>> y = np.array([[0, 0, 1]])
+    >>> print(round(float(lb.lovasz_softmax_loss(p, y, from_logits=False)), 4))
+    0.3833
     """
     xp, device, input, target = _setup(input, target)
     check_reduction(reduction)

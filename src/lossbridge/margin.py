@@ -27,6 +27,7 @@ from lossbridge._inputs import arange_like, promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, clamp_min0, log_sigmoid, minimum, softplus
 from lossbridge._reduction import reduce
+from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_array_like,
     check_broadcastable,
@@ -111,7 +112,7 @@ def _check_positive_margin(margin: Any, loss: str) -> None:
 def _check_norm_p(p: Any, loss: str) -> float:
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"{loss}: p must be a positive real number or math.inf; got {p!r}")
-    if not p > 0:
+    if not p > 0:  # type: ignore[operator]  # typeshed's numbers.Real has no comparisons
         raise ValueError(
             f"{loss}: p must be a positive real number or math.inf; got {p!r} (torch also "
             "accepts p <= 0, which is not a norm: p = 0 counts non-zero entries and has no "
@@ -210,7 +211,7 @@ def _distance(xp: Any, x1: Any, x2: Any, p: float, eps: float, keepdim: bool = F
 
 
 @half_precision
-def soft_margin_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
+def soft_margin_loss(input: ArrayT, target: ArrayLike, reduction: Reduction = "mean") -> ArrayT:
     r"""Two-class logistic loss on :math:`\pm 1` targets.
 
     Same as ``torch.nn.functional.soft_margin_loss`` (torch 2.13):
@@ -241,6 +242,15 @@ def soft_margin_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
     References
     ----------
     PyTorch documentation, ``torch.nn.SoftMarginLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([0.5, -1.0, 2.0])
+    >>> y = np.array([1.0, -1.0, -1.0])
+    >>> bool(np.isclose(lb.soft_margin_loss(x, y), np.log(1 + np.exp(-y * x)).mean()))
+    True
     """
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
@@ -256,8 +266,8 @@ def soft_margin_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
 
 @half_precision(autocast_keeps_half=("cpu",))
 def multilabel_soft_margin_loss(
-    input: Any, target: Any, weight: Any = None, reduction: str = "mean"
-) -> Any:
+    input: ArrayT, target: ArrayLike, weight: ArrayLike | None = None, reduction: Reduction = "mean"
+) -> ArrayT:
     r"""Multi-label one-versus-all logistic loss: the class mean of BCE with logits.
 
     Same as ``torch.nn.functional.multilabel_soft_margin_loss`` (torch 2.13):
@@ -290,6 +300,17 @@ def multilabel_soft_margin_loss(
     References
     ----------
     PyTorch documentation, ``torch.nn.MultiLabelSoftMarginLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[0.5, -1.0, 2.0]])
+    >>> y = np.array([[1.0, 0.0, 1.0]])
+    >>> p = 1 / (1 + np.exp(-x))
+    >>> loss = lb.multilabel_soft_margin_loss(x, y)
+    >>> bool(np.isclose(loss, -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()))
+    True
     """
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
@@ -335,7 +356,9 @@ def _frames(input: Any, loss: str) -> tuple[int, int]:
 
 
 @half_precision
-def multilabel_margin_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
+def multilabel_margin_loss(
+    input: ArrayT, target: ArrayLike, reduction: Reduction = "mean"
+) -> ArrayT:
     r"""Multi-label hinge loss with class-index targets padded by -1.
 
     Same as ``torch.nn.functional.multilabel_margin_loss`` (torch 2.13). ``target[n]`` lists
@@ -378,6 +401,15 @@ def multilabel_margin_loss(input: Any, target: Any, reduction: str = "mean") -> 
     References
     ----------
     PyTorch documentation, ``torch.nn.MultiLabelMarginLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[0.1, 0.2, 0.4, 0.8]])
+    >>> y = np.array([[3, 0, -1, 1]])  # classes 3 and 0; -1 ends the list
+    >>> print(round(float(lb.multilabel_margin_loss(x, y)), 4))
+    0.85
     """
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
@@ -416,13 +448,13 @@ def multilabel_margin_loss(input: Any, target: Any, reduction: str = "mean") -> 
 
 @half_precision
 def multi_margin_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     p: int = 1,
     margin: float = 1.0,
-    weight: Any = None,
-    reduction: str = "mean",
-) -> Any:
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Multi-class hinge loss (Weston-Watkins), summed over the wrong classes, divided by C.
 
     Same as ``torch.nn.functional.multi_margin_loss`` (torch 2.13):
@@ -465,6 +497,15 @@ def multi_margin_loss(
     ----------
     Weston and Watkins, "Support Vector Machines for Multi-Class Pattern Recognition",
     ESANN 1999; PyTorch documentation, ``torch.nn.MultiMarginLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[1.0, 2.0, 0.5]])
+    >>> loss = lb.multi_margin_loss(x, np.array([0]))  # ((1 - 1 + 2) + (1 - 1 + 0.5)) / 3
+    >>> print(round(float(loss), 4))
+    0.8333
     """
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or p not in (1, 2):
         raise ValueError(f"multi_margin_loss: p must be 1 or 2 (as in torch); got {p!r}")
@@ -510,8 +551,8 @@ def multi_margin_loss(
 
 @half_precision
 def hinge_embedding_loss(
-    input: Any, target: Any, margin: float = 1.0, reduction: str = "mean"
-) -> Any:
+    input: ArrayT, target: ArrayLike, margin: float = 1.0, reduction: Reduction = "mean"
+) -> ArrayT:
     r"""Hinge loss on distances for similar (1) and dissimilar (-1) pairs.
 
     Same as ``torch.nn.functional.hinge_embedding_loss`` (torch 2.13), literally torch's
@@ -544,6 +585,16 @@ def hinge_embedding_loss(
     ----------
     Hadsell, Chopra and LeCun, "Dimensionality Reduction by Learning an Invariant Mapping",
     CVPR 2006; PyTorch documentation, ``torch.nn.HingeEmbeddingLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> d = np.array([0.3, 1.2, 0.4])  # distances
+    >>> y = np.array([1, -1, -1])
+    >>> loss = lb.hinge_embedding_loss(d, y, margin=1.0)
+    >>> bool(np.isclose(loss, np.where(y == 1, d, np.maximum(0, 1.0 - d)).mean()))
+    True
     """
     _check_real(margin, "margin", "hinge_embedding_loss")
     xp, input, target = setup(input, target=target)
@@ -559,8 +610,12 @@ def hinge_embedding_loss(
 
 @half_precision
 def margin_ranking_loss(
-    input1: Any, input2: Any, target: Any, margin: float = 0, reduction: str = "mean"
-) -> Any:
+    input1: ArrayT,
+    input2: ArrayLike,
+    target: ArrayLike,
+    margin: float = 0,
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Pairwise ranking hinge: ``input1`` should rank above ``input2`` where ``target`` is 1.
 
     Same as ``torch.nn.functional.margin_ranking_loss`` (torch 2.13):
@@ -587,6 +642,17 @@ def margin_ranking_loss(
     References
     ----------
     PyTorch documentation, ``torch.nn.MarginRankingLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x1 = np.array([0.8, 0.2])
+    >>> x2 = np.array([0.5, 0.6])
+    >>> y = np.array([1, 1])  # x1 should rank higher
+    >>> loss = lb.margin_ranking_loss(x1, x2, y, margin=0.1)
+    >>> bool(np.isclose(loss, np.maximum(0, -y * (x1 - x2) + 0.1).mean()))
+    True
     """
     loss_name = "margin_ranking_loss"
     _check_real(margin, "margin", loss_name)
@@ -618,8 +684,12 @@ def _check_pair_shapes(input1: Any, input2: Any, target: Any, loss_name: str, wh
 
 @half_precision
 def cosine_embedding_loss(
-    input1: Any, input2: Any, target: Any, margin: float = 0, reduction: str = "mean"
-) -> Any:
+    input1: ArrayT,
+    input2: ArrayLike,
+    target: ArrayLike,
+    margin: float = 0,
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Cosine-similarity loss for similar (1) and dissimilar (-1) pairs.
 
     Same as ``torch.nn.functional.cosine_embedding_loss`` (torch 2.13):
@@ -658,6 +728,16 @@ def cosine_embedding_loss(
     References
     ----------
     PyTorch documentation, ``torch.nn.CosineEmbeddingLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x1 = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> x2 = np.array([[1.0, 1.0], [1.0, 0.0]])
+    >>> y = np.array([1, -1])  # a similar pair (1 - cos 45 deg), a dissimilar one (max(0, cos))
+    >>> print(round(float(lb.cosine_embedding_loss(x1, x2, y)), 4))
+    0.1464
     """
     loss_name = "cosine_embedding_loss"
     _check_real(margin, "margin", loss_name)
@@ -679,8 +759,8 @@ def cosine_embedding_loss(
 
 @half_precision(autocast_keeps_half=("cpu",))
 def pairwise_distance(
-    x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
-) -> Any:
+    x1: ArrayT, x2: ArrayLike, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> ArrayT:
     r"""p-norm distance between the rows of ``x1`` and ``x2``, over the last axis.
 
     Same as ``torch.nn.functional.pairwise_distance`` (torch 2.13):
@@ -716,6 +796,17 @@ def pairwise_distance(
     References
     ----------
     PyTorch documentation, ``torch.nn.PairwiseDistance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x1 = np.array([[0.0, 0.0], [1.0, 1.0]])
+    >>> x2 = np.array([[3.0, 4.0], [1.0, 2.0]])
+    >>> np.allclose(lb.pairwise_distance(x1, x2, eps=0.0), [5.0, 1.0])
+    True
+    >>> np.allclose(lb.pairwise_distance(x1, x2, p=1.0, eps=0.0), [7.0, 1.0])
+    True
     """
     p = _check_norm_p(p, "pairwise_distance")
     _check_real(eps, "eps", "pairwise_distance")
@@ -739,15 +830,15 @@ def _triplet_arrays(
 
 @half_precision
 def triplet_margin_loss(
-    anchor: Any,
-    positive: Any,
-    negative: Any,
+    anchor: ArrayT,
+    positive: ArrayLike,
+    negative: ArrayLike,
     margin: float = 1.0,
     p: float = 2,
     eps: float = 1e-6,
     swap: bool = False,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Triplet loss: the anchor should be closer to the positive than to the negative.
 
     Same as ``torch.nn.functional.triplet_margin_loss`` (torch 2.13):
@@ -790,6 +881,17 @@ def triplet_margin_loss(
     Clustering", CVPR 2015; Balntas, Riba, Ponsa and Mikolajczyk, "Learning local feature
     descriptors with triplets and shallow convolutional neural networks", BMVC 2016 (swap);
     PyTorch documentation, ``torch.nn.TripletMarginLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> anchor = np.array([[0.0, 0.0]])
+    >>> positive = np.array([[1.0, 0.0]])  # at distance 1
+    >>> negative = np.array([[0.0, 1.5]])  # at distance 1.5
+    >>> loss = lb.triplet_margin_loss(anchor, positive, negative, margin=1.0)
+    >>> print(round(float(loss), 4))  # max(0, 1 - 1.5 + 1)
+    0.5
     """
     loss_name = "triplet_margin_loss"
     _check_positive_margin(margin, loss_name)
@@ -807,15 +909,15 @@ def triplet_margin_loss(
 
 @half_precision(autocast_keeps_half=("cpu",))
 def triplet_margin_with_distance_loss(
-    anchor: Any,
-    positive: Any,
-    negative: Any,
+    anchor: ArrayT,
+    positive: ArrayLike,
+    negative: ArrayLike,
     *,
     distance_function: Callable[[Any, Any], Any] | None = None,
     margin: float = 1.0,
     swap: bool = False,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Triplet loss with any distance function.
 
     Same as ``torch.nn.functional.triplet_margin_with_distance_loss`` (torch 2.13):
@@ -853,6 +955,20 @@ def triplet_margin_with_distance_loss(
     Balntas, Riba, Ponsa and Mikolajczyk, "Learning local feature descriptors with triplets
     and shallow convolutional neural networks", BMVC 2016; PyTorch documentation,
     ``torch.nn.TripletMarginWithDistanceLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> def l1_distance(a, b):
+    ...     return np.abs(a - b).sum(axis=-1)
+    >>> anchor = np.array([[0.0, 0.0]])
+    >>> positive = np.array([[1.0, 1.0]])  # L1 distance 2
+    >>> negative = np.array([[2.0, 0.5]])  # L1 distance 2.5
+    >>> loss = lb.triplet_margin_with_distance_loss(
+    ...     anchor, positive, negative, distance_function=l1_distance, margin=1.0)
+    >>> print(round(float(loss), 4))  # max(0, 2 - 2.5 + 1)
+    0.5
     """
     loss_name = "triplet_margin_with_distance_loss"
     check_reduction(reduction)

@@ -46,11 +46,12 @@ import inspect
 import numbers
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from lossbridge._inputs import hyper_on, promote_floats
 from lossbridge._precision import half_precision
 from lossbridge._primitives import log_sigmoid, max_split, maximum, minimum
+from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_floating,
     check_integer,
@@ -125,7 +126,11 @@ def _arrays(loss: str, **named: Any) -> tuple[Any, ...]:
     return (xp, first, *rest)
 
 
-def _float32_for_half(fn: Callable[..., Any]) -> Callable[..., Any]:
+#: A loss function (:func:`_float32_for_half` returns one with the same signature).
+_Loss = TypeVar("_Loss", bound=Callable[..., Any])
+
+
+def _float32_for_half(fn: _Loss) -> _Loss:
     """The half-precision rule of the losses optax computes in its default float dtype.
 
     optax's ``multiclass_hinge_loss``, ``multiclass_perceptron_loss``,
@@ -151,7 +156,7 @@ def _float32_for_half(fn: Callable[..., Any]) -> Callable[..., Any]:
         return inner(*args, **kwargs)
 
     loss.__lossbridge_precision__ = ()  # type: ignore[attr-defined]
-    return loss
+    return cast(_Loss, loss)  # functools.wraps: fn's signature
 
 
 def _mask(xp: Any, where: Any) -> Any:
@@ -294,7 +299,7 @@ def _expand_where(xp: Any, where: Any, axes: tuple[int, ...], ndim: int) -> Any:
 
 
 @half_precision
-def sigmoid_binary_cross_entropy(logits: Any, labels: Any) -> Any:
+def sigmoid_binary_cross_entropy(logits: ArrayT, labels: ArrayLike) -> ArrayT:
     r"""Sigmoid cross-entropy on logits, elementwise (optax's ``sigmoid_binary_cross_entropy``).
 
     .. math::
@@ -322,6 +327,14 @@ def sigmoid_binary_cross_entropy(logits: Any, labels: Any) -> Any:
     References
     ----------
     optax 0.2.8, ``optax/losses/_classification.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import sigmoid_binary_cross_entropy
+    >>> logits = np.array([2.0, -1.0, 0.5])
+    >>> np.round(sigmoid_binary_cross_entropy(logits, np.array([1.0, 0.0, 0.0])), 4).tolist()
+    [0.1269, 0.3133, 0.9741]
     """
     loss = "sigmoid_binary_cross_entropy"
     xp, logits, labels = _arrays(loss, logits=logits, labels=labels)
@@ -331,7 +344,7 @@ def sigmoid_binary_cross_entropy(logits: Any, labels: Any) -> Any:
 
 
 @half_precision
-def hinge_loss(predictor_outputs: Any, targets: Any) -> Any:
+def hinge_loss(predictor_outputs: ArrayT, targets: ArrayLike) -> ArrayT:
     r"""Binary hinge loss, :math:`\max(0, 1 - s\,y)`, elementwise (``optax.losses.hinge_loss``).
 
     Parameters
@@ -357,6 +370,14 @@ def hinge_loss(predictor_outputs: Any, targets: Any) -> Any:
     References
     ----------
     optax 0.2.8, ``optax/losses/_classification.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import hinge_loss
+    >>> scores = np.array([0.3, -0.5, 2.0])
+    >>> np.round(hinge_loss(scores, np.array([-1.0, 1.0, 1.0])), 4).tolist()
+    [1.3, 1.5, 0.0]
     """
     loss = "hinge_loss"
     xp, s, y = _arrays(loss, predictor_outputs=predictor_outputs, targets=targets)
@@ -367,7 +388,7 @@ def hinge_loss(predictor_outputs: Any, targets: Any) -> Any:
 
 
 @half_precision
-def perceptron_loss(predictor_outputs: Any, targets: Any) -> Any:
+def perceptron_loss(predictor_outputs: ArrayT, targets: ArrayLike) -> ArrayT:
     r"""Perceptron loss, :math:`\max(0, -s\,y)`, elementwise (``optax.losses.perceptron_loss``).
 
     Parameters
@@ -391,6 +412,14 @@ def perceptron_loss(predictor_outputs: Any, targets: Any) -> Any:
     ----------
     Rosenblatt, "The perceptron: a probabilistic model for information storage and
     organization in the brain", Psychological Review 65, 1958; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import perceptron_loss
+    >>> scores = np.array([0.3, -0.5, 2.0])
+    >>> np.round(perceptron_loss(scores, np.array([-1.0, 1.0, 1.0])), 4).tolist()
+    [0.3, 0.5, 0.0]
     """
     loss = "perceptron_loss"
     xp, s, y = _arrays(loss, predictor_outputs=predictor_outputs, targets=targets)
@@ -401,7 +430,7 @@ def perceptron_loss(predictor_outputs: Any, targets: Any) -> Any:
 
 
 @half_precision
-def sparsemax_loss(logits: Any, labels: Any) -> Any:
+def sparsemax_loss(logits: ArrayT, labels: ArrayLike) -> ArrayT:
     r"""Binary sparsemax loss, elementwise (``optax.losses.sparsemax_loss``).
 
     .. math::
@@ -429,6 +458,14 @@ def sparsemax_loss(logits: Any, labels: Any) -> Any:
     Martins and Astudillo, "From Softmax to Sparsemax: A Sparse Model of Attention and
     Multi-Label Classification", ICML 2016, arXiv:1602.02068; Blondel, Martins and Niculae,
     "Learning with Fenchel-Young Losses", JMLR 21, 2020, arXiv:1901.02324; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import sparsemax_loss
+    >>> logits = np.array([2.0, -1.0, 0.5])
+    >>> np.round(sparsemax_loss(logits, np.array([1.0, 0.0, 0.0])), 4).tolist()
+    [0.0, 0.0, 0.5625]
     """
     loss = "sparsemax_loss"
     xp, x, y = _arrays(loss, logits=logits, labels=labels)
@@ -439,7 +476,7 @@ def sparsemax_loss(logits: Any, labels: Any) -> Any:
 
 
 @half_precision
-def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
+def safe_softmax_cross_entropy(logits: ArrayT, labels: ArrayLike) -> ArrayT:
     r"""Softmax cross-entropy with :math:`0 \cdot \log 0 = 0` (optax's safe version).
 
     .. math::
@@ -471,6 +508,15 @@ def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     References
     ----------
     optax 0.2.8, ``optax/losses/_classification.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import safe_softmax_cross_entropy
+    >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> labels = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> np.round(safe_softmax_cross_entropy(logits, labels), 4).tolist()
+    [0.2413, 1.5514]
     """
     loss = "safe_softmax_cross_entropy"
     xp, x, y = _arrays(loss, logits=logits, labels=labels)
@@ -496,7 +542,12 @@ def _safe_weighted(xp: Any, y: Any, lsm: Any) -> Any:
 
 
 @half_precision
-def softmax_cross_entropy(logits: Any, labels: Any, axis: Any = -1, where: Any = None) -> Any:
+def softmax_cross_entropy(
+    logits: ArrayT,
+    labels: ArrayLike,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""Softmax cross-entropy with probability labels (``optax.losses.softmax_cross_entropy``).
 
     .. math::
@@ -532,6 +583,15 @@ def softmax_cross_entropy(logits: Any, labels: Any, axis: Any = -1, where: Any =
     References
     ----------
     optax 0.2.8, ``optax/losses/_classification.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import softmax_cross_entropy
+    >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> labels = np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+    >>> np.round(softmax_cross_entropy(logits, labels), 4).tolist()
+    [0.2413, 1.0514]
     """
     loss = "softmax_cross_entropy"
     xp, x, y, w = _arrays(loss, logits=logits, labels=labels, where=where)
@@ -545,8 +605,11 @@ def softmax_cross_entropy(logits: Any, labels: Any, axis: Any = -1, where: Any =
 
 @half_precision
 def softmax_cross_entropy_with_integer_labels(
-    logits: Any, labels: Any, axis: Any = -1, where: Any = None
-) -> Any:
+    logits: ArrayT,
+    labels: ArrayLike,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""Softmax cross-entropy with class-index labels (optax, integer labels).
 
     .. math::
@@ -582,6 +645,14 @@ def softmax_cross_entropy_with_integer_labels(
     References
     ----------
     optax 0.2.8, ``optax/losses/_classification.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import softmax_cross_entropy_with_integer_labels
+    >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> np.round(softmax_cross_entropy_with_integer_labels(logits, np.array([0, 2])), 4).tolist()
+    [0.2413, 1.5514]
     """
     loss = "softmax_cross_entropy_with_integer_labels"
     xp, x, labels, w = _arrays(loss, logits=logits, labels=labels, where=where)
@@ -638,7 +709,7 @@ def _logsumexp(xp: Any, x: Any, ax: int, w: Any) -> Any:
 
 
 @_float32_for_half
-def multiclass_hinge_loss(scores: Any, labels: Any) -> Any:
+def multiclass_hinge_loss(scores: ArrayT, labels: ArrayLike) -> ArrayT:
     r"""Crammer-Singer multiclass hinge loss (``optax.losses.multiclass_hinge_loss``).
 
     .. math::
@@ -670,6 +741,14 @@ def multiclass_hinge_loss(scores: Any, labels: Any) -> Any:
     ----------
     Crammer and Singer, "On the Algorithmic Implementation of Multiclass Kernel-based Vector
     Machines", JMLR 2, 2001; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import multiclass_hinge_loss
+    >>> scores = np.array([[1.0, 2.0, 0.5], [3.0, 0.0, 1.0]])
+    >>> np.round(multiclass_hinge_loss(scores, np.array([0, 0])), 4).tolist()
+    [2.0, 0.0]
     """
     loss = "multiclass_hinge_loss"
     xp, s, labels = _arrays(loss, scores=scores, labels=labels)
@@ -679,7 +758,7 @@ def multiclass_hinge_loss(scores: Any, labels: Any) -> Any:
 
 
 @_float32_for_half
-def multiclass_perceptron_loss(scores: Any, labels: Any) -> Any:
+def multiclass_perceptron_loss(scores: ArrayT, labels: ArrayLike) -> ArrayT:
     r"""Multiclass perceptron loss, :math:`\max_k s_k - s_y` (optax).
 
     Parameters
@@ -698,6 +777,14 @@ def multiclass_perceptron_loss(scores: Any, labels: Any) -> Any:
     ----------
     Collins, "Discriminative Training Methods for Hidden Markov Models", EMNLP 2002; optax
     0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import multiclass_perceptron_loss
+    >>> scores = np.array([[1.0, 2.0, 0.5], [3.0, 0.0, 1.0]])
+    >>> np.round(multiclass_perceptron_loss(scores, np.array([0, 0])), 4).tolist()
+    [1.0, 0.0]
     """
     loss = "multiclass_perceptron_loss"
     xp, s, labels = _arrays(loss, scores=scores, labels=labels)
@@ -738,7 +825,7 @@ def _projection_simplex(xp: Any, x: Any) -> Any:
 
 
 @_float32_for_half
-def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
+def multiclass_sparsemax_loss(scores: ArrayT, labels: ArrayLike) -> ArrayT:
     r"""Multiclass sparsemax loss (``optax.losses.multiclass_sparsemax_loss``).
 
     With :math:`p = \operatorname{sparsemax}(s)` (the Euclidean projection of :math:`s` onto
@@ -768,6 +855,14 @@ def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
     References
     ----------
     Martins and Astudillo, "From Softmax to Sparsemax", ICML 2016, arXiv:1602.02068; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import multiclass_sparsemax_loss
+    >>> scores = np.array([[1.0, 2.0, 0.5], [3.0, 0.0, 1.0]])
+    >>> np.round(multiclass_sparsemax_loss(scores, np.array([0, 0])), 4).tolist()
+    [1.0, 0.0]
     """
     loss = "multiclass_sparsemax_loss"
     xp, s, labels = _arrays(loss, scores=scores, labels=labels)
@@ -790,8 +885,13 @@ def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
 
 @half_precision(promoting=("epsilon",))
 def poly_loss_cross_entropy(
-    logits: Any, labels: Any, *, epsilon: Any = 2.0, axis: Any = -1, where: Any = None
-) -> Any:
+    logits: ArrayT,
+    labels: ArrayLike,
+    *,
+    epsilon: ArrayLike = 2.0,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""Poly-1 cross-entropy (``optax.losses.poly_loss_cross_entropy``).
 
     .. math::
@@ -825,6 +925,15 @@ def poly_loss_cross_entropy(
     ----------
     Leng, Tan, Liu, Cubuk, Shi, Cheng, Anguelov and Tan, "PolyLoss: A Polynomial Expansion
     Perspective of Classification Loss Functions", ICLR 2022, arXiv:2204.12511; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import poly_loss_cross_entropy
+    >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> labels = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> np.round(poly_loss_cross_entropy(logits, labels, epsilon=2.0), 4).tolist()
+    [0.6701, 3.1276]
     """
     loss = "poly_loss_cross_entropy"
     epsilon = _real(epsilon, "epsilon", loss, "the weight of 1 - p_t")
@@ -845,7 +954,9 @@ def poly_loss_cross_entropy(
 
 
 @half_precision(promoting=("alpha", "gamma"))
-def sigmoid_focal_loss(logits: Any, labels: Any, *, alpha: Any = None, gamma: Any = 2.0) -> Any:
+def sigmoid_focal_loss(
+    logits: ArrayT, labels: ArrayLike, *, alpha: ArrayLike | None = None, gamma: ArrayLike = 2.0
+) -> ArrayT:
     r"""Sigmoid focal loss, elementwise (``optax.losses.sigmoid_focal_loss``).
 
     .. math::
@@ -885,6 +996,14 @@ def sigmoid_focal_loss(logits: Any, labels: Any, *, alpha: Any = None, gamma: An
     ----------
     Lin, Goyal, Girshick, He and Dollar, "Focal Loss for Dense Object Detection", ICCV 2017,
     arXiv:1708.02002; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import sigmoid_focal_loss
+    >>> logits = np.array([2.0, -1.0, 0.5])
+    >>> np.round(sigmoid_focal_loss(logits, np.array([1.0, 0.0, 0.0]), alpha=0.25), 6).tolist()
+    [0.000451, 0.016994, 0.283059]
     """
     loss = "sigmoid_focal_loss"
     gamma = _real(gamma, "gamma", loss, "the focusing exponent")
@@ -913,7 +1032,9 @@ def sigmoid_focal_loss(logits: Any, labels: Any, *, alpha: Any = None, gamma: An
     return (alpha * y + (1.0 - alpha) * (1.0 - y)) * out
 
 
-def _kl_setup(loss: str, log_predictions: Any, targets: Any, where: Any, names: tuple[str, str]):
+def _kl_setup(
+    loss: str, log_predictions: Any, targets: Any, where: Any, names: tuple[str, str]
+) -> tuple[Any, Any, Any, Any]:
     xp, lp, t, w = _arrays(loss, **{names[0]: log_predictions, names[1]: targets, "where": where})
     check_floating(xp, t, f"{loss}: {names[1]}")
     _check_broadcast(lp, t, names[0], names[1], loss)
@@ -922,7 +1043,12 @@ def _kl_setup(loss: str, log_predictions: Any, targets: Any, where: Any, names: 
 
 
 @half_precision
-def kl_divergence(log_predictions: Any, targets: Any, axis: Any = -1, where: Any = None) -> Any:
+def kl_divergence(
+    log_predictions: ArrayT,
+    targets: ArrayLike,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(t \,\|\, q)` (optax's ``kl_divergence``).
 
     .. math::
@@ -956,6 +1082,15 @@ def kl_divergence(log_predictions: Any, targets: Any, axis: Any = -1, where: Any
     ----------
     Kullback and Leibler, "On Information and Sufficiency", Ann. Math. Statist. 22, 1951;
     optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import kl_divergence
+    >>> log_q = np.log(np.array([0.5, 0.25, 0.25]))
+    >>> p = np.array([0.25, 0.5, 0.25])
+    >>> round(float(kl_divergence(log_q, p)), 4)
+    0.1733
     """
     from lossbridge.classification import kl_div
 
@@ -969,8 +1104,11 @@ def kl_divergence(log_predictions: Any, targets: Any, axis: Any = -1, where: Any
 
 @half_precision
 def kl_divergence_with_log_targets(
-    log_predictions: Any, log_targets: Any, axis: Any = -1, where: Any = None
-) -> Any:
+    log_predictions: ArrayT,
+    log_targets: ArrayLike,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""KL divergence with log-space targets (``optax.losses.kl_divergence_with_log_targets``).
 
     .. math::
@@ -996,6 +1134,15 @@ def kl_divergence_with_log_targets(
     References
     ----------
     optax 0.2.8, ``optax/losses/_classification.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import kl_divergence_with_log_targets
+    >>> log_q = np.log(np.array([0.5, 0.25, 0.25]))
+    >>> log_p = np.log(np.array([0.25, 0.5, 0.25]))
+    >>> round(float(kl_divergence_with_log_targets(log_q, log_p)), 4)
+    0.1733
     """
     from lossbridge.classification import kl_div
 
@@ -1010,8 +1157,11 @@ def kl_divergence_with_log_targets(
 
 @half_precision
 def generalized_kl_divergence(
-    log_predictions: Any, targets: Any, axis: Any = -1, where: Any = None
-) -> Any:
+    log_predictions: ArrayT,
+    targets: ArrayLike,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""Generalised KL divergence of unnormalised measures (optax).
 
     .. math::
@@ -1040,6 +1190,15 @@ def generalized_kl_divergence(
     ----------
     Lee and Seung, "Algorithms for Non-negative Matrix Factorization", NeurIPS 2000; optax
     0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import generalized_kl_divergence
+    >>> log_q = np.log(np.array([0.5, 0.25, 0.5]))  # not normalised
+    >>> p = np.array([0.25, 0.5, 0.25])
+    >>> round(float(generalized_kl_divergence(log_q, p)), 4)
+    0.25
     """
     loss = "generalized_kl_divergence"
     xp, lp, t, w = _kl_setup(loss, log_predictions, targets, where, ("log_predictions", "targets"))
@@ -1049,8 +1208,11 @@ def generalized_kl_divergence(
 
 @half_precision
 def convex_kl_divergence(
-    log_predictions: Any, targets: Any, axis: Any = -1, where: Any = None
-) -> Any:
+    log_predictions: ArrayT,
+    targets: ArrayLike,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""Deprecated alias of :func:`generalized_kl_divergence` (optax's ``convex_kl_divergence``).
 
     Warns with ``DeprecationWarning`` ("The function convex_kl_divergence is deprecated.
@@ -1071,6 +1233,15 @@ def convex_kl_divergence(
     References
     ----------
     optax 0.2.8, ``optax/losses/_classification.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import convex_kl_divergence
+    >>> log_q = np.log(np.array([0.5, 0.25, 0.25]))
+    >>> p = np.array([0.25, 0.5, 0.25])
+    >>> round(float(convex_kl_divergence(log_q, p)), 4)  # warns: deprecated, as in optax
+    0.1733
     """
     if is_concrete(log_predictions):
         warnings.warn(
@@ -1201,14 +1372,14 @@ def _ctc(
 
 @_float32_for_half
 def ctc_loss(
-    logits: Any,
-    logit_paddings: Any,
-    labels: Any,
-    label_paddings: Any,
+    logits: ArrayT,
+    logit_paddings: ArrayLike,
+    labels: ArrayLike,
+    label_paddings: ArrayLike,
     *,
     blank_id: int = 0,
-    log_epsilon: Any = -1e5,
-) -> Any:
+    log_epsilon: ArrayLike = -1e5,
+) -> ArrayT:
     r"""Connectionist temporal classification loss, per sequence (``optax.losses.ctc_loss``).
 
     :math:`-\log \sum_{\pi \in \mathcal{B}^{-1}(y)} \prod_t p_t(\pi_t)` over the alignments
@@ -1249,20 +1420,30 @@ def ctc_loss(
     Graves, Fernandez, Gomez and Schmidhuber, "Connectionist Temporal Classification:
     Labelling Unsegmented Sequence Data with Recurrent Neural Networks", ICML 2006; optax
     0.2.8, ``optax/losses/_classification.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import ctc_loss
+    >>> logits = np.zeros((1, 3, 2))  # batch 1, T=3 steps, classes {blank, a}
+    >>> labels, label_paddings = np.array([[1]]), np.array([[0.0]])
+    >>> loss = ctc_loss(logits, np.zeros((1, 3)), labels, label_paddings)
+    >>> np.round(loss, 4).tolist()  # -log(6 / 8): 6 of the 8 paths give 'a'
+    [0.2877]
     """
     return _ctc(logits, logit_paddings, labels, label_paddings, blank_id, log_epsilon, False)
 
 
 @_float32_for_half
 def ctc_loss_with_forward_probs(
-    logits: Any,
-    logit_paddings: Any,
-    labels: Any,
-    label_paddings: Any,
+    logits: ArrayT,
+    logit_paddings: ArrayLike,
+    labels: ArrayLike,
+    label_paddings: ArrayLike,
     *,
     blank_id: int = 0,
-    log_epsilon: Any = -1e5,
-) -> tuple[Any, Any, Any]:
+    log_epsilon: ArrayLike = -1e5,
+) -> tuple[ArrayT, ArrayT, ArrayT]:
     r"""CTC loss and its forward log-probabilities (``optax.losses.ctc_loss_with_forward_probs``).
 
     Same recursion and parameters as :func:`ctc_loss`.
@@ -1295,6 +1476,17 @@ def ctc_loss_with_forward_probs(
     References
     ----------
     Graves et al., ICML 2006; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import ctc_loss_with_forward_probs
+    >>> logits = np.zeros((1, 3, 2))  # batch 1, T=3 steps, classes {blank, a}
+    >>> labels, label_paddings = np.array([[1]]), np.array([[0.0]])
+    >>> loss, logalpha_phi, logalpha_emit = ctc_loss_with_forward_probs(
+    ...     logits, np.zeros((1, 3)), labels, label_paddings)
+    >>> np.round(loss, 4).tolist(), logalpha_phi.shape, logalpha_emit.shape
+    ([0.2877], (3, 1, 2), (3, 1, 1))
     """
     return _ctc(logits, logit_paddings, labels, label_paddings, blank_id, log_epsilon, True)
 
@@ -1305,7 +1497,13 @@ def ctc_loss_with_forward_probs(
 
 
 @half_precision
-def smooth_labels(labels: Any, alpha: Any, *, axis: Any = -1, where: Any = None) -> Any:
+def smooth_labels(
+    labels: ArrayT,
+    alpha: ArrayLike,
+    *,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""Label smoothing, :math:`(1 - \alpha) y + \alpha / K` (``optax.losses.smooth_labels``).
 
     :math:`K` is the size of ``axis`` (the product of the sizes for a tuple), or the number of
@@ -1336,6 +1534,13 @@ def smooth_labels(labels: Any, alpha: Any, *, axis: Any = -1, where: Any = None)
     ----------
     Szegedy, Vanhoucke, Ioffe, Shlens and Wojna, "Rethinking the Inception Architecture for
     Computer Vision", CVPR 2016, arXiv:1512.00567; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import smooth_labels
+    >>> np.round(smooth_labels(np.array([[0.0, 1.0, 0.0]]), alpha=0.3), 4).tolist()
+    [[0.1, 0.8, 0.1]]
     """
     loss = "smooth_labels"
     alpha = _real(alpha, "alpha", loss, "the smoothing weight")
@@ -1389,6 +1594,16 @@ def make_fenchel_young_loss(max_fun: Callable[..., Any]) -> Callable[..., Any]:
     ----------
     Blondel, Martins and Niculae, "Learning with Fenchel-Young Losses", JMLR 21, 2020,
     arXiv:1901.02324; optax 0.2.8, ``optax/losses/_fenchel_young.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import make_fenchel_young_loss
+    >>> loss_fn = make_fenchel_young_loss(lambda s: np.log(np.sum(np.exp(s), axis=-1)))
+    >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> labels = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> np.round(loss_fn(logits, labels), 4).tolist()  # the softmax cross-entropy
+    [0.2413, 1.5514]
     """
     if not callable(max_fun):
         raise TypeError(f"make_fenchel_young_loss: max_fun must be callable; got {max_fun!r}")
@@ -1443,13 +1658,13 @@ def _named_reduction(reduce_fn: Any) -> Any:
 
 @half_precision
 def ranking_softmax_loss(
-    logits: Any,
-    labels: Any,
+    logits: ArrayT,
+    labels: ArrayLike,
     *,
-    where: Any = None,
-    weights: Any = None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     reduce_fn: Callable[..., Any] | None = _masked_mean,
-) -> Any:
+) -> ArrayT:
     r"""Listwise softmax ranking loss (``optax.losses.ranking_softmax_loss``).
 
     Per list (last axis), with relevance labels :math:`y` (times ``weights``):
@@ -1493,6 +1708,13 @@ def ranking_softmax_loss(
     Cao, Qin, Liu, Tsai and Li, "Learning to Rank: From Pairwise Approach to Listwise
     Approach", ICML 2007; Bruch, Wang, Bendersky and Najork, "An Analysis of the Softmax Cross
     Entropy Loss for Learning-to-Rank with Binary Relevance", ICTIR 2019; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import ranking_softmax_loss
+    >>> round(float(ranking_softmax_loss(np.array([2.0, 1.0, 3.0]), np.array([1.0, 0.0, 0.0]))), 4)
+    1.4076
     """
     loss = "ranking_softmax_loss"
     if reduce_fn is not None and not callable(reduce_fn):
@@ -1545,7 +1767,7 @@ def _errors(loss: str, predictions: Any, targets: Any, strict: bool) -> tuple[An
 
 
 @half_precision
-def squared_error(predictions: Any, targets: Any = None) -> Any:
+def squared_error(predictions: ArrayT, targets: ArrayLike | None = None) -> ArrayT:
     r"""Squared error, :math:`(p - t)^2`, elementwise (``optax.losses.squared_error``).
 
     Parameters
@@ -1570,13 +1792,21 @@ def squared_error(predictions: Any, targets: Any = None) -> Any:
     References
     ----------
     optax 0.2.8, ``optax/losses/_regression.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import squared_error
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> np.round(squared_error(x, np.array([1.5, 2.0, 1.0])), 4).tolist()
+    [0.25, 0.0, 4.0]
     """
     xp, d = _errors("squared_error", predictions, targets, strict=True)
     return d * d
 
 
 @half_precision
-def l2_loss(predictions: Any, targets: Any = None) -> Any:
+def l2_loss(predictions: ArrayT, targets: ArrayLike | None = None) -> ArrayT:
     r"""Half the squared error, :math:`\tfrac12 (p - t)^2` (``optax.losses.l2_loss``).
 
     Parameters
@@ -1595,13 +1825,23 @@ def l2_loss(predictions: Any, targets: Any = None) -> Any:
     References
     ----------
     optax 0.2.8, ``optax/losses/_regression.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import l2_loss
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> np.round(l2_loss(x, np.array([1.5, 2.0, 1.0])), 4).tolist()  # half the squared error
+    [0.125, 0.0, 2.0]
     """
     xp, d = _errors("l2_loss", predictions, targets, strict=True)
     return 0.5 * (d * d)
 
 
 @half_precision(promoting=("delta",))
-def huber_loss(predictions: Any, targets: Any = None, *, delta: Any = 1.0) -> Any:
+def huber_loss(
+    predictions: ArrayT, targets: ArrayLike | None = None, *, delta: ArrayLike = 1.0
+) -> ArrayT:
     r"""Huber loss, elementwise (``optax.losses.huber_loss``).
 
     With :math:`e = p - t` and :math:`q = \min(|e|, \delta)`:
@@ -1637,6 +1877,14 @@ def huber_loss(predictions: Any, targets: Any = None, *, delta: Any = 1.0) -> An
     ----------
     Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 35, 1964; optax
     0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import huber_loss
+    >>> x = np.array([0.5, 3.0])
+    >>> np.round(huber_loss(x, np.zeros(2), delta=1.0), 4).tolist()
+    [0.125, 2.5]
     """
     loss = "huber_loss"
     delta = _real(delta, "delta", loss, "the quadratic-to-linear threshold")
@@ -1649,7 +1897,7 @@ def huber_loss(predictions: Any, targets: Any = None, *, delta: Any = 1.0) -> An
 
 
 @half_precision
-def log_cosh(predictions: Any, targets: Any = None) -> Any:
+def log_cosh(predictions: ArrayT, targets: ArrayLike | None = None) -> ArrayT:
     r"""Log-cosh loss, :math:`\log\cosh(p - t)`, elementwise (``optax.losses.log_cosh``).
 
     The core :func:`lossbridge.log_cosh_loss` (``reduction='none'``).
@@ -1676,6 +1924,14 @@ def log_cosh(predictions: Any, targets: Any = None) -> Any:
     ----------
     Chen, Tang, Yang and Zhou, "Log Hyperbolic Cosine Loss Improves Variational Auto-Encoder",
     2019; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import log_cosh
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> np.round(log_cosh(x, np.array([1.5, 2.0, 1.0])), 4).tolist()
+    [0.1201, 0.0, 1.325]
     """
     from lossbridge.regression import log_cosh_loss
 
@@ -1685,8 +1941,13 @@ def log_cosh(predictions: Any, targets: Any = None) -> Any:
 
 @half_precision(promoting=("epsilon",))
 def cosine_similarity(
-    predictions: Any, targets: Any, *, epsilon: Any = 0.0, axis: Any = -1, where: Any = None
-) -> Any:
+    predictions: ArrayT,
+    targets: ArrayLike,
+    *,
+    epsilon: ArrayLike = 0.0,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""Cosine similarity (**+cos**, not a distance) (``optax.losses.cosine_similarity``).
 
     .. math::
@@ -1721,6 +1982,15 @@ def cosine_similarity(
     References
     ----------
     optax 0.2.8, ``optax/losses/_regression.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import cosine_similarity
+    >>> a = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> b = np.array([[1.0, 1.0], [0.0, 1.0]])
+    >>> np.round(cosine_similarity(a, b), 4).tolist()
+    [0.7071, 1.0]
     """
     loss = "cosine_similarity"
     epsilon = _real(epsilon, "epsilon", loss, "the lower bound on the squared norms")
@@ -1754,8 +2024,13 @@ def cosine_similarity(
 
 @half_precision(promoting=("epsilon",))
 def cosine_distance(
-    predictions: Any, targets: Any, *, epsilon: Any = 0.0, axis: Any = -1, where: Any = None
-) -> Any:
+    predictions: ArrayT,
+    targets: ArrayLike,
+    *,
+    epsilon: ArrayLike = 0.0,
+    axis: int | tuple[int, ...] | None = -1,
+    where: ArrayLike | None = None,
+) -> ArrayT:
     r"""Cosine distance, :math:`1 - \cos` (``optax.losses.cosine_distance``).
 
     ``1 - cosine_similarity(...)``; see :func:`cosine_similarity` for the parameters. A zero
@@ -1777,8 +2052,20 @@ def cosine_distance(
     References
     ----------
     optax 0.2.8, ``optax/losses/_regression.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import cosine_distance
+    >>> a = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> b = np.array([[1.0, 1.0], [0.0, 1.0]])
+    >>> np.round(cosine_distance(a, b), 4).tolist()
+    [0.2929, 0.0]
     """
-    return 1.0 - cosine_similarity(predictions, targets, epsilon=epsilon, axis=axis, where=where)
+    similarity: Any = cosine_similarity(
+        predictions, targets, epsilon=epsilon, axis=axis, where=where
+    )  # Any: mypy would type float - ArrayT as float
+    return 1.0 - similarity
 
 
 # ------------------------------------------------------------------------------------------
@@ -1787,7 +2074,7 @@ def cosine_distance(
 
 
 @half_precision
-def ntxent(embeddings: Any, labels: Any, temperature: Any = 0.07) -> Any:
+def ntxent(embeddings: ArrayT, labels: ArrayLike, temperature: ArrayLike = 0.07) -> ArrayT:
     r"""NT-Xent contrastive loss over a labelled batch (``optax.losses.ntxent``).
 
     The core :func:`lossbridge.ntxent_loss` (``reduction='mean'``), which follows optax: with
@@ -1817,6 +2104,14 @@ def ntxent(embeddings: Any, labels: Any, temperature: Any = 0.07) -> Any:
     ----------
     Chen, Kornblith, Norouzi and Hinton, "A Simple Framework for Contrastive Learning of
     Visual Representations", ICML 2020, arXiv:2002.05709; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import ntxent
+    >>> e = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
+    >>> round(float(ntxent(e, np.array([0, 0, 1, 1]), temperature=0.5)), 4)
+    0.4302
     """
     from lossbridge.embedding import _ntxent
 
@@ -1827,14 +2122,14 @@ def ntxent(embeddings: Any, labels: Any, temperature: Any = 0.07) -> Any:
 
 @half_precision
 def triplet_margin_loss(
-    anchors: Any,
-    positives: Any,
-    negatives: Any,
+    anchors: ArrayT,
+    positives: ArrayLike,
+    negatives: ArrayLike,
     axis: int = -1,
-    norm_degree: Any = 2,
-    margin: Any = 1.0,
-    eps: Any = 1e-6,
-) -> Any:
+    norm_degree: ArrayLike = 2,
+    margin: ArrayLike = 1.0,
+    eps: ArrayLike = 1e-6,
+) -> ArrayT:
     r"""Triplet margin loss with optax's distance (``optax.losses.triplet_margin_loss``).
 
     .. math::
@@ -1871,6 +2166,15 @@ def triplet_margin_loss(
     ----------
     Schroff, Kalenichenko and Philbin, "FaceNet: A Unified Embedding for Face Recognition and
     Clustering", CVPR 2015, arXiv:1503.03832; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import triplet_margin_loss
+    >>> anchors, positives = np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]])
+    >>> negatives = np.array([[0.0, 1.5]])
+    >>> np.round(triplet_margin_loss(anchors, positives, negatives), 4).tolist()
+    [0.5]
     """
     loss = "triplet_margin_loss"
     norm_degree = _real(norm_degree, "norm_degree", loss, "the norm's degree", scalar=True)
@@ -1991,18 +2295,18 @@ def _reduce_classes(xp: Any, loss: Any, reduction: str) -> Any:
 
 @half_precision(promoting=("smooth", "alpha", "beta"))
 def dice_loss(
-    predictions: Any,
-    targets: Any,
+    predictions: ArrayT,
+    targets: ArrayLike,
     *,
-    class_weights: Any = None,
-    smooth: Any = 1.0,
-    alpha: Any = 0.5,
-    beta: Any = 0.5,
+    class_weights: ArrayLike | None = None,
+    smooth: ArrayLike = 1.0,
+    alpha: ArrayLike = 0.5,
+    beta: ArrayLike = 0.5,
     apply_softmax: bool = True,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     ignore_background: bool = False,
-    axis: Any = None,
-) -> Any:
+    axis: int | tuple[int, ...] | None = None,
+) -> ArrayT:
     r"""Dice (Tversky) loss, channels last (``optax.losses.dice_loss``).
 
     Per image and class, with :math:`p` the softmax (sigmoid for one channel) of the
@@ -2060,6 +2364,15 @@ def dice_loss(
     Milletari, Navab and Ahmadi, "V-Net", 3DV 2016, arXiv:1606.04797; Salehi, Erdogmus and
     Gholipour, "Tversky loss function for image segmentation using 3D fully convolutional deep
     networks", MLMI 2017, arXiv:1706.05721; optax 0.2.8, ``optax/losses/_segmentation.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import dice_loss
+    >>> p = np.array([[[2.0, -1.0], [0.5, 1.0], [-1.0, 2.0]]])  # (1, 3 pixels, 2 classes)
+    >>> t = np.array([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])
+    >>> np.round(dice_loss(p, t), 4).tolist()
+    [0.1443]
     """
     loss = "dice_loss"
     check_reduction(reduction)
@@ -2080,8 +2393,8 @@ def dice_loss(
 
 @half_precision(promoting=("smooth",))
 def binary_dice_loss(
-    predictions: Any, targets: Any, *, smooth: Any = 1.0, apply_sigmoid: bool = True
-) -> Any:
+    predictions: ArrayT, targets: ArrayLike, *, smooth: ArrayLike = 1.0, apply_sigmoid: bool = True
+) -> ArrayT:
     r"""Binary Dice loss (``optax.losses.binary_dice_loss``).
 
     :func:`dice_loss` on one channel (a trailing channel axis is added when the last axis is
@@ -2106,6 +2419,15 @@ def binary_dice_loss(
     References
     ----------
     Milletari et al., 3DV 2016; optax 0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import binary_dice_loss
+    >>> p = np.array([[2.0, -1.0, 0.5, -3.0]])  # logits of one image, 4 pixels
+    >>> t = np.array([[1.0, 0.0, 1.0, 0.0]])
+    >>> np.round(binary_dice_loss(p, t), 4).tolist()
+    [0.1397]
     """
     loss = "binary_dice_loss"
     xp, x, t = _arrays(loss, predictions=predictions, targets=targets)
@@ -2118,13 +2440,13 @@ def binary_dice_loss(
 
 @half_precision(promoting=("smooth",))
 def multiclass_generalized_dice_loss(
-    predictions: Any,
-    targets: Any,
+    predictions: ArrayT,
+    targets: ArrayLike,
     *,
-    smooth: Any = 1.0,
+    smooth: ArrayLike = 1.0,
     apply_softmax: bool = True,
     ignore_background: bool = False,
-) -> Any:
+) -> ArrayT:
     r"""Generalised Dice loss (``optax.losses.multiclass_generalized_dice_loss``).
 
     :func:`dice_loss` (``reduction='none'``) with class weights
@@ -2156,6 +2478,15 @@ def multiclass_generalized_dice_loss(
     Sudre, Li, Vercauteren, Ourselin and Cardoso, "Generalised Dice overlap as a deep learning
     loss function for highly unbalanced segmentations", DLMIA 2017, arXiv:1707.03237; optax
     0.2.8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.optax import multiclass_generalized_dice_loss
+    >>> p = np.array([[[2.0, -1.0], [0.5, 1.0], [-1.0, 2.0]]])  # (1, 3 pixels, 2 classes)
+    >>> t = np.array([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])
+    >>> np.round(multiclass_generalized_dice_loss(p, t), 4).tolist()
+    0.1508
     """
     loss = "multiclass_generalized_dice_loss"
     xp, x, t = _arrays(loss, predictions=predictions, targets=targets)

@@ -11,6 +11,7 @@ from lossbridge._inputs import promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, abs_error, huber, softplus, squared_error
 from lossbridge._reduction import reduce
+from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     _size,
     check_broadcastable,
@@ -83,7 +84,9 @@ def _pointwise(
 
 
 @half_precision
-def mse_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = None) -> Any:
+def mse_loss(
+    input: ArrayT, target: ArrayLike, reduction: Reduction = "mean", weight: ArrayLike | None = None
+) -> ArrayT:
     r"""Mean squared error, :math:`\ell = w (x - y)^2`.
 
     Same as ``torch.nn.functional.mse_loss`` (torch 2.13). A target of another shape is
@@ -103,6 +106,15 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = Non
     References
     ----------
     PyTorch documentation, ``torch.nn.MSELoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> y = np.array([1.5, 2.0, 1.0])
+    >>> bool(np.isclose(lb.mse_loss(x, y), ((x - y) ** 2).mean()))
+    True
     """
     out = native_loss("mse_loss", input, target, reduction, weight)
     if out is not None:
@@ -113,7 +125,9 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = Non
 
 
 @half_precision
-def l1_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = None) -> Any:
+def l1_loss(
+    input: ArrayT, target: ArrayLike, reduction: Reduction = "mean", weight: ArrayLike | None = None
+) -> ArrayT:
     r"""Mean absolute error, :math:`\ell = w |x - y|`.
 
     Same as ``torch.nn.functional.l1_loss`` (torch 2.13); the gradient at :math:`x = y` is 0 on
@@ -133,6 +147,15 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = None
     References
     ----------
     PyTorch documentation, ``torch.nn.L1Loss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> y = np.array([1.5, 2.0, 1.0])
+    >>> bool(np.isclose(lb.l1_loss(x, y), np.abs(x - y).mean()))
+    True
     """
     out = native_loss("l1_loss", input, target, reduction, weight)
     if out is not None:
@@ -144,8 +167,12 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean", weight: Any = None
 
 @half_precision
 def huber_loss(
-    input: Any, target: Any, reduction: str = "mean", delta: float = 1.0, weight: Any = None
-) -> Any:
+    input: ArrayT,
+    target: ArrayLike,
+    reduction: Reduction = "mean",
+    delta: float = 1.0,
+    weight: ArrayLike | None = None,
+) -> ArrayT:
     r"""Huber loss: quadratic near zero, linear beyond ``delta``.
 
     Same as ``torch.nn.functional.huber_loss`` (torch 2.13):
@@ -173,6 +200,15 @@ def huber_loss(
     ----------
     Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 1964;
     PyTorch documentation, ``torch.nn.HuberLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([0.5, 3.0])
+    >>> y = np.array([0.0, 0.0])  # quadratic 0.5 * 0.5**2, linear 1 * (3 - 0.5 * 1)
+    >>> print(round(float(lb.huber_loss(x, y, delta=1.0)), 4))
+    1.3125
     """
     delta = check_real(delta, "delta", loss="huber_loss", what="the threshold, > 0")
     if not delta > 0:
@@ -192,7 +228,9 @@ def huber_loss(
 
 
 @half_precision
-def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
+def smooth_l1_loss(
+    input: ArrayT, target: ArrayLike, reduction: Reduction = "mean", beta: float = 1.0
+) -> ArrayT:
     r"""Smooth L1 loss: Huber divided by ``beta``.
 
     Same as ``torch.nn.functional.smooth_l1_loss`` (torch 2.13):
@@ -218,6 +256,15 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
     References
     ----------
     Girshick, "Fast R-CNN", ICCV 2015; PyTorch documentation, ``torch.nn.SmoothL1Loss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([0.2, 3.0])
+    >>> y = np.array([0.0, 0.0])  # 0.5 * 0.2**2 / 0.5 and 3 - 0.5 * 0.5
+    >>> print(round(float(lb.smooth_l1_loss(x, y, beta=0.5)), 4))
+    1.395
     """
     beta = check_real(beta, "beta", loss="smooth_l1_loss", what="the threshold, >= 0")
     if not beta >= 0:
@@ -242,13 +289,13 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
 
 @half_precision
 def poisson_nll_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     log_input: bool = True,
     full: bool = False,
     eps: float = 1e-8,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Negative log-likelihood of a Poisson target.
 
     Same as ``torch.nn.functional.poisson_nll_loss`` (torch 2.13):
@@ -279,6 +326,16 @@ def poisson_nll_loss(
     References
     ----------
     PyTorch documentation, ``torch.nn.PoissonNLLLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> log_rate = np.array([0.0, 1.0, -1.0])
+    >>> counts = np.array([1.0, 3.0, 0.0])
+    >>> loss = lb.poisson_nll_loss(log_rate, counts)
+    >>> bool(np.isclose(loss, (np.exp(log_rate) - counts * log_rate).mean()))
+    True
     """
     eps = check_real(eps, "eps", loss="poisson_nll_loss", what="added to the rate in the log")
     xp, input, target = setup(input, target=target)
@@ -300,13 +357,13 @@ def poisson_nll_loss(
 
 @half_precision(autocast_keeps_half=("cpu",))
 def gaussian_nll_loss(
-    input: Any,
-    target: Any,
-    var: Any,
+    input: ArrayT,
+    target: ArrayLike,
+    var: ArrayLike,
     full: bool = False,
     eps: float = 1e-6,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Negative log-likelihood of a Gaussian target with predicted mean and variance.
 
     Same as ``torch.nn.functional.gaussian_nll_loss`` (torch 2.13):
@@ -341,6 +398,15 @@ def gaussian_nll_loss(
     ----------
     Nix and Weigend, "Estimating the mean and variance of the target probability
     distribution", ICNN 1994; PyTorch documentation, ``torch.nn.GaussianNLLLoss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> mean, y, var = np.array([1.0, 2.0]), np.array([1.5, 1.0]), np.array([0.5, 2.0])
+    >>> loss = lb.gaussian_nll_loss(mean, y, var)
+    >>> bool(np.isclose(loss, (0.5 * (np.log(var) + (mean - y) ** 2 / var)).mean()))
+    True
     """
     eps = check_real(eps, "eps", loss="gaussian_nll_loss", what="the floor of var")
     if isinstance(var, float) and var < 0:
@@ -450,8 +516,13 @@ def _axes(axis: Any, ndim: int, loss: str) -> tuple[int, ...] | None:
 
 @half_precision
 def rmse_loss(
-    input: Any, target: Any, *, axis: Any = None, eps: float = 0.0, reduction: str = "mean"
-) -> Any:
+    input: ArrayT,
+    target: ArrayLike,
+    *,
+    axis: int | tuple[int, ...] | None = None,
+    eps: float = 0.0,
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Root mean squared error, :math:`r = \sqrt{\operatorname{mean}_{\text{axis}} (x - y)^2
     + \epsilon}`.
 
@@ -497,6 +568,17 @@ def rmse_loss(
     ----------
     Hyndman and Koehler, "Another look at measures of forecast accuracy", International Journal
     of Forecasting 22(4), 2006; Keras documentation, ``keras.metrics.RootMeanSquaredError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> y = np.array([[1.0, 3.0], [3.0, 2.0]])
+    >>> bool(np.isclose(lb.rmse_loss(x, y), np.sqrt(((x - y) ** 2).mean())))
+    True
+    >>> np.allclose(lb.rmse_loss(x, y, axis=-1, reduction="none"), [np.sqrt(0.5), np.sqrt(2.0)])
+    True
     """
     eps = _real(eps, "eps", "rmse_loss", "a finite number >= 0", lambda v: 0 <= v < math.inf)
     xp, input, target = _pair("rmse_loss", input, target, reduction)
@@ -515,7 +597,7 @@ def rmse_loss(
 
 
 @half_precision
-def log_cosh_loss(input: Any, target: Any, *, reduction: str = "mean") -> Any:
+def log_cosh_loss(input: ArrayT, target: ArrayLike, *, reduction: Reduction = "mean") -> ArrayT:
     r"""Log-cosh loss, :math:`\ell = \log \cosh(x - y)`, elementwise.
 
     Computed without overflow or cancellation: with :math:`d = x - y`,
@@ -557,6 +639,15 @@ def log_cosh_loss(input: Any, target: Any, *, reduction: str = "mean") -> Any:
     Saleh and Saleh, "Statistical Properties of the log-cosh Loss Function Used in Machine
     Learning", arXiv:2208.04564, 2022; Keras documentation, ``keras.losses.LogCosh``; optax
     documentation, ``optax.losses.log_cosh``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> y = np.array([1.5, 2.0, 1.0])
+    >>> bool(np.isclose(lb.log_cosh_loss(x, y), np.log(np.cosh(x - y)).mean()))
+    True
     """
     xp, input, target = _pair("log_cosh_loss", input, target, reduction)
     d = input - target
@@ -618,7 +709,13 @@ def _tie_max(xp: Any, a: Any, b: Any) -> Any:
 
 
 @half_precision
-def quantile_loss(input: Any, target: Any, *, quantile: Any = 0.5, reduction: str = "mean") -> Any:
+def quantile_loss(
+    input: ArrayT,
+    target: ArrayLike,
+    *,
+    quantile: ArrayLike = 0.5,
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Quantile (pinball) loss, :math:`\ell = \max(q d, (q - 1) d)` with :math:`d = y - x`.
 
     Under-prediction (:math:`x < y`) costs :math:`q` per unit, over-prediction :math:`1 - q`;
@@ -662,6 +759,16 @@ def quantile_loss(input: Any, target: Any, *, quantile: Any = 0.5, reduction: st
     References
     ----------
     Koenker and Bassett, "Regression Quantiles", Econometrica 46(1), 1978.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> y = np.array([1.5, 2.0, 1.0])
+    >>> d = y - x  # under-predictions cost 0.9 per unit, over-predictions 0.1
+    >>> bool(np.isclose(lb.quantile_loss(x, y, quantile=0.9), np.maximum(0.9 * d, -0.1 * d).mean()))
+    True
     """
     check_reduction(reduction)
     q, vector = _parse_quantile(quantile)
@@ -701,7 +808,9 @@ def quantile_loss(input: Any, target: Any, *, quantile: Any = 0.5, reduction: st
 
 
 @half_precision
-def mape_loss(input: Any, target: Any, *, eps: float = 1e-7, reduction: str = "mean") -> Any:
+def mape_loss(
+    input: ArrayT, target: ArrayLike, *, eps: float = 1e-7, reduction: Reduction = "mean"
+) -> ArrayT:
     r"""Mean absolute percentage error, :math:`\ell = 100 \, |y - x| / \max(|y|, \epsilon)`.
 
     Parameters
@@ -732,6 +841,15 @@ def mape_loss(input: Any, target: Any, *, eps: float = 1e-7, reduction: str = "m
     de Myttenaere, Golden, Le Grand and Rossi, "Mean Absolute Percentage Error for regression
     models", Neurocomputing 192, 2016 (arXiv:1605.02541); Keras documentation,
     ``keras.losses.MeanAbsolutePercentageError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([90.0, 2.5, 3.0])
+    >>> y = np.array([100.0, 2.0, 3.0])  # 10 %, 25 % and 0 % off
+    >>> bool(np.isclose(lb.mape_loss(x, y), (10 + 25 + 0) / 3))
+    True
     """
     eps = _real(eps, "eps", "mape_loss", "a finite number > 0", lambda v: 0 < v < math.inf)
     xp, input, target = _pair("mape_loss", input, target, reduction)
@@ -758,7 +876,9 @@ def _check_log1p_domain(xp: Any, x: Any, name: str) -> None:
 
 
 @half_precision
-def msle_loss(input: Any, target: Any, *, eps: float | None = None, reduction: str = "mean") -> Any:
+def msle_loss(
+    input: ArrayT, target: ArrayLike, *, eps: float | None = None, reduction: Reduction = "mean"
+) -> ArrayT:
     r"""Mean squared logarithmic error, :math:`\ell = (\log(1 + x) - \log(1 + y))^2`.
 
     Parameters
@@ -796,6 +916,15 @@ def msle_loss(input: Any, target: Any, *, eps: float | None = None, reduction: s
     Keras documentation, ``keras.losses.MeanSquaredLogarithmicError``; Tofallis, "A better
     measure of relative prediction accuracy for model selection and model estimation", Journal
     of the Operational Research Society 66(8), 2015.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> y = np.array([1.5, 2.0, 1.0])
+    >>> bool(np.isclose(lb.msle_loss(x, y), ((np.log1p(x) - np.log1p(y)) ** 2).mean()))
+    True
     """
     if eps is not None:
         eps = _real(

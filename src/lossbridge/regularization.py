@@ -9,11 +9,13 @@ framework on that device, differentiable with respect to every parameter.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, overload
 
 from lossbridge._inputs import promote_floats
 from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0
+from lossbridge._typing import ArrayT
 from lossbridge._validation import check_floating, check_real
 from lossbridge.backends import asarray_on, framework_name, get_namespace
 
@@ -77,6 +79,14 @@ def _total(xp: Any, arrays: list[Any], term: Any) -> Any:
     return out
 
 
+@overload
+def l1_regularization(
+    params: Sequence[ArrayT] | Mapping[str, ArrayT], *, scale: float = ...
+) -> ArrayT: ...
+@overload
+def l1_regularization(params: ArrayT, *, scale: float = ...) -> ArrayT: ...
+
+
 @half_precision
 def l1_regularization(params: Any, *, scale: float = 0.01) -> Any:
     r"""L1 penalty, :math:`\lambda \sum_i \sum_j |w_{ij}|` over every parameter array.
@@ -114,10 +124,26 @@ def l1_regularization(params: Any, *, scale: float = 0.01) -> Any:
     ----------
     Tibshirani, "Regression Shrinkage and Selection via the Lasso", Journal of the Royal
     Statistical Society B 58(1), 1996; Keras documentation, ``keras.regularizers.L1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> params = [np.array([[1.0, -2.0]]), np.array([0.5])]
+    >>> bool(np.isclose(lb.l1_regularization(params, scale=0.1), 0.1 * (1 + 2 + 0.5)))
+    True
     """
     scale = _coefficient(scale, "scale", "l1_regularization")
     xp, arrays = _params(params, "l1_regularization")
     return scale * _total(xp, arrays, lambda w: abs0(xp, w))
+
+
+@overload
+def l2_regularization(
+    params: Sequence[ArrayT] | Mapping[str, ArrayT], *, scale: float = ...
+) -> ArrayT: ...
+@overload
+def l2_regularization(params: ArrayT, *, scale: float = ...) -> ArrayT: ...
 
 
 @half_precision
@@ -156,10 +182,26 @@ def l2_regularization(params: Any, *, scale: float = 0.01) -> Any:
     ----------
     Hoerl and Kennard, "Ridge Regression: Biased Estimation for Nonorthogonal Problems",
     Technometrics 12(1), 1970; Keras documentation, ``keras.regularizers.L2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> params = [np.array([[1.0, -2.0]]), np.array([0.5])]
+    >>> bool(np.isclose(lb.l2_regularization(params, scale=0.1), 0.1 * (1 + 4 + 0.25)))
+    True
     """
     scale = _coefficient(scale, "scale", "l2_regularization")
     xp, arrays = _params(params, "l2_regularization")
     return scale * _total(xp, arrays, lambda w: w * w)
+
+
+@overload
+def elastic_net_regularization(
+    params: Sequence[ArrayT] | Mapping[str, ArrayT], *, l1: float = ..., l2: float = ...
+) -> ArrayT: ...
+@overload
+def elastic_net_regularization(params: ArrayT, *, l1: float = ..., l2: float = ...) -> ArrayT: ...
 
 
 @half_precision
@@ -197,6 +239,15 @@ def elastic_net_regularization(params: Any, *, l1: float = 0.01, l2: float = 0.0
     Zou and Hastie, "Regularization and variable selection via the elastic net", Journal of
     the Royal Statistical Society B 67(2), 2005; Keras documentation,
     ``keras.regularizers.L1L2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> params = [np.array([[1.0, -2.0]]), np.array([0.5])]
+    >>> penalty = lb.elastic_net_regularization(params, l1=0.1, l2=0.01)
+    >>> bool(np.isclose(penalty, 0.1 * (1 + 2 + 0.5) + 0.01 * (1 + 4 + 0.25)))
+    True
     """
     l1 = _coefficient(l1, "l1", "elastic_net_regularization")
     l2 = _coefficient(l2, "l2", "elastic_net_regularization")

@@ -50,12 +50,14 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from lossbridge._inputs import promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import log_sigmoid, log_softmax
 from lossbridge._reduction import reduce
+from lossbridge._typing import ArrayLike, ArrayT, Reduction, SegmentationActivation
 from lossbridge._validation import (
     check_class_indices,
     check_floating,
@@ -69,6 +71,9 @@ from lossbridge.backends import get_namespace
 __all__ = ["dice_loss", "focal_tversky_loss", "jaccard_loss", "tversky_loss"]
 
 _ACTIVATIONS = ("softmax", "sigmoid", None)
+
+#: A loss function (:func:`_doc` returns it with its signature).
+_Loss = TypeVar("_Loss", bound=Callable[..., Any])
 
 
 # ------------------------------------------------------------------------------------------
@@ -321,7 +326,7 @@ _OPTIONS = """\
         input's floating dtype (promoted with ``weight``'s), framework and device."""
 
 
-def _doc(fn: Any) -> Any:
+def _doc(fn: _Loss) -> _Loss:
     """Fill a docstring's shared ``{ARRAYS}`` and ``{OPTIONS}`` parameter blocks."""
     if fn.__doc__:  # None under python -OO
         fn.__doc__ = fn.__doc__.replace("    {ARRAYS}", _ARRAYS).replace("    {OPTIONS}", _OPTIONS)
@@ -331,17 +336,17 @@ def _doc(fn: Any) -> Any:
 @_doc
 @half_precision
 def dice_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     *,
-    activation: str | None = "softmax",
-    weight: Any = None,
+    activation: SegmentationActivation = "softmax",
+    weight: ArrayLike | None = None,
     smooth: float = 0.0,
     eps: float = 1e-7,
     channel_axis: int = 1,
     batch: bool = False,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Soft Dice loss, one minus the soft Dice coefficient of each sample and class.
 
     .. math::
@@ -380,6 +385,16 @@ def dice_loss(
     Medical Image Segmentation", 3DV 2016, arXiv:1606.04797. Sudre et al., "Generalised Dice
     overlap as a deep learning loss function for highly unbalanced segmentations", DLMIA 2017,
     arXiv:1707.03237.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> p = np.array([[[0.9, 0.2, 0.6]]])  # probabilities, (N=1, C=1, 3 pixels)
+    >>> t = np.array([[[1.0, 0.0, 1.0]]])
+    >>> tp, fp, fn = (p * t).sum(), (p * (1 - t)).sum(), ((1 - p) * t).sum()
+    >>> bool(np.isclose(lb.dice_loss(p, t, activation=None), 1 - 2 * tp / (2 * tp + fp + fn)))
+    True
     """
     return _tversky(
         input,
@@ -400,17 +415,17 @@ def dice_loss(
 @_doc
 @half_precision
 def jaccard_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     *,
-    activation: str | None = "softmax",
-    weight: Any = None,
+    activation: SegmentationActivation = "softmax",
+    weight: ArrayLike | None = None,
     smooth: float = 0.0,
     eps: float = 1e-7,
     channel_axis: int = 1,
     batch: bool = False,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Soft Jaccard (IoU) loss, one minus the soft intersection over union.
 
     .. math::
@@ -442,6 +457,16 @@ def jaccard_loss(
     Segmentation", ISVC 2016. Berman, Rannen Triki and Blaschko, "The Lovász-Softmax loss: A
     tractable surrogate for the optimization of the intersection-over-union measure in neural
     networks", CVPR 2018, arXiv:1705.08790.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> p = np.array([[[0.9, 0.2, 0.6]]])  # probabilities, (N=1, C=1, 3 pixels)
+    >>> t = np.array([[[1.0, 0.0, 1.0]]])
+    >>> tp, fp, fn = (p * t).sum(), (p * (1 - t)).sum(), ((1 - p) * t).sum()
+    >>> bool(np.isclose(lb.jaccard_loss(p, t, activation=None), 1 - tp / (tp + fp + fn)))
+    True
     """
     return _tversky(
         input,
@@ -462,19 +487,19 @@ def jaccard_loss(
 @_doc
 @half_precision
 def tversky_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     *,
     alpha: float = 0.5,
     beta: float = 0.5,
-    activation: str | None = "softmax",
-    weight: Any = None,
+    activation: SegmentationActivation = "softmax",
+    weight: ArrayLike | None = None,
     smooth: float = 0.0,
     eps: float = 1e-7,
     channel_axis: int = 1,
     batch: bool = False,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Tversky loss: one minus the Tversky index, FP weighted by alpha, FN by beta.
 
     .. math::
@@ -512,6 +537,17 @@ def tversky_loss(
     ----------
     Salehi, Erdogmus and Gholipour, "Tversky loss function for image segmentation using 3D
     fully convolutional deep networks", MLMI 2017, arXiv:1706.05721.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> p = np.array([[[0.9, 0.2, 0.6]]])  # probabilities, (N=1, C=1, 3 pixels)
+    >>> t = np.array([[[1.0, 0.0, 1.0]]])
+    >>> tp, fp, fn = (p * t).sum(), (p * (1 - t)).sum(), ((1 - p) * t).sum()
+    >>> loss = lb.tversky_loss(p, t, alpha=0.3, beta=0.7, activation=None)
+    >>> bool(np.isclose(loss, 1 - tp / (tp + 0.3 * fp + 0.7 * fn)))
+    True
     """
     return _tversky(
         input,
@@ -532,20 +568,20 @@ def tversky_loss(
 @_doc
 @half_precision
 def focal_tversky_loss(
-    input: Any,
-    target: Any,
+    input: ArrayT,
+    target: ArrayLike,
     *,
     alpha: float = 0.5,
     beta: float = 0.5,
     gamma: float = 0.75,
-    activation: str | None = "softmax",
-    weight: Any = None,
+    activation: SegmentationActivation = "softmax",
+    weight: ArrayLike | None = None,
     smooth: float = 0.0,
     eps: float = 1e-7,
     channel_axis: int = 1,
     batch: bool = False,
-    reduction: str = "mean",
-) -> Any:
+    reduction: Reduction = "mean",
+) -> ArrayT:
     r"""Focal Tversky loss: the Tversky loss of each sample and class to the power gamma.
 
     .. math::
@@ -587,6 +623,17 @@ def focal_tversky_loss(
     lesion segmentation", ISBI 2019, arXiv:1810.07842. Salehi, Erdogmus and Gholipour,
     "Tversky loss function for image segmentation using 3D fully convolutional deep networks",
     MLMI 2017, arXiv:1706.05721.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> p = np.array([[[0.9, 0.2, 0.6]]])  # probabilities, (N=1, C=1, 3 pixels)
+    >>> t = np.array([[[1.0, 0.0, 1.0]]])
+    >>> tp, fp, fn = (p * t).sum(), (p * (1 - t)).sum(), ((1 - p) * t).sum()
+    >>> loss = lb.focal_tversky_loss(p, t, alpha=0.3, beta=0.7, gamma=0.75, activation=None)
+    >>> bool(np.isclose(loss, (1 - tp / (tp + 0.3 * fp + 0.7 * fn)) ** 0.75))
+    True
     """
     return _tversky(
         input,
