@@ -192,7 +192,11 @@ def chunk_rows(
       ``A_n = sum(a_n)``; and ``-(1 - eps) * w * log p_n`` for the target;
     * softcap ``c``: times ``1 - tanh(l / c) ** 2``.
     """
-    n_classes = logits.shape[1]
+    n_classes: Any = logits.shape[1]  # C, as a float for the smoothing terms
+    if n_classes is None:  # unknown while tracing (a tf.function that relaxed its shapes)
+        n_classes = xp.sum(xp.ones_like(logits[:1, :]))
+    else:
+        n_classes = float(n_classes)
     eps = float(label_smoothing)
     dtype = logits.dtype
     tanh = None
@@ -245,7 +249,7 @@ def chunk_rows(
     log_s1 = xp.log(xp.squeeze(s, axis=1))
     lse1 = xp.squeeze(m, axis=1) + log_s1
     ce = row_weight * (log_s1 - picked)
-    total = float(n_classes) if class_weight is None else xp.sum(class_weight)
+    total = n_classes if class_weight is None else xp.sum(class_weight)
     if eps > 0.0:
         # -sum_c w_c log p_c = W * log s - sum_c w_c * shifted_c
         smooth = total * log_s1 - shifted_sum

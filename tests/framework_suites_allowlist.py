@@ -42,34 +42,6 @@ def _keras(cls: str, *methods: str) -> tuple[str, ...]:
 
 ALLOWED = [
     # ---------------------------------------------------------------- keras/losses_test
-    # Feature the dialect lacks (issue 17): its classes are not registered for Keras
-    # serialization, so `deserialize_keras_object` (run_class_serialization_test) cannot find
-    # them. The `test_config` of the classes whose test only reads `get_config` pass.
-    Allowed(
-        tuple(
-            f"keras/losses_test::{cls}Test::test_config"
-            for cls in (
-                "MeanSquaredError",
-                "MeanAbsoluteError",
-                "MeanAbsolutePercentageError",
-                "MeanSquaredLogarithmicError",
-                "BinaryCrossentropy",
-                "CategoricalCrossentropy",
-                "SparseCategoricalCrossentropy",
-                "BinaryFocalCrossentropy",
-                "CategoricalFocalCrossentropy",
-                "CTC",
-                "Dice",
-                "Tversky",
-                "Circle",
-                "CategoricalGeneralizedCrossEntropy",
-            )
-        ),
-        ALL,
-        TypeError,
-        "Could not locate class",
-        "issue 17: the dialect's classes are not registered for Keras serialization",
-    ),
     # Documented difference (docs/porting.md, Precision: Keras): every dialect class's
     # get_config holds its hyperparameters, so from_config rebuilds the same loss; Keras
     # 3.15.1's Huber and CosineSimilarity leave delta and axis out (Huber(delta=2) comes back

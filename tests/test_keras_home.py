@@ -204,6 +204,24 @@ def test_save_and_load_in_a_fresh_process(backend, order, tmp_path):
         np.testing.assert_allclose(out["after"][key], value, rtol=RTOL, err_msg=key)
 
 
+def test_registration_survives_a_query_for_keras_before_its_import():
+    """``importlib.util.find_spec("keras")`` (what availability checks do) between
+    ``import lossbridge.keras`` and ``import keras`` imports nothing: the functions are still
+    registered when Keras is imported (the import hook used to disarm itself on the query)."""
+    out = _run(
+        """
+        import importlib.util
+        import lossbridge.keras as lk
+        assert importlib.util.find_spec("keras") is not None
+        import keras
+        print(keras.saving.get_registered_name(lk.mean_squared_error))
+        print(keras.saving.get_registered_name(lk.huber))
+        """,
+        backend="jax",
+    )
+    assert out.split() == ["lossbridge>mean_squared_error", "lossbridge>huber"]
+
+
 def test_serialize_names_the_keras_registration():
     """Our own config dicts carry Keras's registered name and Keras reads them back."""
     loss = lk.BinaryCrossentropy(label_smoothing=0.1)

@@ -103,6 +103,32 @@ def test_values_match_torch(backend, grid, chunk, probs):
     assert_close(out, expected, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("probs", [False, True], ids=["index", "probs"])
+def test_tensorflow_chunked_kernel_with_relaxed_shapes(probs):
+    """The TF kernel's cached tf.function relaxes its shapes after a retrace
+    (``reduce_retracing``): with the class count unknown in the graph, label smoothing and the
+    probability targets still give torch's numbers (a float() of the unknown dimension raised)."""
+    tf = pytest.importorskip("tensorflow")
+    kw = {"label_smoothing": 0.2, "linear_bias": B}
+    for c in (C, C - 2, C + 3, C - 4):  # new class counts: the shapes relax after a retrace
+        w, b = np.resize(W, (c, D)), np.resize(B, c)
+        if probs:
+            t = np.resize(P, (N, c))
+            t /= t.sum(axis=1, keepdims=True)
+        else:
+            t = np.where(T >= 0, T % c, T)
+        expected = torch_value(X, w, t, **{**kw, "linear_bias": b})
+        out = lb.linear_cross_entropy(
+            tf.constant(X),
+            tf.constant(w),
+            tf.constant(t),
+            options=opts(3),
+            label_smoothing=0.2,
+            linear_bias=tf.constant(b),
+        )
+        assert_close(out, expected, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("chunk", [None, 2])
 def test_unbatched_and_k_dimensional_match_torch(backend, chunk):
     """Unbatched input (D,) with a () target; a (C, 2, D) weight with (C, 2) bias: the

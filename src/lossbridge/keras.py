@@ -2029,8 +2029,11 @@ class _AfterKerasImport:
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname != "keras":
             return None
-        self.uninstall()
+        # the finder stays installed until Keras is executed: a query
+        # (importlib.util.find_spec("keras")) executes nothing, and the next finding is the import
         for finder in sys.meta_path:
+            if finder is self:
+                continue
             find = getattr(finder, "find_spec", None)
             spec = find(fullname, path, target) if find is not None else None
             if spec is not None:
@@ -2043,11 +2046,8 @@ class _AfterKerasImport:
             return spec
 
         def exec_module(module: Any) -> None:
-            try:
-                run(module)
-            except BaseException:
-                self.install()  # a failed import of Keras: wait for the next one
-                raise
+            run(module)  # a failed import of Keras raises here: the finder waits for the next
+            self.uninstall()
             try:
                 _register_with_keras()
             except Exception as e:  # never break ``import keras``
