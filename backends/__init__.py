@@ -78,6 +78,7 @@ __all__ = [
     "same_device",
     "stop_gradient",
     "take_along_axis",
+    "torch_compiling",
 ]
 
 _PY_SCALARS = (bool, int, float, complex)
@@ -420,6 +421,13 @@ def eager_view(xp: Any, x: Any) -> tuple[Any, Any] | None:
     import numpy as np
 
     return _load_namespace("numpy"), np.asarray(x)
+
+
+def torch_compiling() -> bool:
+    """Whether ``torch.compile`` is tracing (False while torch is not imported; torch first,
+    so that a compiled graph guards on nothing else)."""
+    compiler = getattr(sys.modules.get("torch"), "compiler", None)
+    return compiler is not None and compiler.is_compiling()
 
 
 def _in_functorch(torch: Any) -> bool:

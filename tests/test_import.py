@@ -82,3 +82,27 @@ def test_torch_call_does_not_import_other_frameworks():
     assert res["loaded"] == []
     assert res["types"] == ["Tensor", "Tensor"]
     assert res["value"] == pytest.approx(CE_123_LABEL_2, rel=1e-6)
+
+
+def test_the_losses_import_no_framework_statement():
+    """``src/lossbridge`` has no ``import torch`` (or tensorflow, jax, keras, optax) anywhere,
+    in a function body included: what touches a framework lives in ``backends/``."""
+    import ast
+    import pathlib
+
+    spec = importlib.util.find_spec("lossbridge")  # the package's folder, nothing imported
+    frameworks = {"torch", "tensorflow", "jax", "jaxlib", "keras", "optax"}
+    src = pathlib.Path(spec.origin).parent
+    found = []
+    for path in sorted(src.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            found += [
+                f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] in frameworks
+            ]
+    assert not found, found

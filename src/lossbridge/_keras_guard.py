@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import sys
 
+from lossbridge.backends import torch_compiling
+
 __all__ = ["check_caller"]
 
 #: The Keras methods that call a plain loss function as ``fn(y_true, y_pred)``: module name to
@@ -84,9 +86,7 @@ def check_caller(name: str, depth: int = 2) -> None:
     depth : int, default 2
         Frames between this function and the loss's caller (2: called from the loss's entry).
     """
-    torch = sys.modules.get("torch")  # first: a trace of torch.compile guards on no more
-    compiler = getattr(torch, "compiler", None)
-    if compiler is not None and compiler.is_compiling():
+    if torch_compiling():  # first: a trace of torch.compile guards on no more
         return  # torch.compile cannot trace sys._getframe
     if "keras.src.losses.losses" not in sys.modules:
         return

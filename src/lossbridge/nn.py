@@ -62,6 +62,7 @@ from lossbridge._validation import (
     shape_str,
 )
 from lossbridge.backends import (
+    _torch_nn,
     asarray_on,
     framework_name,
     get_namespace,
@@ -243,9 +244,7 @@ class _Plain:
 
 def _module_base() -> type:
     """``torch.nn.Module`` while torch is imported, else :class:`_Plain` (torch never imported)."""
-    nn = getattr(sys.modules.get("torch"), "nn", None)
-    module = getattr(nn, "Module", None)
-    return module if isinstance(module, type) else _Plain
+    return _torch_nn.loaded_module_class() or _Plain
 
 
 def _on_base(cls: type, base: type) -> type:
@@ -278,11 +277,7 @@ def _on_base(cls: type, base: type) -> type:
 
 def _restore(cls: type, module: bool) -> Any:
     """An empty object of ``cls`` for pickle and ``copy`` (its state is set afterwards)."""
-    if module:
-        import torch
-
-        return object.__new__(_on_base(cls, torch.nn.Module))
-    return object.__new__(_on_base(cls, _Plain))
+    return object.__new__(_on_base(cls, _torch_nn.module_class() if module else _Plain))
 
 
 def _is_module(obj: Any) -> bool:
@@ -292,11 +287,9 @@ def _is_module(obj: Any) -> bool:
 def _as_torch(value: Any) -> Any:
     """A weight of another framework (or NumPy, or a list) as a CPU torch tensor (a copy)."""
     import numpy as np
-    import torch
 
     fw = framework_name(value)
-    host = np.asarray(value if fw in (None, "numpy") else _to_numpy(value, fw))
-    return torch.from_numpy(host.copy())
+    return _torch_nn.as_torch(np.asarray(value if fw in (None, "numpy") else _to_numpy(value, fw)))
 
 
 class _Loss:
@@ -343,8 +336,7 @@ class _Loss:
     def _keep_weight(self, name: str, value: Any) -> None:
         """Keep a weight given at construction: a buffer when it is a torch tensor (or None)
         and the object a ``torch.nn.Module``, as torch registers it; else as given."""
-        torch = sys.modules.get("torch")
-        if _is_module(self) and (value is None or isinstance(value, torch.Tensor)):
+        if _is_module(self) and (value is None or _torch_nn.is_tensor(value)):
             self.register_buffer(name, value)  # type: ignore[attr-defined]
         else:
             setattr(self, name, value)
@@ -1460,23 +1452,6 @@ class _Linear:
         )
 
 
-def _torch_dtype(dtype: Any, loss: str) -> Any:
-    """``dtype`` (None, a torch dtype, a NumPy dtype or its name) as a torch dtype or None."""
-    torch = sys.modules["torch"]
-    if dtype is None or isinstance(dtype, torch.dtype):
-        return dtype
-    import numpy as np
-
-    try:
-        name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
-    except TypeError:
-        name = None
-    out = getattr(torch, name, None) if name else None
-    if not isinstance(out, torch.dtype) or not out.is_floating_point:
-        raise TypeError(f"{loss}: dtype must be a floating dtype; got {dtype!r}")
-    return out
-
-
 class LinearCrossEntropyLoss(_WeightedLoss):
     r"""Cross-entropy of linearly transformed inputs, with the linear layer (``torch.nn``'s).
 
@@ -1597,9 +1572,7 @@ class LinearCrossEntropyLoss(_WeightedLoss):
         self.softcap = None if softcap is None else _real(softcap, "softcap", name)
         flat = math.prod(out_features, start=num_classes)
         if _is_module(self):
-            linear = sys.modules["torch"].nn.Linear
-            dtype = _torch_dtype(dtype, name)
-            self.linear = linear(in_features, flat, bias=bias, device=device, dtype=dtype)
+            self.linear = _torch_nn.linear_layer(in_features, flat, bias, device, dtype, name)
         else:
             if device is not None and str(device) != "cpu":
                 raise ValueError(
