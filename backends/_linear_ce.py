@@ -49,11 +49,18 @@ behind ``torch.library`` custom operators), JAX in :mod:`lossbridge.backends._li
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from lossbridge.backends import framework_name, get_namespace, take_along_axis
 
-__all__ = ["chunk_rows", "chunked_linear_ce", "generic_chunked_linear_ce", "reduce_rows"]
+__all__ = [
+    "ChunkSpec",
+    "chunk_rows",
+    "chunked_linear_ce",
+    "generic_chunked_linear_ce",
+    "reduce_rows",
+]
 
 
 def chunked_linear_ce(
@@ -155,6 +162,51 @@ def reduce_rows(
 # --------------------------------------------------------------------------------------------
 # One chunk's rows: the formulas of the module docstring, in the array API.
 # --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkSpec:
+    """The static (hashable) part of a kernel call: a compiled kernel's cache key and its
+    non-differentiable argument (the JAX and TensorFlow kernels), with the namespace of its
+    arrays."""
+
+    xp: Any
+    chunk_size: int
+    ignore_index: int
+    label_smoothing: float
+    z_loss: float
+    softcap: float | None
+
+    @classmethod
+    def of(
+        cls,
+        xp: Any,
+        *,
+        chunk_size: int,
+        ignore_index: int,
+        label_smoothing: float,
+        z_loss: float,
+        softcap: float | None,
+    ) -> ChunkSpec:
+        """The spec of a call, its numbers as Python scalars."""
+        cap = None if softcap is None else float(softcap)
+        return cls(
+            xp, int(chunk_size), int(ignore_index), float(label_smoothing), float(z_loss), cap
+        )
+
+    def rows(self, logits: Any, target: Any, cw: Any, scale: Any = None) -> Any:
+        """:func:`chunk_rows` of a block: ``(row_loss, row_weight, d_logits, d_target)``."""
+        return chunk_rows(
+            self.xp,
+            logits,
+            target,
+            cw,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            z_loss=self.z_loss,
+            softcap=self.softcap,
+            scale=scale,
+        )
 
 
 def chunk_rows(

@@ -37,41 +37,15 @@ the same row of products whatever ``B`` is (up to the matrix-product kernel's bl
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from lossbridge.backends._linear_ce import chunk_rows
+from lossbridge.backends._linear_ce import ChunkSpec
 
 __all__ = ["chunked_linear_ce"]
-
-
-@dataclasses.dataclass(frozen=True)
-class _Spec:
-    """The static (hashable) part of a call."""
-
-    chunk_size: int
-    ignore_index: int
-    label_smoothing: float
-    z_loss: float
-    softcap: float | None
-
-    def rows(self, logits: Any, target: Any, cw: Any, scale: Any = None) -> Any:
-        """:func:`chunk_rows` of a block: ``(row_loss, row_weight, d_logits, d_target)``."""
-        return chunk_rows(
-            jnp,
-            logits,
-            target,
-            cw,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            z_loss=self.z_loss,
-            softcap=self.softcap,
-            scale=scale,
-        )
 
 
 def chunked_linear_ce(
@@ -88,12 +62,13 @@ def chunked_linear_ce(
     chunk_size: int,
 ) -> tuple[Any, Any]:
     """``(row_loss, row_weight)`` for JAX arrays (see :mod:`lossbridge.backends._linear_ce`)."""
-    spec = _Spec(
-        int(chunk_size),
-        int(ignore_index),
-        float(label_smoothing),
-        float(z_loss),
-        None if softcap is None else float(softcap),
+    spec = ChunkSpec.of(
+        jnp,
+        chunk_size=chunk_size,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
     )
     if class_weight is not None:
         class_weight = lax.stop_gradient(class_weight)
@@ -101,7 +76,7 @@ def chunked_linear_ce(
     return row_loss, lax.stop_gradient(row_weight)
 
 
-def _chunked(spec: _Spec, body: Any, carry: Any, rows: tuple[Any, ...]) -> tuple[Any, Any]:
+def _chunked(spec: ChunkSpec, body: Any, carry: Any, rows: tuple[Any, ...]) -> tuple[Any, Any]:
     """``lax.scan`` of ``carry, ys = body(carry, chunk)`` over the row chunks of ``rows``.
 
     ``rows`` have ``N`` leading rows; the ``N mod B`` rows after the last full chunk go through
@@ -129,7 +104,7 @@ def _logits(x: Any, w: Any, b: Any) -> Any:
     return out if b is None else out + b
 
 
-def _primal(spec: _Spec, x: Any, w: Any, b: Any, target: Any, cw: Any) -> Any:
+def _primal(spec: ChunkSpec, x: Any, w: Any, b: Any, target: Any, cw: Any) -> Any:
     """``(row_loss, row_weight)``, chunk by chunk, keeping nothing."""
 
     def body(carry: Any, chunk: Any) -> Any:
@@ -140,7 +115,7 @@ def _primal(spec: _Spec, x: Any, w: Any, b: Any, target: Any, cw: Any) -> Any:
     return _chunked(spec, body, (), (x, target))[1]
 
 
-def _fwd(spec: _Spec, x: Any, w: Any, b: Any, target: Any, cw: Any) -> Any:
+def _fwd(spec: ChunkSpec, x: Any, w: Any, b: Any, target: Any, cw: Any) -> Any:
     """The row losses and their gradients for a unit cotangent, in one pass over the chunks."""
     need_x, need_w = x.perturbed, w.perturbed
     need_b = b is not None and b.perturbed
@@ -168,7 +143,7 @@ def _fwd(spec: _Spec, x: Any, w: Any, b: Any, target: Any, cw: Any) -> Any:
     return (loss, weight), (x, w, b, target, cw, dx, dw, db, dt)
 
 
-def _bwd(spec: _Spec, res: Any, cotangents: Any) -> Any:
+def _bwd(spec: ChunkSpec, res: Any, cotangents: Any) -> Any:
     x, w, b, target, cw, dx1, dw1, db1, dt1 = res
     g = cotangents[0]  # none flows through row_weight
     if type(g).__name__ == "SymbolicZero":
@@ -191,7 +166,7 @@ def _bwd(spec: _Spec, res: Any, cotangents: Any) -> Any:
 
 
 def _add_grads(
-    spec: _Spec, x: Any, w: Any, b: Any, target: Any, cw: Any, g: Any, acc: Any, skip: Any
+    spec: ChunkSpec, x: Any, w: Any, b: Any, target: Any, cw: Any, g: Any, acc: Any, skip: Any
 ) -> tuple[Any, Any]:
     """``acc`` (``dW``, ``db``; either may be None) plus ``dW``, ``db`` for the cotangent ``g``,
     recomputing each chunk's logits; ``acc`` itself where ``skip`` (traced) holds.

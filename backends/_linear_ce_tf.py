@@ -35,7 +35,6 @@ one (N, V) block), XLA 216 against 1120.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -43,34 +42,9 @@ import tensorflow as tf
 
 from lossbridge.backends import _tensorflow as tnp
 from lossbridge.backends._ctc_ops import _tf_taped
-from lossbridge.backends._linear_ce import chunk_rows
+from lossbridge.backends._linear_ce import ChunkSpec
 
 __all__ = ["chunked_linear_ce"]
-
-
-@dataclasses.dataclass(frozen=True)
-class _Spec:
-    """The static part of a call."""
-
-    chunk_size: int
-    ignore_index: int
-    label_smoothing: float
-    z_loss: float
-    softcap: float | None
-
-    def rows(self, logits: Any, target: Any, cw: Any, scale: Any = None) -> Any:
-        """:func:`chunk_rows` of a block: ``(row_loss, row_weight, d_logits, d_target)``."""
-        return chunk_rows(
-            tnp,
-            logits,
-            target,
-            cw,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            z_loss=self.z_loss,
-            softcap=self.softcap,
-            scale=scale,
-        )
 
 
 def chunked_linear_ce(
@@ -87,12 +61,13 @@ def chunked_linear_ce(
     chunk_size: int,
 ) -> tuple[Any, Any]:
     """``(row_loss, row_weight)`` for TensorFlow tensors (:mod:`lossbridge.backends._linear_ce`)."""
-    spec = _Spec(
-        int(chunk_size),
-        int(ignore_index),
-        float(label_smoothing),
-        float(z_loss),
-        None if softcap is None else float(softcap),
+    spec = ChunkSpec.of(
+        tnp,
+        chunk_size=chunk_size,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
     )
     x, w, target = (tf.convert_to_tensor(a) for a in (x, w, target))
     b = None if b is None else tf.convert_to_tensor(b)
@@ -170,7 +145,7 @@ def _slice_rows(a: Any, start: Any, size: int) -> Any:
 
 
 def _chunked(
-    spec: _Spec,
+    spec: ChunkSpec,
     body: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[tuple[Any, ...], tuple[Any, ...]]],
     carry: tuple[Any, ...],
     rows: tuple[Any, ...],
@@ -237,7 +212,7 @@ _EAGER_PASSES: dict[Any, Any] = {}
 
 
 def _run_pass(
-    spec: _Spec,
+    spec: ChunkSpec,
     x: Any,
     w: Any,
     b: Any,
@@ -271,7 +246,7 @@ def _run_pass(
 
 
 def _pass(
-    spec: _Spec,
+    spec: ChunkSpec,
     x: Any,
     w: Any,
     b: Any,
@@ -318,7 +293,7 @@ def _pass(
 
 
 def _scaled(
-    spec: _Spec, x: Any, w: Any, b: Any, t: Any, cw: Any, g: Any, unit: dict[str, Any]
+    spec: ChunkSpec, x: Any, w: Any, b: Any, t: Any, cw: Any, g: Any, unit: dict[str, Any]
 ) -> dict[str, Any]:
     """The gradients for the cotangent ``g`` from the ``unit`` ones (keys ``x, w, b, t``):
     per-row ones times ``g``; ``dW``, ``db`` as ``g0 * unit + dW(g - g0)``, the second term
@@ -343,7 +318,7 @@ def _scaled(
 
 
 def _add_grads(
-    spec: _Spec,
+    spec: ChunkSpec,
     x: Any,
     w: Any,
     b: Any,
