@@ -98,6 +98,17 @@ def test_check_records_backend_dtype_and_bounds():
     assert grad.tolerance == 2.0 and grad.error <= 2.0  # ulps of bfloat16
 
 
+def test_oracle_skip_keeps_the_cases_reason():
+    """A case whose entry says why torch is no oracle (lossbridge's z_loss/softcap) is not run
+    against torch under autocast for that reason, not for the TypeError torch raises."""
+    entry = get_entry("linear_cross_entropy")
+    case = entry.case("z_loss_softcap_mean")
+    results = check_case(entry, case, "cpu", "bfloat16")
+    (oracle,) = [r for r in results if r.check == "autocast_oracle"]
+    assert oracle.skipped and oracle.message.endswith(case.skipped("oracle", "bfloat16"))
+    assert all(r.passed for r in results if not r.skipped)
+
+
 def test_check_catches_a_half_rounded_target():
     # A loss that rounds its float32 target to the prediction's bfloat16: float32 result, but
     # 2e-3 off. The check must fail it (the value and oracle bounds are 1e-6 here).
