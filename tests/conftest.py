@@ -11,6 +11,19 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# Persistent compilation caches (of the test run, never of the library): JAX compiles each eager
+# op per shape and dtype, and the conformance suite's many small shapes made XLA compilation
+# about half of its JAX time; torch.compile's inductor reuses its FX graphs. Under
+# LOSSBRIDGE_TEST_CACHE (default ~/.cache/lossbridge-tests; "off" for none), shared with the
+# subprocesses the tests start. A cold run (an empty or no cache) passes the same tests, slower:
+# README gives both times.
+_CACHE = os.environ.get("LOSSBRIDGE_TEST_CACHE", os.path.expanduser("~/.cache/lossbridge-tests"))
+if _CACHE != "off":
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(_CACHE, "jax"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(_CACHE, "torchinductor"))
+
 import importlib.util  # noqa: E402
 
 if importlib.util.find_spec("torch") is not None:
