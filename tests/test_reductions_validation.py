@@ -13,6 +13,7 @@ from _helpers import RTOL, assert_close, ignore_fp_warnings, make, to_numpy, tor
 
 import lossbridge as lb
 from lossbridge._reduction import reduce
+from lossbridge._validation import check_real
 from lossbridge.backends import get_namespace
 
 RNG = np.random.default_rng(7)
@@ -337,6 +338,50 @@ def test_delta_and_beta_must_be_valid():
         lb.huber_loss(VALUES, VALUES2, delta=0.0)
     with pytest.raises(ValueError, match="beta"):
         lb.smooth_l1_loss(VALUES, VALUES2, beta=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "exc", "message"),
+    [
+        # the type: any real number (NumPy scalars too) but a bool; `what` in parentheses
+        ("1", {"what": "w"}, TypeError, "f: d must be a real number (w); got '1'"),
+        (True, {}, TypeError, "f: d must be a real number; got True"),
+        (None, {}, TypeError, "f: d must be a real number; got None"),
+        (np.array([0.5]), {}, TypeError, "f: d must be a real number; got array([0.5])"),
+        (np.inf, {"finite": True}, ValueError, "f: d must be finite; got inf"),
+        (np.nan, {"finite": True}, ValueError, "f: d must be finite; got nan"),
+        # the range: inclusive unless strict; nan is outside every range
+        (-0.5, {"low": 0.0}, ValueError, "f: d must be >= 0; got -0.5"),
+        (0.0, {"low": 0.0, "strict": True}, ValueError, "f: d must be > 0; got 0.0"),
+        (1.5, {"high": 1.0}, ValueError, "f: d must be <= 1; got 1.5"),
+        (1, {"high": 1.0, "strict": True}, ValueError, "f: d must be < 1; got 1"),
+        (1.5, {"low": 0.0, "high": 1.0}, ValueError, "f: d must be in [0, 1]; got 1.5"),
+        (0.0, {"low": 0, "high": 1, "strict": True}, ValueError, "f: d must be in (0, 1); got 0.0"),
+        (np.nan, {"low": -1.0, "what": "w"}, ValueError, "f: d must be >= -1 (w); got nan"),
+        (np.nan, {"high": 1.0}, ValueError, "f: d must be <= 1; got nan"),
+    ],
+)
+def test_check_real_messages(value, kwargs, exc, message):
+    """The one real-number check: the loss first, then the argument, the bound and the value."""
+    with pytest.raises(exc) as err:
+        check_real(value, "d", loss="f", **kwargs)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs"),
+    [
+        (2, {}),
+        (np.float32(0.25), {"low": 0.0, "high": 1.0, "strict": True}),
+        (np.int64(1), {"low": 1.0, "high": 1.0}),
+        (-np.inf, {"high": 0.0}),  # not finite=True: an infinite bound passes the range
+        (np.nan, {}),  # no range, not finite=True: nan passes
+    ],
+)
+def test_check_real_accepts(value, kwargs):
+    out = check_real(value, "d", loss="f", **kwargs)
+    assert type(out) is float
+    assert out == float(value) or (np.isnan(out) and np.isnan(value))
 
 
 # ------------------------------------------------------------------------------------------

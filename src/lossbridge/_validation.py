@@ -224,17 +224,67 @@ def check_class_indices(
     return int(lo), int(hi)
 
 
-def check_real(value: Any, name: str, *, loss: str | None = None, what: str | None = None) -> float:
-    """A Python real number (``bool`` refused) as a float; ``TypeError`` naming ``name`` otherwise.
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    loss: str,
+    what: str | None = None,
+    finite: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    strict: bool = False,
+) -> float:
+    """The one real-number check of the library: a Python (or NumPy) real number, ``bool``
+    refused, returned as a float.
 
-    The message reads ``"<loss>: <name> must be a real number (<what>); got <value>"``, the
-    prefix and the parenthesis only where given. Range checks stay with each loss.
+    Parameters
+    ----------
+    value : Any
+        What the caller passed.
+    name : str
+        The argument's name, as the user wrote it.
+    loss : str
+        The public name of the loss (``"huber_loss"``, ``"keras.Huber"``): every message starts
+        with it.
+    what : str, optional
+        What the argument means, written in parentheses after the expected kind.
+    finite : bool
+        Refuse ``nan`` and ``+-inf`` (``ValueError``).
+    low, high : float, optional
+        Bounds of the valid range, inclusive unless ``strict`` (then ``value > low`` and
+        ``value < high``). ``nan`` is outside every range.
+    strict : bool
+        Exclusive bounds.
+
+    Raises
+    ------
+    TypeError
+        ``"<loss>: <name> must be a real number (<what>); got <value>"``.
+    ValueError
+        ``"<loss>: <name> must be finite; got <value>"``, or ``"<loss>: <name> must be
+        > 0 (<what>); got <value>"`` (``>=``, ``<``, ``<=``, or ``in [low, high]``).
     """
+    detail = f" ({what})" if what else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        prefix = f"{loss}: " if loss else ""
-        detail = f" ({what})" if what else ""
-        raise TypeError(f"{prefix}{name} must be a real number{detail}; got {value!r}")
-    return float(value)
+        raise TypeError(f"{loss}: {name} must be a real number{detail}; got {value!r}")
+    v = float(value)
+    if finite and not math.isfinite(v):
+        raise ValueError(f"{loss}: {name} must be finite{detail}; got {value!r}")
+    if low is None and high is None:
+        return v
+    above = low is None or (v > low if strict else v >= low)
+    below = high is None or (v < high if strict else v <= high)
+    if not (above and below):  # also nan
+        if low is not None and high is not None:
+            lb, hb = ("(", ")") if strict else ("[", "]")
+            bound = f"in {lb}{low:g}, {high:g}{hb}"
+        elif low is not None:
+            bound = f"{'>' if strict else '>='} {low:g}"
+        else:
+            bound = f"{'<' if strict else '<='} {high:g}"
+        raise ValueError(f"{loss}: {name} must be {bound}{detail}; got {value!r}")
+    return v
 
 
 def check_real_or_array(
@@ -518,11 +568,14 @@ def name_public_errors(
     the instance's class (``lossbridge.nn`` names ``__init__`` and ``forward``: its
     ``__call__`` only calls ``forward``, whose entry then names the errors of both). Call it
     where the module's functions are defined and before other module-level objects refer to
-    them.
+    them. A check given the qualified name (``check_real(..., loss="nn.HuberLoss")``, as
+    :func:`lossbridge.get` names it) has it replaced by the entry's too.
     """
     module = namespace["__name__"]
+    dialect = module.rpartition(".")[2]
     for public in namespace["__all__"]:
         obj = namespace.get(public)
+        _PUBLIC_NAMES.add(f"{dialect}.{public}")
         if inspect.isclass(obj):
             _PUBLIC_NAMES.add(obj.__name__)
             for cls in obj.__mro__:

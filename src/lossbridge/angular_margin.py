@@ -51,27 +51,12 @@ _COSINE_SLACK = 1e-3
 # ------------------------------------------------------------------------------------------
 
 
-def _real(value: Any, name: str, loss: str) -> float:
-    value = check_real(value, name, loss=loss)
-    if not math.isfinite(value):
-        raise ValueError(f"{loss}: {name} must be finite; got {value!r}")
-    return value
-
-
-def _positive(value: Any, name: str, loss: str) -> float:
-    value = _real(value, name, loss)
-    if not value > 0:
-        raise ValueError(f"{loss}: {name} must be greater than 0; got {value!r}")
-    return value
-
-
 def _angle_margin(value: Any, name: str, loss: str) -> float:
-    value = _real(value, name, loss)
-    if not 0.0 <= value < math.pi:
-        raise ValueError(
-            f"{loss}: {name} must be an angle in radians in [0, pi); got {value!r} (for a "
-            f"margin in degrees, as pytorch-metric-learning takes it, pass math.radians(...))"
-        )
+    """An angular margin in radians, in ``[0, pi)`` (pytorch-metric-learning takes degrees)."""
+    what = "an angle in radians in [0, pi); for degrees, pass math.radians(...)"
+    value = check_real(value, name, loss=loss, what=what, low=0.0)
+    if not value < math.pi:
+        raise ValueError(f"{loss}: {name} must be < pi ({what}); got {value!r}")
     return value
 
 
@@ -281,7 +266,7 @@ def arcface_loss(
     """
     loss = "arcface_loss"
     check_reduction(reduction)
-    scale = _positive(scale, "scale", loss)
+    scale = check_real(scale, "scale", loss=loss, finite=True, low=0.0, strict=True)
     margin = _angle_margin(margin, "margin", loss)
     easy_margin = _flag(easy_margin, "easy_margin", loss)
     xp, cos, target, _, _ = _cosines(input, target, weight, loss)
@@ -355,8 +340,8 @@ def cosface_loss(
     """
     loss = "cosface_loss"
     check_reduction(reduction)
-    scale = _positive(scale, "scale", loss)
-    margin = _real(margin, "margin", loss)
+    scale = check_real(scale, "scale", loss=loss, finite=True, low=0.0, strict=True)
+    margin = check_real(margin, "margin", loss=loss, finite=True)
     xp, cos, target, _, _ = _cosines(input, target, weight, loss)
     c = _target_column(xp, cos, target)
     logits = scale * _with_target(xp, cos, target, c - margin)
@@ -470,9 +455,11 @@ def magface_loss(
             f"{loss}: weight (class centres of shape (C, D)) is required: the margin depends "
             "on the embeddings' magnitudes, so input must be unnormalised embeddings"
         )
-    scale = _positive(scale, "scale", loss)
-    l_a = _positive(lower_magnitude, "lower_magnitude", loss)
-    u_a = _real(upper_magnitude, "upper_magnitude", loss)
+    scale = check_real(scale, "scale", loss=loss, finite=True, low=0.0, strict=True)
+    l_a = check_real(
+        lower_magnitude, "lower_magnitude", loss=loss, finite=True, low=0.0, strict=True
+    )
+    u_a = check_real(upper_magnitude, "upper_magnitude", loss=loss, finite=True)
     if not u_a > l_a:
         raise ValueError(
             f"{loss}: upper_magnitude must be greater than lower_magnitude; got "
@@ -480,7 +467,7 @@ def magface_loss(
         )
     l_m = _angle_margin(lower_margin, "lower_margin", loss)
     u_m = _angle_margin(upper_margin, "upper_margin", loss)
-    lambda_g = _real(lambda_g, "lambda_g", loss)
+    lambda_g = check_real(lambda_g, "lambda_g", loss=loss, finite=True)
     easy_margin = _flag(easy_margin, "easy_margin", loss)
     xp, cos, target, input, _ = _cosines(input, target, weight, loss)
     a = _clamp(xp, xp.squeeze(_safe_norm(xp, input), axis=1), l_a, u_a)

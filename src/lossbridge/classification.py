@@ -57,6 +57,9 @@ __all__ = [
     "squared_hinge_loss",
 ]
 
+#: What ``label_smoothing`` means, in its error messages.
+_SMOOTHING = "the weight of the uniform distribution mixed into the target"
+
 
 # ------------------------------------------------------------------------------------------
 # Shared by cross_entropy and nll_loss: class-index targets.
@@ -243,9 +246,9 @@ def cross_entropy(
         return out
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
-    label_smoothing = _real(label_smoothing, "label_smoothing", "cross_entropy", "in [0, 1]")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1]; got {label_smoothing!r}")
+    label_smoothing = check_real(
+        label_smoothing, "label_smoothing", loss="cross_entropy", what=_SMOOTHING, low=0.0, high=1.0
+    )
     ca = _class_axis(xp, input, "cross_entropy")
     n_classes = input.shape[ca]
     weight = _class_weight(xp, weight, input, n_classes)
@@ -625,11 +628,6 @@ def kl_div(
 # targets of the input's shape.
 
 
-def _real(value: Any, name: str, loss: str, what: str) -> float:
-    """A Python real number (bool refused), as float; ``TypeError`` naming ``name`` otherwise."""
-    return check_real(value, name, loss=loss, what=what)
-
-
 def _is_prob_target(input: Any, target: Any) -> bool:
     return input.ndim > 0 and tuple(target.shape) == tuple(input.shape)
 
@@ -841,15 +839,15 @@ def softmax_focal_loss(
     0.121824
     """
     loss_name = "softmax_focal_loss"
-    gamma = _real(gamma, "gamma", loss_name, "the focusing exponent, >= 0")
-    if not gamma >= 0.0:
-        raise ValueError(f"{loss_name}: gamma must be >= 0; got {gamma!r}")
+    gamma = check_real(gamma, "gamma", loss=loss_name, what="the focusing exponent", low=0.0)
     alpha_scalar = None
     if alpha is not None and isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
         alpha_scalar = float(alpha)
         alpha = None
     elif isinstance(alpha, bool):
-        raise TypeError(f"{loss_name}: alpha must be None, a real number or a (C,) array")
+        raise TypeError(
+            f"{loss_name}: alpha must be None, a real number or a (C,) array; got {alpha!r}"
+        )
     xp, input, target, alpha = setup(input, target=target, alpha=alpha)
     check_reduction(reduction)
     ca = _class_axis(xp, input, loss_name)
@@ -980,10 +978,10 @@ def poly1_cross_entropy(
     True
     """
     loss_name = "poly1_cross_entropy"
-    epsilon = _real(epsilon, "epsilon", loss_name, "the coefficient of (1 - p_t)")
-    smoothing = _real(label_smoothing, "label_smoothing", loss_name, "in [0, 1]")
-    if not 0.0 <= smoothing <= 1.0:
-        raise ValueError(f"{loss_name}: label_smoothing must be in [0, 1]; got {label_smoothing!r}")
+    epsilon = check_real(epsilon, "epsilon", loss=loss_name, what="the coefficient of (1 - p_t)")
+    smoothing = check_real(
+        label_smoothing, "label_smoothing", loss=loss_name, what=_SMOOTHING, low=0.0, high=1.0
+    )
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
     ca = _class_axis(xp, input, loss_name)
@@ -1095,9 +1093,9 @@ def generalized_cross_entropy(
     True
     """
     loss_name = "generalized_cross_entropy"
-    q = _real(q, "q", loss_name, "in (0, 1]")
-    if not 0.0 < q <= 1.0:
-        raise ValueError(f"{loss_name}: q must be in (0, 1]; got {q!r} (q -> 0 is cross_entropy)")
+    what = "the exponent, 0 < q <= 1; q -> 0 is cross_entropy"
+    q = check_real(q, "q", loss=loss_name, what=what, low=0.0, strict=True)
+    check_real(q, "q", loss=loss_name, what=what, high=1.0)
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
     ca = _class_axis(xp, input, loss_name)

@@ -50,6 +50,9 @@ __all__ = [
 _REDUCTIONS = ("none", "mean", "sum")
 # torchvision's _diou_iou_loss default: complete_box_iou_loss calls it without passing eps.
 _DIOU_EPS = 1e-7
+#: What ``eps`` does, in its error messages.
+_EPS_DIVISIONS = "keeps the divisions finite"
+_EPS_ENCLOSING = "added to the union and the enclosing lengths"
 
 
 # ------------------------------------------------------------------------------------------
@@ -65,10 +68,6 @@ def _check_reduction(reduction: Any) -> str:
             "'none', 'mean', 'sum'"
         )
     return reduction
-
-
-def _check_real_number(value: Any, name: str, what: str) -> float:
-    return check_real(value, name, what=what)
 
 
 def _upcast_non_float(xp: Any, boxes: Any, name: str) -> Any:
@@ -258,8 +257,11 @@ def sigmoid_focal_loss(
     True
     """
     _check_reduction(reduction)
-    alpha = _check_real_number(alpha, "alpha", "a negative alpha disables the weighting")
-    gamma = _check_real_number(gamma, "gamma", "the exponent of the modulating factor")
+    loss_name = "sigmoid_focal_loss"
+    alpha = check_real(
+        alpha, "alpha", loss=loss_name, what="a negative alpha disables the weighting"
+    )
+    gamma = check_real(gamma, "gamma", loss=loss_name, what="the exponent of the modulating factor")
     check_array_like(inputs, "inputs")
     check_array_like(targets, "targets")
     xp, device = get_namespace(inputs, targets, names=("inputs", "targets"))
@@ -336,7 +338,7 @@ def generalized_box_iou_loss(
     >>> np.allclose(lb.generalized_box_iou_loss(b1, b2), 1 - 1 / 7 + (9 - 7) / 9)
     True
     """
-    eps = _check_real_number(eps, "eps", "keeps the divisions finite")
+    eps = check_real(eps, "eps", loss="generalized_box_iou_loss", what=_EPS_DIVISIONS)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     intsctk, unionk = _inter_union(xp, b1, b2)
@@ -394,7 +396,7 @@ def distance_box_iou_loss(
     >>> np.allclose(lb.distance_box_iou_loss(b1, b2), 1 - 1 / 7 + 2 / (3**2 + 3**2))
     True
     """
-    eps = _check_real_number(eps, "eps", "keeps the divisions finite")
+    eps = check_real(eps, "eps", loss="distance_box_iou_loss", what=_EPS_DIVISIONS)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
     loss, _ = _diou_iou_loss(xp, _unbind(boxes1), _unbind(boxes2), eps)
     return _reduce_boxes(xp, loss, reduction)
@@ -460,7 +462,7 @@ def complete_box_iou_loss(
     >>> np.allclose(lb.complete_box_iou_loss(b1, b2), ciou)
     True
     """
-    eps = _check_real_number(eps, "eps", "keeps the divisions finite")
+    eps = check_real(eps, "eps", loss="complete_box_iou_loss", what=_EPS_DIVISIONS)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     diou_loss, iou = _diou_iou_loss(xp, b1, b2, _DIOU_EPS)
@@ -478,14 +480,6 @@ def complete_box_iou_loss(
 # ------------------------------------------------------------------------------------------
 # Box losses beyond torchvision: IoU, EIoU (Focal-EIoU), SIoU
 # ------------------------------------------------------------------------------------------
-
-
-def _check_at_least(value: Any, name: str, low: float, what: str) -> float:
-    """A Python real number ``>= low`` (``TypeError`` / ``ValueError`` naming ``name``)."""
-    value = _check_real_number(value, name, what)
-    if not value >= low:  # also refuses NaN
-        raise ValueError(f"{name} must be >= {low:g} ({what}); got {value!r}")
-    return value
 
 
 def _sizes(b: tuple[Any, ...]) -> tuple[Any, Any]:
@@ -565,7 +559,7 @@ def box_iou_loss(
     >>> np.allclose(lb.box_iou_loss(b1, b2), 1 - 1 / 7)
     True
     """
-    eps = _check_real_number(eps, "eps", "added to the union")
+    eps = check_real(eps, "eps", loss="box_iou_loss", what="added to the union")
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
     intsct, union = _inter_union(xp, _unbind(boxes1), _unbind(boxes2))
     return _reduce_boxes(xp, 1 - intsct / (union + eps), reduction)
@@ -666,8 +660,11 @@ def efficient_box_iou_loss(
     >>> np.allclose(lb.efficient_box_iou_loss(b1, b2), eiou)
     True
     """
-    gamma = _check_at_least(gamma, "gamma", 0.0, "the focal exponent of the IoU weight")
-    eps = _check_real_number(eps, "eps", "added to the union and the enclosing lengths")
+    loss_name = "efficient_box_iou_loss"
+    gamma = check_real(
+        gamma, "gamma", loss=loss_name, what="the focal exponent of the IoU weight", low=0.0
+    )
+    eps = check_real(eps, "eps", loss=loss_name, what=_EPS_ENCLOSING)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     loss, iou = _diou_iou_loss(xp, b1, b2, eps)
@@ -787,8 +784,11 @@ def scylla_box_iou_loss(
     >>> np.allclose(lb.scylla_box_iou_loss(b1, b2), 1 - 2 / 6 + distance_cost / 2)  # same sizes
     True
     """
-    theta = _check_at_least(theta, "theta", 1.0, "the exponent of the shape cost")
-    eps = _check_real_number(eps, "eps", "added to the union and the enclosing lengths")
+    loss_name = "scylla_box_iou_loss"
+    theta = check_real(
+        theta, "theta", loss=loss_name, what="the exponent of the shape cost", low=1.0
+    )
+    eps = check_real(eps, "eps", loss=loss_name, what=_EPS_ENCLOSING)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     intsct, union = _inter_union(xp, b1, b2)

@@ -62,19 +62,6 @@ _NORMALIZE_EPS = 1e-12
 # ------------------------------------------------------------------------------------------
 
 
-def _real(
-    value: Any, name: str, loss: str, *, low: float | None = None, strict: bool = False
-) -> float:
-    """A finite real Python number (bool refused), optionally ``> low`` or ``>= low``."""
-    check_real(value, name, loss=loss)
-    if not math.isfinite(value):
-        raise ValueError(f"{loss}: {name} must be finite; got {value!r}")
-    if low is not None and (value <= low if strict else value < low):
-        op = ">" if strict else ">="
-        raise ValueError(f"{loss}: {name} must be {op} {low}; got {value!r}")
-    return float(value)
-
-
 def _broadcast_shape(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
     """The broadcast of two shapes already checked to broadcast (None: unknown)."""
     a, b = tuple(a), tuple(b)
@@ -250,8 +237,8 @@ def contrastive_loss(
     True
     """
     loss_name = "contrastive_loss"
-    margin = _real(margin, "margin", loss_name, low=0.0)
-    eps = _real(eps, "eps", loss_name)
+    margin = check_real(margin, "margin", loss=loss_name, finite=True, low=0.0)
+    eps = check_real(eps, "eps", loss=loss_name, finite=True)
     xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
     _check_pair_shapes(input1, input2, target, loss_name, "one 0/1 per pair")
@@ -362,7 +349,7 @@ def _ntxent(embeddings: Any, labels: Any, temperature: Any, reduction: str, loss
     promotes with the similarities like an array.
     """
     if isinstance(temperature, float):
-        _real(temperature, "temperature", loss_name, low=0.0, strict=True)
+        check_real(temperature, "temperature", loss=loss_name, finite=True, low=0.0, strict=True)
     xp, embeddings, labels = _batch_arrays(embeddings, labels, loss_name)
     check_reduction(reduction)
     x = embeddings
@@ -491,8 +478,8 @@ def circle_loss(
     0.749
     """
     loss_name = "circle_loss"
-    margin = _real(margin, "margin", loss_name)
-    gamma = _real(gamma, "gamma", loss_name, low=0.0, strict=True)
+    margin = check_real(margin, "margin", loss=loss_name, finite=True)
+    gamma = check_real(gamma, "gamma", loss=loss_name, finite=True, low=0.0, strict=True)
     xp, embeddings, labels = _batch_arrays(embeddings, labels, loss_name)
     check_reduction(reduction)
     unit = _normalize_rows(xp, embeddings)
@@ -603,7 +590,7 @@ def cosine_similarity_loss(
     True
     """
     loss_name = "cosine_similarity_loss"
-    eps = _real(eps, "eps", loss_name, low=0.0)
+    eps = check_real(eps, "eps", loss=loss_name, finite=True, low=0.0)
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"{loss_name}: axis must be an int; got {axis!r}")
     xp, input, target = setup(input, target=target)

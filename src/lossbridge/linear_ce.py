@@ -398,19 +398,14 @@ def _linear_cross_entropy(
         input, linear_weight=linear_weight, target=target, linear_bias=linear_bias, weight=weight
     )
     check_reduction(reduction)
-    eps = check_real(label_smoothing, "label_smoothing", loss=_LOSS)
-    if not 0.0 <= eps <= 1.0:
-        raise ValueError(f"{_LOSS}: label_smoothing must be in [0, 1]; got {label_smoothing!r}")
-    z = check_real(z_loss, "z_loss", loss=_LOSS)
-    if not (math.isfinite(z) and z >= 0.0):
-        raise ValueError(f"{_LOSS}: z_loss must be a finite number >= 0; got {z_loss!r}")
+    eps = check_real(label_smoothing, "label_smoothing", loss=_LOSS, low=0.0, high=1.0)
+    z = check_real(z_loss, "z_loss", loss=_LOSS, finite=True, low=0.0)
     cap = None
     if softcap is not None:
-        cap = check_real(softcap, "softcap", loss=_LOSS)
-        if not (math.isfinite(cap) and cap > 0.0):
-            raise ValueError(
-                f"{_LOSS}: softcap must be None or a finite number > 0; got {softcap!r}"
-            )
+        what = "c in c tanh(logits / c), or None"
+        cap = check_real(
+            softcap, "softcap", loss=_LOSS, what=what, finite=True, low=0.0, strict=True
+        )
     if ignore_index is not None and (
         isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral)
     ):

@@ -59,6 +59,11 @@ __all__ = [
 # torch's EPSILON in aten/src/ATen/native/Loss.cpp (cosine_embedding_loss): a C++ float, so
 # float32(1e-12) even in float64 (it sets the size of the gradient at a zero vector).
 _COSINE_EPS = 9.999999960041972e-13
+#: What ``p`` of a norm means, in its error messages.
+_NORM_P = (
+    "the norm's degree, math.inf for the largest magnitude; torch also takes p <= 0, which is "
+    "no norm: p = 0 counts the non-zero entries and has no gradient"
+)
 
 
 # ------------------------------------------------------------------------------------------
@@ -96,29 +101,6 @@ def _check_sign_target(xp: Any, target: Any, loss: str, name: str = "target") ->
             f"{loss}: {name} must have an integer or real floating dtype (values 1 and -1); "
             f"got {target.dtype}"
         )
-
-
-def _check_real(value: Any, name: str, loss: str) -> float:
-    check_real(value, name, loss=loss)
-    return value
-
-
-def _check_positive_margin(margin: Any, loss: str) -> None:
-    _check_real(margin, "margin", loss)
-    if not margin > 0:
-        raise ValueError(f"{loss}: margin must be greater than 0; got {margin!r}")
-
-
-def _check_norm_p(p: Any, loss: str) -> float:
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"{loss}: p must be a positive real number or math.inf; got {p!r}")
-    if not p > 0:  # type: ignore[operator]  # typeshed's numbers.Real has no comparisons
-        raise ValueError(
-            f"{loss}: p must be a positive real number or math.inf; got {p!r} (torch also "
-            "accepts p <= 0, which is not a norm: p = 0 counts non-zero entries and has no "
-            "gradient)"
-        )
-    return float(p)
 
 
 def _check_broadcasts_to(input: Any, other: Any, name: str, loss: str) -> None:
@@ -509,7 +491,7 @@ def multi_margin_loss(
     """
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or p not in (1, 2):
         raise ValueError(f"multi_margin_loss: p must be 1 or 2 (as in torch); got {p!r}")
-    _check_real(margin, "margin", "multi_margin_loss")
+    margin = check_real(margin, "margin", loss="multi_margin_loss")
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
     n, c = _frames(input, "multi_margin_loss")
@@ -596,7 +578,7 @@ def hinge_embedding_loss(
     >>> bool(np.isclose(loss, np.where(y == 1, d, np.maximum(0, 1.0 - d)).mean()))
     True
     """
-    _check_real(margin, "margin", "hinge_embedding_loss")
+    margin = check_real(margin, "margin", loss="hinge_embedding_loss")
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
     _check_sign_target(xp, target, "hinge_embedding_loss")
@@ -655,7 +637,7 @@ def margin_ranking_loss(
     True
     """
     loss_name = "margin_ranking_loss"
-    _check_real(margin, "margin", loss_name)
+    margin = check_real(margin, "margin", loss=loss_name)
     xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
     _check_sign_target(xp, target, loss_name)
@@ -740,7 +722,7 @@ def cosine_embedding_loss(
     0.1464
     """
     loss_name = "cosine_embedding_loss"
-    _check_real(margin, "margin", loss_name)
+    margin = check_real(margin, "margin", loss=loss_name)
     xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
     _check_sign_target(xp, target, loss_name)
@@ -808,8 +790,8 @@ def pairwise_distance(
     >>> np.allclose(lb.pairwise_distance(x1, x2, p=1.0, eps=0.0), [7.0, 1.0])
     True
     """
-    p = _check_norm_p(p, "pairwise_distance")
-    _check_real(eps, "eps", "pairwise_distance")
+    p = check_real(p, "p", loss="pairwise_distance", what=_NORM_P, low=0.0, strict=True)
+    eps = check_real(eps, "eps", loss="pairwise_distance")
     xp, _, x1, x2 = _setup(("x1", "x2"), x1, x2)
     check_broadcastable(x1, x2, "x1", "x2")
     x1, x2 = promote_floats(xp, x1, x2)
@@ -894,9 +876,9 @@ def triplet_margin_loss(
     0.5
     """
     loss_name = "triplet_margin_loss"
-    _check_positive_margin(margin, loss_name)
-    p = _check_norm_p(p, loss_name)
-    _check_real(eps, "eps", loss_name)
+    margin = check_real(margin, "margin", loss=loss_name, low=0.0, strict=True)
+    p = check_real(p, "p", loss=loss_name, what=_NORM_P, low=0.0, strict=True)
+    eps = check_real(eps, "eps", loss=loss_name)
     xp, anchor, positive, negative = _triplet_arrays(anchor, positive, negative, loss_name)
     check_reduction(reduction)
     anchor, positive, negative = promote_floats(xp, anchor, positive, negative)
@@ -972,7 +954,7 @@ def triplet_margin_with_distance_loss(
     """
     loss_name = "triplet_margin_with_distance_loss"
     check_reduction(reduction)
-    _check_positive_margin(margin, loss_name)
+    margin = check_real(margin, "margin", loss=loss_name, low=0.0, strict=True)
     if distance_function is not None and not callable(distance_function):
         raise TypeError(
             f"{loss_name}: distance_function must be a callable of two arrays or None; got "

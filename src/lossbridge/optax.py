@@ -249,12 +249,6 @@ def _device(xp: Any, x: Any) -> Any:
     return get_namespace(x)[1]
 
 
-def _real(value: Any, name: str, loss: str, what: str, *, scalar: bool = False) -> Any:
-    """An ``ArrayLike`` hyperparameter of optax: a Python number (a float, weak) or an array
-    (0-d with ``scalar``), traced values included; ``TypeError`` naming it otherwise."""
-    return check_real_or_array(value, name, loss=loss, what=what, scalar=scalar)
-
-
 def _hypers_on(xp: Any, loss: str, like: Any, like_name: str, **hypers: Any) -> list[Any]:
     """Array hyperparameters onto ``like``'s namespace and device (:func:`hyper_on`), each
     checked to broadcast with ``like``, the array it meets; floats and None pass.
@@ -936,7 +930,7 @@ def poly_loss_cross_entropy(
     [0.6701, 3.1276]
     """
     loss = "poly_loss_cross_entropy"
-    epsilon = _real(epsilon, "epsilon", loss, "the weight of 1 - p_t")
+    epsilon = check_real_or_array(epsilon, "epsilon", loss=loss, what="the weight of 1 - p_t")
     xp, x, y, w = _arrays(loss, logits=logits, labels=labels, where=where)
     check_floating(xp, y, f"{loss}: labels")
     axes = _axes(axis, x.ndim, loss)
@@ -1006,9 +1000,11 @@ def sigmoid_focal_loss(
     [0.000451, 0.016994, 0.283059]
     """
     loss = "sigmoid_focal_loss"
-    gamma = _real(gamma, "gamma", loss, "the focusing exponent")
+    gamma = check_real_or_array(gamma, "gamma", loss=loss, what="the focusing exponent")
     if alpha is not None:
-        alpha = _real(alpha, "alpha", loss, "the weight of the positive class, or None")
+        alpha = check_real_or_array(
+            alpha, "alpha", loss=loss, what="the weight of the positive class, or None"
+        )
     xp, x, y = _arrays(loss, logits=logits, labels=labels)
     _check_broadcast(x, y, "logits", "labels", loss)
     alpha, gamma = _hypers_on(xp, loss, x, "logits", alpha=alpha, gamma=gamma)
@@ -1297,7 +1293,9 @@ def _ctc(
     forward_probs: bool,
 ) -> Any:
     loss = "ctc_loss_with_forward_probs" if forward_probs else "ctc_loss"
-    log_epsilon = _real(log_epsilon, "log_epsilon", loss, "the stand-in for log 0", scalar=True)
+    log_epsilon = check_real_or_array(
+        log_epsilon, "log_epsilon", loss=loss, what="the stand-in for log 0", scalar=True
+    )
     xp, logits, logit_paddings, labels, label_paddings = _arrays(
         loss,
         logits=logits,
@@ -1543,7 +1541,7 @@ def smooth_labels(
     [[0.1, 0.8, 0.1]]
     """
     loss = "smooth_labels"
-    alpha = _real(alpha, "alpha", loss, "the smoothing weight")
+    alpha = check_real_or_array(alpha, "alpha", loss=loss, what="the smoothing weight")
     xp, y, w = _arrays(loss, labels=labels, where=where)
     axes = _axes(axis, y.ndim, loss)
     (alpha,) = _hypers_on(xp, loss, y, "labels", alpha=alpha)
@@ -1887,7 +1885,7 @@ def huber_loss(
     [0.125, 2.5]
     """
     loss = "huber_loss"
-    delta = _real(delta, "delta", loss, "the quadratic-to-linear threshold")
+    delta = check_real_or_array(delta, "delta", loss=loss, what="the quadratic-to-linear threshold")
     xp, d = _errors(loss, predictions, targets, strict=False)
     (delta,) = _hypers_on(xp, loss, d, "predictions", delta=delta)
     d, delta = promote_floats(xp, d, delta)
@@ -1993,7 +1991,9 @@ def cosine_similarity(
     [0.7071, 1.0]
     """
     loss = "cosine_similarity"
-    epsilon = _real(epsilon, "epsilon", loss, "the lower bound on the squared norms")
+    epsilon = check_real_or_array(
+        epsilon, "epsilon", loss=loss, what="the lower bound on the squared norms"
+    )
     xp, a, b, w = _arrays(loss, predictions=predictions, targets=targets, where=where)
     check_floating(xp, b, f"{loss}: targets")
     _check_broadcast(a, b, "predictions", "targets", loss)
@@ -2116,7 +2116,9 @@ def ntxent(embeddings: ArrayT, labels: ArrayLike, temperature: ArrayLike = 0.07)
     from lossbridge.embedding import _ntxent
 
     loss = "ntxent"
-    temperature = _real(temperature, "temperature", loss, "the softmax temperature, > 0")
+    temperature = check_real_or_array(
+        temperature, "temperature", loss=loss, what="the softmax temperature, > 0"
+    )
     return _ntxent(embeddings, labels, temperature, "mean", loss)
 
 
@@ -2177,9 +2179,11 @@ def triplet_margin_loss(
     [0.5]
     """
     loss = "triplet_margin_loss"
-    norm_degree = _real(norm_degree, "norm_degree", loss, "the norm's degree", scalar=True)
-    margin = _real(margin, "margin", loss, "the margin")
-    eps = _real(eps, "eps", loss, "added inside the power sum")
+    norm_degree = check_real_or_array(
+        norm_degree, "norm_degree", loss=loss, what="the norm's degree", scalar=True
+    )
+    margin = check_real_or_array(margin, "margin", loss=loss, what="the margin")
+    eps = check_real_or_array(eps, "eps", loss=loss, what="added inside the power sum")
     xp, a, p, n = _arrays(loss, anchors=anchors, positives=positives, negatives=negatives)
     check_floating(xp, p, f"{loss}: positives")
     check_floating(xp, n, f"{loss}: negatives")
@@ -2229,9 +2233,11 @@ def _dice_per_class(
     axis: Any,
 ) -> tuple[Any, Any]:
     """optax's ``dice_loss`` before its reduction over the class axis: ``(xp, per_class)``."""
-    smooth = _real(smooth, "smooth", loss, "added to numerator and denominator")
-    alpha = _real(alpha, "alpha", loss, "the weight of false positives")
-    beta = _real(beta, "beta", loss, "the weight of false negatives")
+    smooth = check_real_or_array(
+        smooth, "smooth", loss=loss, what="added to numerator and denominator"
+    )
+    alpha = check_real_or_array(alpha, "alpha", loss=loss, what="the weight of false positives")
+    beta = check_real_or_array(beta, "beta", loss=loss, what="the weight of false negatives")
     apply_softmax = _flag(apply_softmax, "apply_softmax", loss)
     ignore_background = _flag(ignore_background, "ignore_background", loss)
     xp, x, t, cw = _arrays(

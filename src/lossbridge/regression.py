@@ -210,9 +210,9 @@ def huber_loss(
     >>> print(round(float(lb.huber_loss(x, y, delta=1.0)), 4))
     1.3125
     """
-    delta = check_real(delta, "delta", loss="huber_loss", what="the threshold, > 0")
-    if not delta > 0:
-        raise ValueError(f"huber_loss: delta must be positive; got {delta!r}")
+    delta = check_real(
+        delta, "delta", loss="huber_loss", what="the threshold", low=0.0, strict=True
+    )
     out = native_loss("huber_loss", input, target, reduction, delta, weight)
     if out is not None:
         return out
@@ -266,9 +266,7 @@ def smooth_l1_loss(
     >>> print(round(float(lb.smooth_l1_loss(x, y, beta=0.5)), 4))
     1.395
     """
-    beta = check_real(beta, "beta", loss="smooth_l1_loss", what="the threshold, >= 0")
-    if not beta >= 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative; got {beta!r}")
+    beta = check_real(beta, "beta", loss="smooth_l1_loss", what="the threshold", low=0.0)
     out = native_loss("smooth_l1_loss", input, target, reduction, beta)
     if out is not None:
         return out
@@ -449,14 +447,6 @@ def gaussian_nll_loss(
 # ------------------------------------------------------------------------------------------
 
 
-def _real(value: Any, name: str, loss: str, expected: str, ok: Any) -> float:
-    """``value`` as a float if it is a real number (not a bool) with ``ok(value)``."""
-    v = check_real(value, name, loss=loss, what=expected)
-    if not ok(v):
-        raise ValueError(f"{loss}: {name} must be {expected}; got {value!r}")
-    return v
-
-
 def _broadcast_shape(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """The broadcast shape of two known shapes (None if a dimension is unknown)."""
     if None in a or None in b:
@@ -580,7 +570,9 @@ def rmse_loss(
     >>> np.allclose(lb.rmse_loss(x, y, axis=-1, reduction="none"), [np.sqrt(0.5), np.sqrt(2.0)])
     True
     """
-    eps = _real(eps, "eps", "rmse_loss", "a finite number >= 0", lambda v: 0 <= v < math.inf)
+    eps = check_real(
+        eps, "eps", loss="rmse_loss", what="added under the root", finite=True, low=0.0
+    )
     xp, input, target = _pair("rmse_loss", input, target, reduction)
     axes = _axes(axis, input.ndim, "rmse_loss")
     d = input - target
@@ -679,14 +671,6 @@ def _quantile_values(xp: Any, q: Any) -> None:
 
 def _parse_quantile(quantile: Any) -> tuple[Any, bool]:
     """``(quantile, is_vector)``: Python numbers validated now, arrays left for later."""
-    if isinstance(quantile, (list, tuple)):
-        if not quantile:
-            raise ValueError("quantile_loss: quantile is empty; expected a float or 1-D values")
-        vals = [
-            _real(q, "quantile", "quantile_loss", "in the open interval (0, 1)", _in_unit)
-            for q in quantile
-        ]
-        return vals, True
     if is_array(quantile):
         ndim = len(tuple(quantile.shape))
         if ndim > 1:
@@ -695,12 +679,14 @@ def _parse_quantile(quantile: Any) -> tuple[Any, bool]:
                 "float, a 0-d array or a 1-D array of quantiles"
             )
         return quantile, ndim == 1
-    q = _real(quantile, "quantile", "quantile_loss", "in the open interval (0, 1)", _in_unit)
-    return q, False
-
-
-def _in_unit(v: float) -> bool:
-    return 0.0 < v < 1.0
+    vector = isinstance(quantile, (list, tuple))
+    if vector and not quantile:
+        raise ValueError("quantile_loss: quantile is empty; expected a float or 1-D values")
+    qs = [
+        check_real(q, "quantile", loss="quantile_loss", low=0.0, high=1.0, strict=True)
+        for q in (quantile if vector else (quantile,))
+    ]
+    return (qs if vector else qs[0]), vector
 
 
 def _tie_max(xp: Any, a: Any, b: Any) -> Any:
@@ -851,7 +837,9 @@ def mape_loss(
     >>> bool(np.isclose(lb.mape_loss(x, y), (10 + 25 + 0) / 3))
     True
     """
-    eps = _real(eps, "eps", "mape_loss", "a finite number > 0", lambda v: 0 < v < math.inf)
+    eps = check_real(
+        eps, "eps", loss="mape_loss", what="floor of |target|", finite=True, low=0.0, strict=True
+    )
     xp, input, target = _pair("mape_loss", input, target, reduction)
     at = abs0(xp, target)
     denom = xp.where(at > eps, at, xp.full_like(at, eps))
@@ -927,8 +915,9 @@ def msle_loss(
     True
     """
     if eps is not None:
-        eps = _real(
-            eps, "eps", "msle_loss", "None or a finite number > -1", lambda v: -1 < v < math.inf
+        what = "the floor of both arrays before log1p"
+        eps = check_real(
+            eps, "eps", loss="msle_loss", what=what, finite=True, low=-1.0, strict=True
         )
     xp, input, target = _pair("msle_loss", input, target, reduction)
     if eps is not None:

@@ -8,7 +8,6 @@ framework on that device, differentiable with respect to every parameter.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, overload
 
@@ -24,10 +23,7 @@ __all__ = ["elastic_net_regularization", "l1_regularization", "l2_regularization
 
 def _coefficient(value: Any, name: str, fn: str) -> float:
     """A penalty coefficient: a finite real number >= 0 (Keras's ``validate_float_arg``)."""
-    v = check_real(value, name, loss=fn, what="a coefficient >= 0")
-    if not 0 <= v < math.inf:
-        raise ValueError(f"{fn}: {name} must be a finite number >= 0; got {value!r}")
-    return v
+    return check_real(value, name, loss=fn, what="the penalty's coefficient", finite=True, low=0.0)
 
 
 def _type_name(x: Any) -> str:

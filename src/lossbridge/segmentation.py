@@ -48,7 +48,6 @@ without its cancellation where :math:`T` is close to 1.
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -79,16 +78,6 @@ _Loss = TypeVar("_Loss", bound=Callable[..., Any])
 # ------------------------------------------------------------------------------------------
 # Argument checks (all static: they run before any backend op)
 # ------------------------------------------------------------------------------------------
-
-
-def _real(value: Any, name: str, what: str, *, positive: bool = False) -> float:
-    """A finite Python real ``>= 0`` (``> 0`` with ``positive``), else a ValueError/TypeError."""
-    v = check_real(value, name, what=what)
-    bad = not math.isfinite(v) or v < 0 or (positive and v == 0)
-    if bad:
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {bound} ({what}); got {value!r}")
-    return v
 
 
 def _check_activation(activation: Any) -> None:
@@ -160,6 +149,7 @@ def _tversky(
     input: Any,
     target: Any,
     *,
+    loss_name: str,
     alpha: Any,
     beta: Any,
     gamma: Any,
@@ -174,11 +164,21 @@ def _tversky(
     """``(1 - T)^gamma`` per sample and class (or per class), weighted and reduced."""
     check_reduction(reduction)
     _check_activation(activation)
-    alpha = _real(alpha, "alpha", "the weight of the false positives")
-    beta = _real(beta, "beta", "the weight of the false negatives")
-    gamma = _real(gamma, "gamma", "the exponent of 1 - T", positive=True)
-    smooth = _real(smooth, "smooth", "added to the numerator and denominator")
-    eps = _real(eps, "eps", "the floor of the denominator")
+    alpha = check_real(
+        alpha, "alpha", loss=loss_name, what="weight of the false positives", finite=True, low=0.0
+    )
+    beta = check_real(
+        beta, "beta", loss=loss_name, what="weight of the false negatives", finite=True, low=0.0
+    )
+    gamma = check_real(
+        gamma, "gamma", loss=loss_name, what="exponent of 1 - T", finite=True, low=0.0, strict=True
+    )
+    smooth = check_real(
+        smooth, "smooth", loss=loss_name, what="added to both terms of T", finite=True, low=0.0
+    )
+    eps = check_real(
+        eps, "eps", loss=loss_name, what="floor of the denominator", finite=True, low=0.0
+    )
     if not isinstance(batch, bool):
         raise TypeError(f"batch must be a bool; got {batch!r}")
 
@@ -399,6 +399,7 @@ def dice_loss(
     return _tversky(
         input,
         target,
+        loss_name="dice_loss",
         alpha=0.5,
         beta=0.5,
         gamma=1.0,
@@ -471,6 +472,7 @@ def jaccard_loss(
     return _tversky(
         input,
         target,
+        loss_name="jaccard_loss",
         alpha=1.0,
         beta=1.0,
         gamma=1.0,
@@ -552,6 +554,7 @@ def tversky_loss(
     return _tversky(
         input,
         target,
+        loss_name="tversky_loss",
         alpha=alpha,
         beta=beta,
         gamma=1.0,
@@ -638,6 +641,7 @@ def focal_tversky_loss(
     return _tversky(
         input,
         target,
+        loss_name="focal_tversky_loss",
         alpha=alpha,
         beta=beta,
         gamma=gamma,
