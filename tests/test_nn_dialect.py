@@ -278,6 +278,59 @@ def test_constructor_errors_name_the_argument(make_loss, exc, words):
         assert w in str(info.value)
 
 
+class _MyRanking(lnn.MarginRankingLoss):
+    """A user's subclass: its errors name it."""
+
+
+@pytest.mark.parametrize(
+    ("make_loss", "exc", "message"),
+    [
+        (lambda: lnn.HuberLoss(delta=0.0), ValueError, "HuberLoss: delta must be > 0; got 0.0"),
+        (
+            lambda: lnn.CrossEntropyLoss(label_smoothing=1.5),
+            ValueError,
+            "CrossEntropyLoss: label_smoothing must be in [0, 1]; got 1.5",
+        ),
+        (
+            lambda: lnn.SmoothL1Loss(beta=float("nan")),
+            ValueError,
+            "SmoothL1Loss: beta must be >= 0; got nan",
+        ),
+        (
+            lambda: lnn.TripletMarginWithDistanceLoss(margin=-1),
+            ValueError,
+            "TripletMarginWithDistanceLoss: margin must be > 0; got -1",
+        ),
+        (
+            lambda: lnn.LinearCrossEntropyLoss(2, 3, z_loss="x"),
+            TypeError,
+            "LinearCrossEntropyLoss: z_loss must be a real number; got 'x'",
+        ),
+        (
+            lambda: _MyRanking(margin=None),
+            TypeError,
+            "_MyRanking: margin must be a real number; got None",
+        ),
+        (
+            lambda: lnn.NLLLoss(ignore_index=1.5),
+            TypeError,
+            "NLLLoss: ignore_index must be an int; got 1.5",
+        ),
+        (
+            lambda: lnn.TripletMarginLoss(swap="yes"),
+            TypeError,
+            "TripletMarginLoss: swap must be a bool; got 'yes'",
+        ),
+    ],
+)
+def test_constructor_errors_start_with_the_class_once(make_loss, exc, message):
+    """The checks name the loss as lossbridge.get does ("nn.HuberLoss"); the public entry
+    replaces that name with the object's class, which then stands once."""
+    with pytest.raises(exc) as info:
+        make_loss()
+    assert str(info.value) == message
+
+
 def test_cross_entropy_ignore_index_with_probabilities():
     """issue 18 item 2: torch.nn.CrossEntropyLoss(ignore_index=1) refuses probability targets;
     the default (-100) takes them."""

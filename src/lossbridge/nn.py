@@ -52,10 +52,12 @@ import numbers
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex
 
+from lossbridge._typing import ArrayLike, ArrayT, KLDivReduction, Reduction
 from lossbridge._validation import (
     REDUCTIONS,
+    check_int,
     check_real,
     check_reduction,
     name_public_errors,
@@ -99,6 +101,9 @@ from lossbridge.regression import (
     smooth_l1_loss,
 )
 
+if TYPE_CHECKING:
+    from types import FrameType
+
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -128,7 +133,7 @@ __all__ = [
 _LEGACY = "size_average and reduce args will be deprecated, please use reduction='{}' instead."
 
 
-def _legacy_reduction(size_average: Any, reduce: Any) -> str:
+def _legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
     """torch's ``_Reduction.legacy_get_string``: the reduction the legacy flags mean, warned."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
@@ -144,7 +149,8 @@ def _legacy_reduction(size_average: Any, reduce: Any) -> str:
 
 def _caller_level() -> int:
     """``stacklevel`` pointing a warning at the first frame outside lossbridge."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and _in_lossbridge(frame.f_globals.get("__name__", "")):
         frame, level = frame.f_back, level + 1
     return level
@@ -154,19 +160,10 @@ def _in_lossbridge(module: str) -> bool:
     return module == "lossbridge" or module.startswith("lossbridge.")
 
 
-def _real(value: Any, name: str, loss: str, what: str | None = None) -> float:
-    return check_real(value, name, loss=loss, what=what)
-
-
-def _integer(value: Any, name: str, loss: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{loss}: {name} must be an integer; got {value!r}")
-    return int(value)
-
-
-def _bool(value: Any, name: str, loss: str) -> bool:
+def _bool(value: Any, name: str) -> bool:
+    """A bool (or an integer, as torch takes it); the public entry prefixes the class's name."""
     if not isinstance(value, (bool, numbers.Integral)):
-        raise TypeError(f"{loss}: {name} must be a bool; got {value!r}")
+        raise TypeError(f"{name} must be a bool; got {value!r}")
     return bool(value)
 
 
@@ -234,12 +231,16 @@ class _Plain:
     hooks); its ``repr`` is torch's for a module without children.
     """
 
+    # the loss class's, which comes before this base in the made class's MRO
+    forward: Callable[..., Any]
+    extra_repr: Callable[[], str]
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call :meth:`forward`."""
-        return self.forward(*args, **kwargs)  # type: ignore[attr-defined]
+        return self.forward(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.extra_repr()})"  # type: ignore[attr-defined]
+        return f"{type(self).__name__}({self.extra_repr()})"
 
 
 def _module_base() -> type:
@@ -280,8 +281,18 @@ def _restore(cls: type, module: bool) -> Any:
     return object.__new__(_on_base(cls, _torch_nn.module_class() if module else _Plain))
 
 
-def _is_module(obj: Any) -> bool:
+def _is_module(obj: object) -> bool:
     return not isinstance(obj, _Plain)
+
+
+def _public_name(obj: object) -> str:
+    """``"nn.<Class>"`` for the ``lossbridge.nn`` class ``obj`` is an object of (the class
+    made on a base, or a user's subclass, names its public class)."""
+    return next(
+        f"nn.{c.__name__}"
+        for c in type(obj).__mro__
+        if c.__module__ == __name__ and c.__name__ in __all__
+    )
 
 
 def _as_torch(value: Any) -> Any:
@@ -292,28 +303,34 @@ def _as_torch(value: Any) -> Any:
     return _torch_nn.as_torch(np.asarray(value if fw in (None, "numpy") else _to_numpy(value, fw)))
 
 
-class _Loss:
-    """Base class: the reduction (legacy flags mapped as torch maps them), call, repr.
+class _Base:
+    """The base of every class: the reduction (legacy flags mapped as torch maps them), repr,
+    weights, pickling and ``state_dict``.
 
     An object is made, whatever its class, as an instance of a subclass of its class and
     ``torch.nn.Module`` when torch is imported at that moment (``state_dict``, ``.to()``,
     hooks, ``add_module``: the weights given as torch tensors are buffers), and of
     :class:`_Plain` otherwise, so that ``import lossbridge.nn`` and a NumPy-only use never
-    import torch.
+    import torch. A type checker sees neither base: ``torch.nn.Module``'s methods called
+    here carry a ``type: ignore`` naming it, and each public class declares
+    ``__call__ = forward`` for type checkers only (at run time the base's ``__call__`` calls
+    :meth:`forward`, with torch's hooks on a module), so that a call has :meth:`forward`'s
+    types: the caller's array type in, the same type out.
     """
 
+    #: One of :attr:`_reductions` (:class:`_Loss` and :class:`KLDivLoss` say which).
     reduction: str
     #: Reductions the class accepts.
-    _reductions: tuple[str, ...] = REDUCTIONS
+    _reductions: ClassVar[tuple[str, ...]] = REDUCTIONS
     #: Weights given at construction, in torch's buffer order.
-    _weights: tuple[str, ...] = ()
+    _weights: ClassVar[tuple[str, ...]] = ()
     # AutoGraph calls an object carrying this attribute as it is (see lossbridge.__init__).
-    autograph_info__: dict = {}  # noqa: RUF012
+    autograph_info__: ClassVar[dict[str, Any]] = {}
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         return object.__new__(_on_base(cls, _module_base()))
 
-    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"):
+    def __init__(self, size_average: bool | None, reduce: bool | None, reduction: str) -> None:
         super().__init__()  # torch.nn.Module's, when torch was imported
         if size_average is not None or reduce is not None:
             reduction = _legacy_reduction(size_average, reduce)
@@ -326,9 +343,6 @@ class _Loss:
             reduction = "mean"
         self.reduction = check_reduction(reduction, self._reductions)
 
-    def forward(self, *args: Any) -> Any:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
-
     def extra_repr(self) -> str:
         """Extra text inside the ``repr``'s parentheses: empty, as for torch's losses."""
         return ""
@@ -337,20 +351,26 @@ class _Loss:
         """Keep a weight given at construction: a buffer when it is a torch tensor (or None)
         and the object a ``torch.nn.Module``, as torch registers it; else as given."""
         if _is_module(self) and (value is None or _torch_nn.is_tensor(value)):
-            self.register_buffer(name, value)  # type: ignore[attr-defined]
+            self.register_buffer(name, value)  # type: ignore[attr-defined]  # torch.nn.Module's
         else:
             setattr(self, name, value)
 
-    def __reduce_ex__(self, protocol: Any) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
         # The object's class is made on the fly: pickle and copy name the public class.
         public = type(self).__dict__.get("_public_class", type(self))
-        state = self.__getstate__() if _is_module(self) else dict(self.__dict__)
+        if _is_module(self):
+            state = self.__getstate__()  # type: ignore[attr-defined]  # torch.nn.Module's
+        else:
+            state = dict(self.__dict__)
         return (_restore, (public, _is_module(self)), state)
 
     # torch.nn.Module's state-dict hooks (used only on a Module): a weight of another framework
     # kept as given is saved under torch's name too, and becomes a buffer when one is loaded.
 
-    def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
+    def _save_to_state_dict(
+        self, destination: dict[str, Any], prefix: str, keep_vars: bool
+    ) -> None:
+        # torch.nn.Module's (the type checker sees no base)
         super()._save_to_state_dict(destination, prefix, keep_vars)  # type: ignore[misc]
         held = {n: self.__dict__[n] for n in self._weights if self.__dict__.get(n) is not None}
         if held:
@@ -362,13 +382,13 @@ class _Loss:
 
     def _load_from_state_dict(
         self,
-        state_dict: Any,
+        state_dict: dict[str, Any],
         prefix: str,
-        local_metadata: Any,
+        local_metadata: dict[str, Any],
         strict: bool,
-        missing_keys: list,
-        unexpected_keys: list,
-        error_msgs: list,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
     ) -> None:
         for n in self._weights:
             value = self.__dict__.get(n)
@@ -376,26 +396,41 @@ class _Loss:
                 continue
             if prefix + n in state_dict:
                 del self.__dict__[n]  # becomes a buffer, filled (shape-checked) below
-                self.register_buffer(n, _as_torch(value))  # type: ignore[attr-defined]
+                self._keep_weight(n, _as_torch(value))
             elif strict:
                 missing_keys.append(prefix + n)
-        super()._load_from_state_dict(  # type: ignore[misc]
+        super()._load_from_state_dict(  # type: ignore[misc]  # torch.nn.Module's
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )
+
+
+class _Loss(_Base):
+    """A loss with torch's three reductions (every class but :class:`KLDivLoss`)."""
+
+    reduction: Reduction
+
+    def __init__(
+        self,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
 
 
 class _WeightedLoss(_Loss):
     """A loss with a class or element ``weight`` given at construction."""
 
     _weights = ("weight",)
+    weight: ArrayLike | None
 
     def __init__(
         self,
-        weight: Any = None,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ):
+        weight: ArrayLike | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self._keep_weight("weight", weight)
 
@@ -430,9 +465,12 @@ class L1Loss(_Loss):
     True
     """
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of ``input`` against ``target`` (same shape)."""
         return l1_loss(input, target, reduction=self.reduction)
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class MSELoss(_Loss):
@@ -459,9 +497,12 @@ class MSELoss(_Loss):
     True
     """
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of ``input`` against ``target`` (same shape)."""
         return mse_loss(input, target, reduction=self.reduction)
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class HuberLoss(_Loss):
@@ -491,15 +532,16 @@ class HuberLoss(_Loss):
     True
     """
 
-    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+    def __init__(self, reduction: Reduction = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
-        self.delta = _real(delta, "delta", "HuberLoss")
-        if not self.delta > 0:
-            raise ValueError(f"HuberLoss: delta must be greater than 0; got {delta!r}")
+        self.delta = check_real(delta, "delta", loss="nn.HuberLoss", low=0.0, strict=True)
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of ``input`` against ``target`` (same shape)."""
         return huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class SmoothL1Loss(_Loss):
@@ -530,19 +572,20 @@ class SmoothL1Loss(_Loss):
 
     def __init__(
         self,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
         beta: float = 1.0,
-    ):
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.beta = _real(beta, "beta", "SmoothL1Loss")
-        if self.beta < 0:
-            raise ValueError(f"SmoothL1Loss: beta must be >= 0; got {beta!r}")
+        self.beta = check_real(beta, "beta", loss="nn.SmoothL1Loss", low=0.0)
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of ``input`` against ``target`` (same shape)."""
         return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class PoissonNLLLoss(_Loss):
@@ -585,17 +628,17 @@ class PoissonNLLLoss(_Loss):
         self,
         log_input: bool = True,
         full: bool = False,
-        size_average: Any = None,
+        size_average: bool | None = None,
         eps: float = 1e-8,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ):
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.log_input = _bool(log_input, "log_input", "PoissonNLLLoss")
-        self.full = _bool(full, "full", "PoissonNLLLoss")
-        self.eps = _real(eps, "eps", "PoissonNLLLoss")
+        self.log_input = _bool(log_input, "log_input")
+        self.full = _bool(full, "full")
+        self.eps = check_real(eps, "eps", loss="nn.PoissonNLLLoss")
 
-    def forward(self, log_input: Any, target: Any) -> Any:
+    def forward(self, log_input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of the prediction ``log_input`` (log-rate or rate) against counts."""
         return poisson_nll_loss(
             log_input,
@@ -605,6 +648,9 @@ class PoissonNLLLoss(_Loss):
             eps=self.eps,
             reduction=self.reduction,
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class GaussianNLLLoss(_Loss):
@@ -637,16 +683,21 @@ class GaussianNLLLoss(_Loss):
     True
     """
 
-    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+    def __init__(
+        self, *, full: bool = False, eps: float = 1e-6, reduction: Reduction = "mean"
+    ) -> None:
         super().__init__(None, None, reduction)
-        self.full = _bool(full, "full", "GaussianNLLLoss")
-        self.eps = _real(eps, "eps", "GaussianNLLLoss")
+        self.full = _bool(full, "full")
+        self.eps = check_real(eps, "eps", loss="nn.GaussianNLLLoss")
 
-    def forward(self, input: Any, target: Any, var: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike, var: ArrayLike) -> ArrayT:
         """The loss of the mean ``input`` and variance ``var`` against ``target``."""
         return gaussian_nll_loss(
             input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 # ------------------------------------------------------------------------------------------
@@ -688,16 +739,16 @@ class NLLLoss(_WeightedLoss):
 
     def __init__(
         self,
-        weight: Any = None,
-        size_average: Any = None,
+        weight: ArrayLike | None = None,
+        size_average: bool | None = None,
         ignore_index: int = -100,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ):
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = _integer(ignore_index, "ignore_index", type(self).__name__)
+        self.ignore_index = check_int(ignore_index, "ignore_index")
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of log-probabilities ``input`` against class indices ``target``."""
         return nll_loss(
             input,
@@ -706,6 +757,9 @@ class NLLLoss(_WeightedLoss):
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class NLLLoss2d(NLLLoss):
@@ -735,12 +789,12 @@ class NLLLoss2d(NLLLoss):
 
     def __init__(
         self,
-        weight: Any = None,
-        size_average: Any = None,
+        weight: ArrayLike | None = None,
+        size_average: bool | None = None,
         ignore_index: int = -100,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ):
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
         warnings.warn(
             "`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in "
             "replacement and see https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for "
@@ -791,22 +845,20 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def __init__(
         self,
-        weight: Any = None,
-        size_average: Any = None,
+        weight: ArrayLike | None = None,
+        size_average: bool | None = None,
         ignore_index: int = -100,
-        reduce: Any = None,
-        reduction: str = "mean",
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
         label_smoothing: float = 0.0,
-    ):
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = _integer(ignore_index, "ignore_index", "CrossEntropyLoss")
-        self.label_smoothing = _real(label_smoothing, "label_smoothing", "CrossEntropyLoss")
-        if not 0.0 <= self.label_smoothing <= 1.0:
-            raise ValueError(
-                f"CrossEntropyLoss: label_smoothing must be in [0, 1]; got {label_smoothing!r}"
-            )
+        self.ignore_index = check_int(ignore_index, "ignore_index")
+        self.label_smoothing = check_real(
+            label_smoothing, "label_smoothing", loss="nn.CrossEntropyLoss", low=0.0, high=1.0
+        )
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of logits ``input`` against class indices or probabilities ``target``."""
         return cross_entropy(
             input,
@@ -817,8 +869,11 @@ class CrossEntropyLoss(_WeightedLoss):
             label_smoothing=self.label_smoothing,
         )
 
+    if TYPE_CHECKING:
+        __call__ = forward
 
-class KLDivLoss(_Loss):
+
+class KLDivLoss(_Base):
     r"""Kullback-Leibler divergence, :math:`\ell = y (\log y - x)`; ``torch.nn.KLDivLoss``.
 
     ``input`` is a log-probability, ``target`` a probability (a log-probability with
@@ -851,20 +906,24 @@ class KLDivLoss(_Loss):
     """
 
     _reductions = ("none", "batchmean", "mean", "sum")
+    reduction: KLDivReduction
 
     def __init__(
         self,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: KLDivReduction = "mean",
         log_target: bool = False,
-    ):
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.log_target = _bool(log_target, "log_target", "KLDivLoss")
+        self.log_target = _bool(log_target, "log_target")
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The divergence of ``target`` from the log-probabilities ``input``."""
         return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class BCELoss(_WeightedLoss):
@@ -899,11 +958,14 @@ class BCELoss(_WeightedLoss):
     100.0
     """
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of probabilities ``input`` against targets in [0, 1]."""
         return binary_cross_entropy(
             input, target, weight=_on_input(self.weight, input), reduction=self.reduction
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -940,20 +1002,22 @@ class BCEWithLogitsLoss(_Loss):
     """
 
     _weights = ("weight", "pos_weight")
+    weight: ArrayLike | None
+    pos_weight: ArrayLike | None
 
     def __init__(
         self,
-        weight: Any = None,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-        pos_weight: Any = None,
-    ):
+        weight: ArrayLike | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+        pos_weight: ArrayLike | None = None,
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self._keep_weight("weight", weight)
         self._keep_weight("pos_weight", pos_weight)
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of logits ``input`` against targets in [0, 1]."""
         return binary_cross_entropy_with_logits(
             input,
@@ -962,6 +1026,9 @@ class BCEWithLogitsLoss(_Loss):
             reduction=self.reduction,
             pos_weight=_on_input(self.pos_weight, input),
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class CTCLoss(_Loss):
@@ -993,12 +1060,20 @@ class CTCLoss(_Loss):
     True
     """
 
-    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+    def __init__(
+        self, blank: int = 0, reduction: Reduction = "mean", zero_infinity: bool = False
+    ) -> None:
         super().__init__(reduction=reduction)
-        self.blank = _integer(blank, "blank", "CTCLoss")
-        self.zero_infinity = _bool(zero_infinity, "zero_infinity", "CTCLoss")
+        self.blank = check_int(blank, "blank")
+        self.zero_infinity = _bool(zero_infinity, "zero_infinity")
 
-    def forward(self, log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any) -> Any:
+    def forward(
+        self,
+        log_probs: ArrayT,
+        targets: ArrayLike,
+        input_lengths: ArrayLike,
+        target_lengths: ArrayLike,
+    ) -> ArrayT:
         """The loss of frame log-probabilities against label sequences."""
         return ctc_loss(
             log_probs,
@@ -1009,6 +1084,9 @@ class CTCLoss(_Loss):
             reduction=self.reduction,
             zero_infinity=self.zero_infinity,
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 # ------------------------------------------------------------------------------------------
@@ -1022,12 +1100,12 @@ class _MarginLoss(_Loss):
     def __init__(
         self,
         margin: float = 0.0,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ):
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.margin = _real(margin, "margin", type(self).__name__)
+        self.margin = check_real(margin, "margin", loss=_public_name(self))
 
 
 class MarginRankingLoss(_MarginLoss):
@@ -1054,11 +1132,14 @@ class MarginRankingLoss(_MarginLoss):
     [0.0, 0.5]
     """
 
-    def forward(self, input1: Any, input2: Any, target: Any) -> Any:
+    def forward(self, input1: ArrayT, input2: ArrayLike, target: ArrayLike) -> ArrayT:
         """The loss of the scores ``input1``, ``input2`` and the order ``target`` (+1 or -1)."""
         return margin_ranking_loss(
             input1, input2, target, margin=self.margin, reduction=self.reduction
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class HingeEmbeddingLoss(_MarginLoss):
@@ -1090,15 +1171,18 @@ class HingeEmbeddingLoss(_MarginLoss):
     def __init__(
         self,
         margin: float = 1.0,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ):
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
         super().__init__(margin, size_average, reduce, reduction)
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of distances ``input`` against labels ``target`` (+1 or -1)."""
         return hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class CosineEmbeddingLoss(_MarginLoss):
@@ -1130,11 +1214,14 @@ class CosineEmbeddingLoss(_MarginLoss):
     0.25
     """
 
-    def forward(self, input1: Any, input2: Any, target: Any) -> Any:
+    def forward(self, input1: ArrayT, input2: ArrayLike, target: ArrayLike) -> ArrayT:
         """The loss of the vector pairs ``input1``, ``input2`` and labels ``target``."""
         return cosine_embedding_loss(
             input1, input2, target, margin=self.margin, reduction=self.reduction
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class SoftMarginLoss(_Loss):
@@ -1160,9 +1247,12 @@ class SoftMarginLoss(_Loss):
     True
     """
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of scores ``input`` against labels ``target`` (+1 or -1)."""
         return soft_margin_loss(input, target, reduction=self.reduction)
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class MultiLabelMarginLoss(_Loss):
@@ -1190,9 +1280,12 @@ class MultiLabelMarginLoss(_Loss):
     [0.85, 1.0]
     """
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of scores ``input`` (C,) or (N, C) against label lists ``target``."""
         return multilabel_margin_loss(input, target, reduction=self.reduction)
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
@@ -1224,11 +1317,14 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     True
     """
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of logits ``input`` against multi-hot ``target``."""
         return multilabel_soft_margin_loss(
             input, target, weight=_on_input(self.weight, input), reduction=self.reduction
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class MultiMarginLoss(_WeightedLoss):
@@ -1263,11 +1359,11 @@ class MultiMarginLoss(_WeightedLoss):
         self,
         p: int = 1,
         margin: float = 1.0,
-        weight: Any = None,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ):
+        weight: ArrayLike | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         if isinstance(p, bool) or p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: p must be 1 or 2 (as in torch); got {p!r}")
@@ -1278,9 +1374,9 @@ class MultiMarginLoss(_WeightedLoss):
                 f"MultiMarginLoss: weight must be None or 1-D (one weight per class); got {got}"
             )
         self.p = int(p)
-        self.margin = _real(margin, "margin", "MultiMarginLoss")
+        self.margin = check_real(margin, "margin", loss="nn.MultiMarginLoss")
 
-    def forward(self, input: Any, target: Any) -> Any:
+    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
         """The loss of scores ``input`` (C,) or (N, C) against class indices ``target``."""
         return multi_margin_loss(
             input,
@@ -1291,12 +1387,8 @@ class MultiMarginLoss(_WeightedLoss):
             reduction=self.reduction,
         )
 
-
-def _positive_margin(margin: Any, loss: str) -> float:
-    value = _real(margin, "margin", loss)
-    if not value > 0:
-        raise ValueError(f"{loss}: margin must be greater than 0 (as in torch); got {margin!r}")
-    return value
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class TripletMarginLoss(_Loss):
@@ -1336,17 +1428,19 @@ class TripletMarginLoss(_Loss):
         p: float = 2.0,
         eps: float = 1e-6,
         swap: bool = False,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ):
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.margin = _positive_margin(margin, "TripletMarginLoss")
-        self.p = _real(p, "p", "TripletMarginLoss")
-        self.eps = _real(eps, "eps", "TripletMarginLoss")
-        self.swap = _bool(swap, "swap", "TripletMarginLoss")
+        self.margin = check_real(
+            margin, "margin", loss="nn.TripletMarginLoss", low=0.0, strict=True
+        )
+        self.p = check_real(p, "p", loss="nn.TripletMarginLoss")
+        self.eps = check_real(eps, "eps", loss="nn.TripletMarginLoss")
+        self.swap = _bool(swap, "swap")
 
-    def forward(self, anchor: Any, positive: Any, negative: Any) -> Any:
+    def forward(self, anchor: ArrayT, positive: ArrayLike, negative: ArrayLike) -> ArrayT:
         """The loss of the triplets (rows of ``anchor``, ``positive``, ``negative``)."""
         return triplet_margin_loss(
             anchor,
@@ -1358,6 +1452,9 @@ class TripletMarginLoss(_Loss):
             swap=self.swap,
             reduction=self.reduction,
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 class TripletMarginWithDistanceLoss(_Loss):
@@ -1397,8 +1494,8 @@ class TripletMarginWithDistanceLoss(_Loss):
         distance_function: Callable[[Any, Any], Any] | None = None,
         margin: float = 1.0,
         swap: bool = False,
-        reduction: str = "mean",
-    ):
+        reduction: Reduction = "mean",
+    ) -> None:
         super().__init__(None, None, reduction)
         if distance_function is not None and not callable(distance_function):
             raise TypeError(
@@ -1408,10 +1505,12 @@ class TripletMarginWithDistanceLoss(_Loss):
         self.distance_function = (
             distance_function if distance_function is not None else pairwise_distance
         )
-        self.margin = _positive_margin(margin, "TripletMarginWithDistanceLoss")
-        self.swap = _bool(swap, "swap", "TripletMarginWithDistanceLoss")
+        self.margin = check_real(
+            margin, "margin", loss="nn.TripletMarginWithDistanceLoss", low=0.0, strict=True
+        )
+        self.swap = _bool(swap, "swap")
 
-    def forward(self, anchor: Any, positive: Any, negative: Any) -> Any:
+    def forward(self, anchor: ArrayT, positive: ArrayLike, negative: ArrayLike) -> ArrayT:
         """The loss of the triplets (rows of ``anchor``, ``positive``, ``negative``)."""
         return triplet_margin_with_distance_loss(
             anchor,
@@ -1422,6 +1521,9 @@ class TripletMarginWithDistanceLoss(_Loss):
             swap=self.swap,
             reduction=self.reduction,
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
 
 # ------------------------------------------------------------------------------------------
@@ -1529,19 +1631,19 @@ class LinearCrossEntropyLoss(_WeightedLoss):
         bias: bool = False,
         device: Any = None,
         dtype: Any = None,
-        reduction: str = "mean",
-        weight: Any = None,
+        reduction: Reduction = "mean",
+        weight: ArrayLike | None = None,
         ignore_index: int | None = None,
         label_smoothing: float = 0.0,
-        options: Any = None,
+        options: object = None,
         z_loss: float = 0.0,
         softcap: float | None = None,
     ) -> None:
         from lossbridge.linear_ce import _as_options
 
-        name = "LinearCrossEntropyLoss"
-        in_features = _integer(in_features, "in_features", name)
-        num_classes = _integer(num_classes, "num_classes", name)
+        name = "nn.LinearCrossEntropyLoss"
+        in_features = check_int(in_features, "in_features")
+        num_classes = check_int(num_classes, "num_classes")
         if in_features < 0 or num_classes < 1:
             raise ValueError(
                 f"{name}: expected in_features >= 0 and num_classes >= 1; got in_features="
@@ -1549,7 +1651,7 @@ class LinearCrossEntropyLoss(_WeightedLoss):
             )
         if not isinstance(out_features, (tuple, list)):
             raise TypeError(f"{name}: out_features must be a tuple of ints; got {out_features!r}")
-        out_features = tuple(_integer(d, "out_features", name) for d in out_features)
+        out_features = tuple(check_int(d, "out_features") for d in out_features)
         if weight is not None and tuple(getattr(weight, "shape", (_len(weight),))) != (
             num_classes,
         ):
@@ -1557,20 +1659,21 @@ class LinearCrossEntropyLoss(_WeightedLoss):
                 f"{name}: weight has shape {shape_str(getattr(weight, 'shape', (_len(weight),)))}"
                 f"; expected ({num_classes},), one weight per class"
             )
-        self.label_smoothing = _real(label_smoothing, "label_smoothing", name)
-        if not 0.0 <= self.label_smoothing <= 1.0:
-            raise ValueError(f"{name}: label_smoothing must be in [0, 1]; got {label_smoothing!r}")
+        self.label_smoothing = check_real(
+            label_smoothing, "label_smoothing", loss=name, low=0.0, high=1.0
+        )
         super().__init__(weight, None, None, reduction)
         self.num_classes = num_classes
         self.out_features = out_features
         self.ignore_index = (
-            None if ignore_index is None else _integer(ignore_index, "ignore_index", name)
+            None if ignore_index is None else check_int(ignore_index, "ignore_index")
         )
         _as_options(options)  # a TypeError now, not at the first call
         self.options = options
-        self.z_loss = _real(z_loss, "z_loss", name)
-        self.softcap = None if softcap is None else _real(softcap, "softcap", name)
+        self.z_loss = check_real(z_loss, "z_loss", loss=name)
+        self.softcap = None if softcap is None else check_real(softcap, "softcap", loss=name)
         flat = math.prod(out_features, start=num_classes)
+        self.linear: Any  # a torch.nn.Linear on a Module, else a _Linear
         if _is_module(self):
             self.linear = _torch_nn.linear_layer(in_features, flat, bias, device, dtype, name)
         else:
@@ -1582,15 +1685,20 @@ class LinearCrossEntropyLoss(_WeightedLoss):
             self.linear = _Linear(in_features, flat, bool(bias), dtype or "float32")
 
     def forward(
-        self, input: Any, target: Any, *, linear_weight: Any = None, linear_bias: Any = None
-    ) -> Any:
+        self,
+        input: ArrayT,
+        target: ArrayLike,
+        *,
+        linear_weight: ArrayLike | None = None,
+        linear_bias: ArrayLike | None = None,
+    ) -> ArrayT:
         """The loss of ``input`` (N, in_features) or (in_features,) against ``target``.
 
         ``linear_weight`` (flat, as ``self.linear.weight``) and ``linear_bias``, keyword-only,
         replace the layer's own for this call: a JAX training step passes the parameters it
         differentiates.
         """
-        from lossbridge.linear_ce import linear_cross_entropy
+        from lossbridge.linear_ce import _as_options, linear_cross_entropy
 
         w = self.linear.weight if linear_weight is None else linear_weight
         b = self.linear.bias if linear_bias is None else linear_bias
@@ -1607,10 +1715,13 @@ class LinearCrossEntropyLoss(_WeightedLoss):
             reduction=self.reduction,
             ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing,
-            options=self.options,
+            options=_as_options(self.options),
             z_loss=self.z_loss,
             softcap=self.softcap,
         )
+
+    if TYPE_CHECKING:
+        __call__ = forward
 
     def extra_repr(self) -> str:
         """torch's: the layer's sizes and the loss's settings."""
