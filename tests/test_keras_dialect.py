@@ -113,6 +113,7 @@ def _keras_value(name, y_true, y_pred, kwargs, reduction, sample_weight, dtype):
 
 
 def test_names_signatures_and_defaults_match_keras():
+    """Names, order, defaults and kinds (positional or keyword-only) of every parameter."""
     public = {n for n in dir(keras.losses) if not n.startswith("_")}
     assert public <= set(dir(lk)), sorted(public - set(dir(lk)))
     for name in public - {"Loss", "get", "serialize", "deserialize"}:
@@ -120,8 +121,8 @@ def test_names_signatures_and_defaults_match_keras():
         ours = getattr(lk, name)
         sig_t = inspect.signature(theirs.__init__ if inspect.isclass(theirs) else theirs)
         sig_o = inspect.signature(ours.__init__ if inspect.isclass(ours) else ours)
-        t = [(p.name, p.default) for p in sig_t.parameters.values() if p.name != "self"]
-        o = [(p.name, p.default) for p in sig_o.parameters.values() if p.name != "self"]
+        t = [(p.name, p.default, p.kind) for p in sig_t.parameters.values() if p.name != "self"]
+        o = [(p.name, p.default, p.kind) for p in sig_o.parameters.values() if p.name != "self"]
         assert o == t, name
     assert inspect.signature(lk.Loss.__init__).parameters.keys() == {
         "self",
@@ -371,6 +372,40 @@ def test_bad_arguments_name_the_argument():
         lk.ctc(np.ones((2, 3, 1), dtype=int), np.ones((2, 4, 3)))
     with pytest.raises(TypeError, match="unexpected keyword"):
         lk.Dice(alpha=1.0)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), np.float32("nan")])
+def test_non_finite_hyperparameters_are_refused(bad):
+    """A nan or infinite number hyperparameter is a ValueError naming the loss and the argument
+    (Keras computes with it and returns nan); an array one is the caller's to check."""
+    y, p = _bits((4, 3)), R.uniform(0.05, 0.95, (4, 3))
+    with pytest.raises(ValueError, match=r"^huber: delta must be finite; got"):
+        lk.huber(y, p, delta=bad)
+    with pytest.raises(ValueError, match=r"^Huber: delta must be finite; got"):
+        lk.Huber(delta=bad)
+    with pytest.raises(ValueError, match=r"^BinaryCrossentropy: label_smoothing must be finite"):
+        lk.BinaryCrossentropy(label_smoothing=bad)
+    with pytest.raises(ValueError, match=r"^categorical_crossentropy: label_smoothing must be fin"):
+        lk.categorical_crossentropy(np.eye(3), np.eye(3) * 0.8 + 0.1, label_smoothing=bad)
+    with pytest.raises(ValueError, match=r"^Tversky: beta must be finite"):
+        lk.Tversky(beta=bad)
+    with pytest.raises(ValueError, match=r"^CategoricalGeneralizedCrossEntropy: q must be in"):
+        lk.CategoricalGeneralizedCrossEntropy(q=bad)
+
+
+def test_classes_document_the_shared_parameters():
+    """Each class's docstring has its own parameters, then the ``reduction``, ``name`` and
+    ``dtype`` text every class shares (one constant in the module) and the Returns section."""
+    for name in CASES:
+        doc = inspect.getdoc(getattr(lk, name))
+        params = doc[doc.index("Parameters\n") : doc.index("Examples\n")]
+        assert "reduction : {'sum_over_batch_size', 'sum', 'mean'" in params, name
+        assert "\nname : str" in params and "\ndtype : str, keras.DTypePolicy" in params, name
+        assert "Returns\n-------" in params, name
+        assert "As every Keras loss" not in doc, name
+        own = [p.name for p in inspect.signature(getattr(lk, name)).parameters.values()]
+        for p in own:
+            assert f"\n{p} : " in params, (name, p)
 
 
 def test_config_round_trip_get_and_pickle():

@@ -45,6 +45,11 @@ reveal_type(lb.l2_regularization([x, x], scale=0.1))
 reveal_type(lb.elastic_net_regularization({"w": x}))
 reveal_type(lb.l1_regularization(x))
 reveal_type(lb.optax.huber_loss(x, x, delta=0.5))
+reveal_type(lb.nn.CrossEntropyLoss(w, label_smoothing=0.1)(x, t))
+reveal_type(lb.nn.KLDivLoss(reduction="batchmean").forward(x, x))
+reveal_type(lb.nn.LinearCrossEntropyLoss(3, 4, bias=True)(x, t, linear_weight=w))
+reveal_type(lb.keras.huber(x, x, delta=2.0))
+reveal_type(lb.keras.BinaryCrossentropy(True, 0.1, reduction="none")(x, x, sample_weight=w))
 reduced: npt.NDArray[np.float64] = lb.binary_cross_entropy_with_logits(x, x, pos_weight=w)
 loss = lb.get("mse_loss")
 names: tuple[str, ...] = lb.available()
@@ -63,6 +68,9 @@ lb.cross_entropy(x, np.array([0, 1]), reduction="batchmean")
 lb.kl_div(x, x, reduction="average")
 lb.dice_loss(x, x, activation="relu")
 lb.lovasz_softmax_loss(x, x, classes="some")
+lb.nn.MSELoss(reduction="meen")
+lb.nn.KLDivLoss(reduction="average")
+lb.keras.Huber(reduction="meen")
 """
 WRONG_CALLS = [
     (6, "reduction", "mse_loss", "'meen'", "Literal['none', 'mean', 'sum']"),
@@ -75,6 +83,15 @@ WRONG_CALLS = [
         "lovasz_softmax_loss",
         "'some'",
         "Literal['all', 'present'] | list[int] | tuple[int, ...]",
+    ),
+    (11, "reduction", "MSELoss", "'meen'", "Literal['none', 'mean', 'sum']"),
+    (12, "reduction", "KLDivLoss", "'average'", "Literal['none', 'mean', 'sum', 'batchmean']"),
+    (
+        13,
+        "reduction",
+        "Huber",
+        "'meen'",
+        "Literal['sum_over_batch_size', 'sum', 'mean', 'mean_with_sample_weight', 'none'] | None",
     ),
 ]
 

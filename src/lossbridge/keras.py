@@ -86,15 +86,18 @@ import re
 import struct
 import sys
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
 from lossbridge._inputs import arange_like, hyper_on
 from lossbridge._keras_guard import keras_misuse_message
 from lossbridge._primitives import clamp_min0, log_sigmoid, log_softmax, softplus
+from lossbridge._typing import ArrayLike, ArrayT
 from lossbridge._validation import (
     check_array_like,
     check_class_indices,
     check_concrete_values,
+    check_real,
     check_real_or_array,
     name_public_errors,
     shape_str,
@@ -182,8 +185,29 @@ EPSILON = 1e-7
 #: The clip bounds, rounded by the arrays' dtype where they meet it (float32, float64).
 _EPS = (EPSILON, 1.0 - EPSILON)
 
-#: The reductions ``keras.losses.Loss`` accepts (``standardize_reduction``).
-REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+#: A ``reduction`` argument: the reductions ``keras.losses.Loss`` accepts.
+Reduction: TypeAlias = (
+    Literal["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none"] | None
+)
+#: The same at run time (``standardize_reduction``).
+REDUCTIONS: tuple[Reduction, ...] = (
+    "sum_over_batch_size",
+    "sum",
+    "mean",
+    "mean_with_sample_weight",
+    "none",
+    None,
+)
+
+#: A ``dtype`` argument: a float dtype name, a policy name, a ``keras.DTypePolicy`` or any
+#: framework's dtype object. ``Any``: no static type covers them all without importing the
+#: frameworks (:func:`_check_dtype` checks it at run time).
+DTypeLike: TypeAlias = Any
+
+#: What a per-sample implementation returns: the per-sample loss and Keras's mask (or None).
+_PerSample: TypeAlias = tuple[Any, Any]
+#: A per-sample implementation, ``(xp, y_true, y_pred, **hyperparameters) -> _PerSample``.
+_Impl: TypeAlias = Callable[..., _PerSample]
 
 _FLOAT_NAMES = {
     "float16": "float16",
@@ -199,7 +223,7 @@ _FLOAT_NAMES = {
 # ------------------------------------------------------------------------------------------
 
 
-def standardize_reduction(reduction: Any) -> Any:
+def standardize_reduction(reduction: object) -> Reduction:
     """``reduction`` if Keras accepts it, else ``ValueError`` naming the argument."""
     if not (reduction is None or (isinstance(reduction, str) and reduction in REDUCTIONS)):
         raise ValueError(
@@ -209,7 +233,7 @@ def standardize_reduction(reduction: Any) -> Any:
     return reduction
 
 
-def _dtype_name(dtype: Any) -> str:
+def _dtype_name(dtype: DTypeLike) -> str:
     """The name of a dtype given as a string, a Keras ``DTypePolicy`` (its ``name``: the
     policy, e.g. ``'mixed_float16'``) or any framework's dtype object (``np.float16``,
     ``torch.bfloat16``, ``tf.float16``, ``jnp.bfloat16``, ``ml_dtypes.bfloat16``)."""
@@ -225,7 +249,7 @@ def _dtype_name(dtype: Any) -> str:
     return name if isinstance(name, str) else str(dtype).rsplit(".", 1)[-1]  # torch.float16
 
 
-def _check_dtype(dtype: Any) -> tuple[str | None, str | None]:
+def _check_dtype(dtype: DTypeLike) -> tuple[str | None, str | None]:
     """``(name, compute dtype name)`` of a ``dtype`` argument (None: ``(None, None)``), as
     ``keras.dtype_policies.get`` reads it: a float dtype name, a policy name
     (``'mixed_float16'``: compute dtype float16), a ``DTypePolicy`` or a dtype object."""
@@ -290,48 +314,55 @@ def _eps_bounds(name: str) -> tuple[float, float]:
     return _round_to(EPSILON, name), _round_to(1.0 - EPSILON, name)
 
 
-def _real(value: Any, name: str, loss: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise TypeError(f"{loss}: {name} must be a real number; got {value!r}")
-    return float(value)
-
-
-def _real_or_array(value: Any, name: str, loss: str) -> Any:
+def _real_or_array(value: object, name: str, loss: str) -> float | Any:
     """A hyperparameter Keras uses as a tensor (``huber``'s ``delta``, which it converts with
     ``ops.convert_to_tensor``; the focal ``alpha`` and ``gamma``, ``tversky``'s ``alpha`` and
     ``beta``, ``circle``'s ``gamma`` and ``margin``, the generalized cross-entropy's ``q``,
-    which it uses in tensor arithmetic): a real number as :func:`_real`, or a 0-d array
-    (traced values included: a ``jax.jit`` argument, a ``tf.Variable``), which the call
-    converts to its compute dtype (:func:`_hypers_in`). ``label_smoothing`` stays a number:
-    Keras branches on it (``if label_smoothing:``), which no traced value allows."""
+    which it uses in tensor arithmetic): a finite real number (:func:`check_real`), or a 0-d
+    array (traced values included: a ``jax.jit`` argument, a ``tf.Variable``), which the call
+    converts to its compute dtype (:func:`_hypers_in`). ``label_smoothing`` stays a number
+    (:func:`_smoothing`)."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return _real(value, name, loss)
+        return check_real(value, name, loss=loss, finite=True)
     return check_real_or_array(value, name, loss=loss, scalar=True)
 
 
-def _flag(value: Any, name: str, loss: str) -> bool:
+def _smoothing(value: object, loss: str) -> float:
+    """``label_smoothing``: a finite real number. Not an array: Keras branches on it (``if
+    label_smoothing:``), which no traced value allows."""
+    return check_real(value, "label_smoothing", loss=loss, finite=True)
+
+
+def _flag(value: object, name: str, loss: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{loss}: {name} must be a bool; got {value!r}")
     return value
 
 
-def _axis(axis: Any, name: str, loss: str, *, allow_none: bool = False) -> Any:
-    if axis is None and allow_none:
-        return None
-    if isinstance(axis, tuple | list) and allow_none:
-        return tuple(_axis(a, name, loss) for a in axis)
+def _axis(axis: object, loss: str, expected: str = "`int`") -> int:
+    """An int ``axis`` (Keras's message otherwise: ``ValueError``)."""
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise ValueError(
-            f"{loss}: `{name}` must be of type `int`"
-            + (", a tuple of ints or None" if allow_none else "")
-            + f"; got {name}={axis!r}"
-        )
+        raise ValueError(f"{loss}: `axis` must be of type {expected}; got axis={axis!r}")
     return int(axis)
 
 
+def _axes(axis: object, loss: str) -> int | tuple[int, ...] | None:
+    """Dice's and Tversky's ``axis``: an int, a tuple (or list) of ints, or None (all axes)."""
+    if axis is None:
+        return None
+    if isinstance(axis, tuple | list):
+        return tuple(_axis(a, loss) for a in axis)
+    return _axis(axis, loss, "`int`, a tuple of ints or None")
+
+
 def _prep(
-    y_true: Any, y_pred: Any, dtype: str | None = None, *, labels: bool = False, upcast=True
-) -> tuple:
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    dtype: str | None = None,
+    *,
+    labels: bool = False,
+    upcast: bool = True,
+) -> tuple[Any, Any, Any, Any]:
     """``(xp, y_true, y_pred, half)``: both arrays in the compute dtype ``dtype`` (a name; None:
     ``y_pred``'s floating dtype, float32 for other predictions), y_true as int64 class indices
     for ``labels`` (floats truncated as Keras's cast does).
@@ -374,7 +405,7 @@ def _round(xp: Any, out: Any, half: Any) -> Any:
     return xp.astype(out, half)
 
 
-def _eps_kw(impl: Any, half: Any) -> dict:
+def _eps_kw(impl: _Impl, half: Any) -> dict[str, tuple[float, float]]:
     """``{'eps': bounds}`` for an ``impl`` that clips at Keras's epsilon, computed in float32
     for the half compute dtype ``half`` (the bounds are the half dtype's, as Keras's)."""
     if half is None or impl not in _CLIPPING:
@@ -382,7 +413,9 @@ def _eps_kw(impl: Any, half: Any) -> dict:
     return {"eps": _eps_bounds(_dtype_name(half))}
 
 
-def squeeze_or_expand_to_same_rank(xp: Any, x1: Any, x2: Any, expand_rank_1: bool = True) -> tuple:
+def squeeze_or_expand_to_same_rank(
+    xp: Any, x1: Any, x2: Any, expand_rank_1: bool = True
+) -> tuple[Any, Any]:
     """Keras's rule: where the ranks differ by one and the longer array ends in 1, squeeze it
     (or, when the shorter one is 1-D and ``expand_rank_1``, expand that one instead)."""
     r1, r2 = x1.ndim, x2.ndim
@@ -410,7 +443,7 @@ def _shape_error(loss: str, y_true: Any, y_pred: Any, rule: str = "") -> ValueEr
     )
 
 
-def _same_shape(xp: Any, a: Any, b: Any, loss: str) -> tuple:
+def _same_shape(xp: Any, a: Any, b: Any, loss: str) -> tuple[Any, Any]:
     """Broadcast ``a`` (y_true) and ``b`` (y_pred) explicitly (a clear error if they cannot)."""
     sa, sb = tuple(a.shape), tuple(b.shape)
     if sa == sb:
@@ -517,27 +550,27 @@ def _weights_on(xp: Any, sample_weight: Any, like: Any, half: Any = None) -> Any
 # ------------------------------------------------------------------------------------------
 
 
-def _mse(xp, y_true, y_pred):
+def _mse(xp: Any, y_true: Any, y_pred: Any) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_squared_error")
     return _mean_last(xp, mse_loss(y_pred, y_true, reduction="none")), None
 
 
-def _mae(xp, y_true, y_pred):
+def _mae(xp: Any, y_true: Any, y_pred: Any) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_absolute_error")
     return _mean_last(xp, l1_loss(y_pred, y_true, reduction="none")), None
 
 
-def _mape(xp, y_true, y_pred, eps=_EPS):
+def _mape(xp: Any, y_true: Any, y_pred: Any, eps: tuple[float, float] = _EPS) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_absolute_percentage_error")
     return _mean_last(xp, mape_loss(y_pred, y_true, eps=eps[0], reduction="none")), None
 
 
-def _msle(xp, y_true, y_pred, eps=_EPS):
+def _msle(xp: Any, y_true: Any, y_pred: Any, eps: tuple[float, float] = _EPS) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "mean_squared_logarithmic_error")
     return _mean_last(xp, msle_loss(y_pred, y_true, eps=eps[0], reduction="none")), None
 
 
-def _huber(xp, y_true, y_pred, delta=1.0):
+def _huber(xp: Any, y_true: Any, y_pred: Any, delta: float | Any = 1.0) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "huber")
     error = y_pred - y_true
     a = xp.abs(error)  # Keras's formula (delta a float or an array in the compute dtype)
@@ -550,7 +583,7 @@ def _huber(xp, y_true, y_pred, delta=1.0):
 _LOG2_KERAS = _round_to(math.log(2.0), "float32")
 
 
-def _log_cosh(xp, y_true, y_pred):
+def _log_cosh(xp: Any, y_true: Any, y_pred: Any) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "log_cosh")
     loss = log_cosh_loss(y_pred, y_true, reduction="none")
     if loss.dtype == xp.float64:
@@ -558,37 +591,37 @@ def _log_cosh(xp, y_true, y_pred):
     return _mean_last(xp, loss), None
 
 
-def _poisson(xp, y_true, y_pred, eps=_EPS):
+def _poisson(xp: Any, y_true: Any, y_pred: Any, eps: tuple[float, float] = _EPS) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "poisson")
     loss = poisson_nll_loss(y_pred, y_true, log_input=False, eps=eps[0], reduction="none")
     return _mean_last(xp, loss), None
 
 
-def _kl(xp, y_true, y_pred, eps=_EPS):
+def _kl(xp: Any, y_true: Any, y_pred: Any, eps: tuple[float, float] = _EPS) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "kl_divergence")
     t = _clip(xp, y_true, eps[0], 1.0)
     p = _clip(xp, y_pred, eps[0], 1.0)
     return xp.sum(kl_div(xp.log(p), t, reduction="none"), axis=-1), None
 
 
-def _hinge_labels(xp, y):
+def _hinge_labels(xp: Any, y: Any) -> Any:
     """{0, 1} -> {-1, 1} when every label is 0 or 1; traced as a ``where`` (no Python branch)."""
     binary = xp.all(xp.logical_or(y == 0, y == 1))
     return xp.where(binary, 2.0 * y - 1.0, y)
 
 
-def _hinge(xp, y_true, y_pred):
+def _hinge(xp: Any, y_true: Any, y_pred: Any) -> _PerSample:
     y = _hinge_labels(xp, y_true)
     return xp.mean(clamp_min0(xp, 1.0 - y * y_pred), axis=-1), None
 
 
-def _squared_hinge(xp, y_true, y_pred):
+def _squared_hinge(xp: Any, y_true: Any, y_pred: Any) -> _PerSample:
     y = _hinge_labels(xp, y_true)
     z = clamp_min0(xp, 1.0 - y * y_pred)
     return xp.mean(z * z, axis=-1), None
 
 
-def _class_axis_to_1(xp, *arrays, axis=-1):
+def _class_axis_to_1(xp: Any, *arrays: Any, axis: int = -1) -> tuple[Any, ...]:
     """Move the class axis to 1 (the core's layout) for arrays of rank >= 2."""
     nd = arrays[0].ndim
     if nd < 2:
@@ -599,13 +632,13 @@ def _class_axis_to_1(xp, *arrays, axis=-1):
     return tuple(xp.moveaxis(x, a, 1) for x in arrays)
 
 
-def _categorical_hinge(xp, y_true, y_pred):
+def _categorical_hinge(xp: Any, y_true: Any, y_pred: Any) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "categorical_hinge")
     yp, yt = _class_axis_to_1(xp, y_pred, y_true, axis=-1)
     return categorical_hinge_loss(yp, yt, reduction="none"), None
 
 
-def _smooth_categorical(xp, y_true, label_smoothing):
+def _smooth_categorical(xp: Any, y_true: Any, label_smoothing: float) -> Any:
     """Keras 3.15.1's smoothing: ``s / C`` with ``C = y_true.shape[-1]`` whatever the class
     axis (keras PR 23437 divides by ``shape[axis]`` after 3.15.1)."""
     if not label_smoothing:
@@ -614,7 +647,15 @@ def _smooth_categorical(xp, y_true, label_smoothing):
     return y_true * (1.0 - label_smoothing) + label_smoothing / c
 
 
-def _cce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, eps=_EPS):
+def _cce(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+    eps: tuple[float, float] = _EPS,
+) -> _PerSample:
     if y_true.ndim < 1 or tuple(y_true.shape) != tuple(y_pred.shape):
         raise _shape_error("categorical_crossentropy", y_true, y_pred, ", at least 1-D")
     y_true = _smooth_categorical(xp, y_true, label_smoothing)
@@ -626,7 +667,15 @@ def _cce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, ep
     return -xp.sum(y_true * xp.log(p), axis=axis), None
 
 
-def _sparse_cce(xp, y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, eps=_EPS):
+def _sparse_cce(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    ignore_class: int | None = None,
+    axis: int = -1,
+    eps: tuple[float, float] = _EPS,
+) -> _PerSample:
     if y_true.ndim == y_pred.ndim and y_true.shape[axis] == 1:
         y_true = xp.squeeze(y_true, axis=axis)
     expected = tuple(d for i, d in enumerate(y_pred.shape) if i != axis % max(y_pred.ndim, 1))
@@ -647,7 +696,15 @@ def _sparse_cce(xp, y_true, y_pred, from_logits=False, ignore_class=None, axis=-
     return loss, mask
 
 
-def _bce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, eps=_EPS):
+def _bce(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+    eps: tuple[float, float] = _EPS,
+) -> _PerSample:
     if tuple(y_true.shape) != tuple(y_pred.shape):
         raise _shape_error("binary_crossentropy", y_true, y_pred)
     if label_smoothing:
@@ -661,17 +718,17 @@ def _bce(xp, y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, ep
 
 
 def _binary_focal(
-    xp,
-    y_true,
-    y_pred,
-    apply_class_balancing=False,
-    alpha=0.25,
-    gamma=2.0,
-    from_logits=False,
-    label_smoothing=0.0,
-    axis=-1,
-    eps=_EPS,
-):
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    apply_class_balancing: bool = False,
+    alpha: float | Any = 0.25,
+    gamma: float | Any = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+    eps: tuple[float, float] = _EPS,
+) -> _PerSample:
     if tuple(y_true.shape) != tuple(y_pred.shape):
         raise _shape_error("binary_focal_crossentropy", y_true, y_pred)
     if label_smoothing:
@@ -695,16 +752,16 @@ def _binary_focal(
 
 
 def _categorical_focal(
-    xp,
-    y_true,
-    y_pred,
-    alpha=0.25,
-    gamma=2.0,
-    from_logits=False,
-    label_smoothing=0.0,
-    axis=-1,
-    eps=_EPS,
-):
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    alpha: float | Any = 0.25,
+    gamma: float | Any = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+    eps: tuple[float, float] = _EPS,
+) -> _PerSample:
     if tuple(y_true.shape) != tuple(y_pred.shape):
         raise _shape_error("categorical_focal_crossentropy", y_true, y_pred)
     y_true = _smooth_categorical(xp, y_true, label_smoothing)
@@ -715,7 +772,7 @@ def _categorical_focal(
     return xp.sum(loss, axis=axis), None
 
 
-def _gce(xp, y_true, y_pred, q=0.5):
+def _gce(xp: Any, y_true: Any, y_pred: Any, q: float | Any = 0.5) -> _PerSample:
     if y_pred.ndim < 1:
         raise ValueError("categorical_generalized_cross_entropy: y_pred must be at least 1-D")
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
@@ -732,14 +789,28 @@ def _gce(xp, y_true, y_pred, q=0.5):
     return (1.0 - xp.pow(p, q)) / q, None
 
 
-def _dice(xp, y_true, y_pred, axis=None, eps=_EPS):
+def _dice(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    axis: int | tuple[int, ...] | None = None,
+    eps: tuple[float, float] = _EPS,
+) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "dice")
     inter = xp.sum(y_true * y_pred, axis=axis)
     denom = xp.sum(y_true, axis=axis) + xp.sum(y_pred, axis=axis) + eps[0]
     return 1.0 - 2.0 * inter / denom, None
 
 
-def _tversky(xp, y_true, y_pred, alpha=0.5, beta=0.5, axis=None, eps=_EPS):
+def _tversky(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    alpha: float | Any = 0.5,
+    beta: float | Any = 0.5,
+    axis: int | tuple[int, ...] | None = None,
+    eps: tuple[float, float] = _EPS,
+) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "tversky")
     tp = xp.sum(y_true * y_pred, axis=axis)
     fp = xp.sum((1.0 - y_true) * y_pred, axis=axis)
@@ -747,7 +818,7 @@ def _tversky(xp, y_true, y_pred, alpha=0.5, beta=0.5, axis=None, eps=_EPS):
     return 1.0 - tp / (tp + alpha * fp + beta * fn + eps[0]), None
 
 
-def _masked_logsumexp(xp, z, mask):
+def _masked_logsumexp(xp: Any, z: Any, mask: Any) -> Any:
     """log-sum-exp over ``mask`` along axis 1; ``-inf`` for rows with nothing in the mask,
     with finite gradients everywhere (double ``where``)."""
     neg_inf = xp.full_like(z, -math.inf)
@@ -761,15 +832,15 @@ def _masked_logsumexp(xp, z, mask):
 
 
 def _circle(
-    xp,
-    y_true,
-    y_pred,
-    ref_labels=None,
-    ref_embeddings=None,
-    remove_diagonal=True,
-    gamma=80.0,
-    margin=0.4,
-):
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    ref_labels: Any = None,
+    ref_embeddings: Any = None,
+    remove_diagonal: bool = True,
+    gamma: float | Any = 80.0,
+    margin: float | Any = 0.4,
+) -> _PerSample:
     if y_pred.ndim != 2:
         raise ValueError(
             f"circle: y_pred must be embeddings of shape (N, D); got {shape_str(y_pred.shape)}"
@@ -794,7 +865,7 @@ def _circle(
     return loss, loss > 0
 
 
-def _ctc(xp, y_true, y_pred):
+def _ctc(xp: Any, y_true: Any, y_pred: Any) -> _PerSample:
     if y_true.ndim != 2:
         raise ValueError(
             "ctc: targets `y_true` are expected to be a tensor of shape (batch_size, max_length) "
@@ -817,7 +888,7 @@ def _ctc(xp, y_true, y_pred):
 
 
 #: The implementations that take Keras's clip bounds (``eps``) in the compute dtype.
-_CLIPPING = frozenset(
+_CLIPPING: frozenset[_Impl] = frozenset(
     (_mape, _msle, _poisson, _kl, _cce, _sparse_cce, _bce, _binary_focal, _categorical_focal)
     + (_dice, _tversky)
 )
@@ -825,7 +896,7 @@ _CLIPPING = frozenset(
 
 #: The implementations whose hyperparameters may be arrays (:func:`_real_or_array`), with
 #: the function's name for errors.
-_ARRAY_HYPERS = {
+_ARRAY_HYPERS: dict[_Impl, tuple[str, tuple[str, ...]]] = {
     _huber: ("huber", ("delta",)),
     _binary_focal: ("binary_focal_crossentropy", ("alpha", "gamma")),
     _categorical_focal: ("categorical_focal_crossentropy", ("alpha", "gamma")),
@@ -835,7 +906,9 @@ _ARRAY_HYPERS = {
 }
 
 
-def _hypers_in(xp: Any, impl: Any, kwargs: dict, like: Any, half: Any) -> dict:
+def _hypers_in(
+    xp: Any, impl: _Impl, kwargs: dict[str, Any], like: Any, half: Any
+) -> dict[str, Any]:
     """``kwargs`` with ``impl``'s array hyperparameters on ``like``'s namespace and device in
     the compute dtype, as Keras's ``ops.convert_to_tensor(delta, dtype=y_pred.dtype)``: rounded
     to the half compute dtype ``half`` first, then in ``like``'s float32 (a half call computes
@@ -856,7 +929,15 @@ def _hypers_in(xp: Any, impl: Any, kwargs: dict, like: Any, half: Any) -> dict:
     return out
 
 
-def _call(impl, y_true, y_pred, *, squeeze=False, labels=False, **kwargs):
+def _call(
+    impl: _Impl,
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    squeeze: bool = False,
+    labels: bool = False,
+    **kwargs: Any,
+) -> Any:
     """A function's per-sample loss in ``y_pred``'s dtype (Keras's functions keep it); half
     inputs compute in float32 and round once."""
     xp, y_true, y_pred, half = _prep(y_true, y_pred, labels=labels)
@@ -875,7 +956,7 @@ _ELEMENTWISE_NOTES = """
 """
 
 
-def mean_squared_error(y_true: Any, y_pred: Any) -> Any:
+def mean_squared_error(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""Mean squared error over the last axis, :math:`\operatorname{mean}_{-1} (y - \hat y)^2`.
 
     Parameters
@@ -909,7 +990,7 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> Any:
     return _call(_mse, y_true, y_pred, squeeze=True)
 
 
-def mean_absolute_error(y_true: Any, y_pred: Any) -> Any:
+def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""Mean absolute error over the last axis, :math:`\operatorname{mean}_{-1} |y - \hat y|`.
 
     Parameters
@@ -941,7 +1022,7 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> Any:
     return _call(_mae, y_true, y_pred, squeeze=True)
 
 
-def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Any:
+def mean_absolute_percentage_error(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""MAPE over the last axis, :math:`100 \operatorname{mean}_{-1} |y - \hat y| /
     \max(|y|, \epsilon)`, :math:`\epsilon = 10^{-7}`.
 
@@ -974,7 +1055,7 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Any:
     return _call(_mape, y_true, y_pred, squeeze=True)
 
 
-def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Any:
+def mean_squared_logarithmic_error(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""MSLE over the last axis, :math:`\operatorname{mean}_{-1} (\log(1 + \max(\hat y,
     \epsilon)) - \log(1 + \max(y, \epsilon)))^2`.
 
@@ -1008,7 +1089,7 @@ def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Any:
     return _call(_msle, y_true, y_pred, squeeze=True)
 
 
-def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Any:
+def huber(y_true: ArrayLike, y_pred: ArrayT, delta: float | ArrayLike = 1.0) -> ArrayT:
     r"""Huber loss over the last axis: :math:`\tfrac12 e^2` for :math:`|e| \le \delta`, else
     :math:`\delta |e| - \tfrac12 \delta^2`, averaged over the last axis.
 
@@ -1042,11 +1123,11 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Any:
     >>> print(round(float(huber(np.zeros(3), errors)), 4))
     1.2083
     """
-    delta = _real_or_array(delta, "delta", "huber")
+    delta = _real_or_array(delta, "delta", "keras.huber")
     return _call(_huber, y_true, y_pred, squeeze=True, delta=delta)
 
 
-def log_cosh(y_true: Any, y_pred: Any) -> Any:
+def log_cosh(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""Log-cosh over the last axis, :math:`\operatorname{mean}_{-1} \log\cosh(\hat y - y)`.
 
     Parameters
@@ -1081,7 +1162,7 @@ def log_cosh(y_true: Any, y_pred: Any) -> Any:
     return _call(_log_cosh, y_true, y_pred, squeeze=True)
 
 
-def poisson(y_true: Any, y_pred: Any) -> Any:
+def poisson(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""Poisson loss over the last axis, :math:`\operatorname{mean}_{-1}(\hat y - y \log(\hat y
     + \epsilon))` with rates :math:`\hat y`.
 
@@ -1117,7 +1198,7 @@ def poisson(y_true: Any, y_pred: Any) -> Any:
     return _call(_poisson, y_true, y_pred)
 
 
-def kl_divergence(y_true: Any, y_pred: Any) -> Any:
+def kl_divergence(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""KL divergence over the last axis, :math:`\sum_{-1} y \log(y / \hat y)`, both clipped to
     :math:`[\epsilon, 1]`.
 
@@ -1152,7 +1233,7 @@ def kl_divergence(y_true: Any, y_pred: Any) -> Any:
     return _call(_kl, y_true, y_pred)
 
 
-def hinge(y_true: Any, y_pred: Any) -> Any:
+def hinge(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""Hinge loss over the last axis, :math:`\operatorname{mean}_{-1} \max(0, 1 - y \hat y)`.
 
     Parameters
@@ -1190,7 +1271,7 @@ def hinge(y_true: Any, y_pred: Any) -> Any:
     return _call(_hinge, y_true, y_pred)
 
 
-def squared_hinge(y_true: Any, y_pred: Any) -> Any:
+def squared_hinge(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""Squared hinge over the last axis, :math:`\operatorname{mean}_{-1} \max(0, 1 - y \hat
     y)^2`, with Keras's {0, 1} -> {-1, 1} label conversion (see :func:`hinge`).
 
@@ -1221,7 +1302,7 @@ def squared_hinge(y_true: Any, y_pred: Any) -> Any:
     return _call(_squared_hinge, y_true, y_pred)
 
 
-def categorical_hinge(y_true: Any, y_pred: Any) -> Any:
+def categorical_hinge(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""Categorical hinge, :math:`\max(0, \max_{-1}((1 - y) \hat y) - \sum_{-1} y \hat y + 1)`.
 
     Parameters
@@ -1258,7 +1339,7 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> Any:
     return _call(_categorical_hinge, y_true, y_pred)
 
 
-def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
+def cosine_similarity(y_true: ArrayLike, y_pred: ArrayT, axis: int = -1) -> ArrayT:
     r"""Negative cosine similarity, :math:`-\sum_{axis} \bar y \cdot \bar{\hat y}` with
     :math:`\bar x = x \min(1 / \lVert x \rVert, 1 / \epsilon)`.
 
@@ -1293,11 +1374,11 @@ def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
     >>> np.round(cosine_similarity(a, b), 4).tolist()  # -1 / sqrt(2), -1
     [-0.7071, -1.0]
     """
-    axis = _axis(axis, "axis", "cosine_similarity")
+    axis = _axis(axis, "keras.cosine_similarity")
     return _call(_cosine, y_true, y_pred, squeeze=True, axis=axis)
 
 
-def _l2_normalize(xp, x, axis):
+def _l2_normalize(xp: Any, x: Any, axis: int) -> Any:
     s = xp.sum(x * x, axis=axis, keepdims=True)
     big = s > EPSILON * EPSILON
     inv = xp.where(
@@ -1306,7 +1387,7 @@ def _l2_normalize(xp, x, axis):
     return x * inv
 
 
-def _cosine(xp, y_true, y_pred, axis=-1):
+def _cosine(xp: Any, y_true: ArrayLike, y_pred: ArrayT, axis: int = -1) -> _PerSample:
     y_true, y_pred = _same_shape(xp, y_true, y_pred, "cosine_similarity")
     yt = _l2_normalize(xp, y_true, axis)
     yp = _l2_normalize(xp, y_pred, axis)
@@ -1314,12 +1395,12 @@ def _cosine(xp, y_true, y_pred, axis=-1):
 
 
 def binary_crossentropy(
-    y_true: Any,
-    y_pred: Any,
+    y_true: ArrayLike,
+    y_pred: ArrayT,
     from_logits: bool = False,
     label_smoothing: float = 0.0,
     axis: int = -1,
-) -> Any:
+) -> ArrayT:
     r"""Binary cross-entropy averaged over ``axis``.
 
     .. math::
@@ -1372,22 +1453,22 @@ def binary_crossentropy(
     >>> np.round(binary_crossentropy(y_true, y_pred), 4).tolist()
     [0.9163, 0.7136]
     """
-    from_logits = _flag(from_logits, "from_logits", "binary_crossentropy")
-    ls = _real(label_smoothing, "label_smoothing", "binary_crossentropy")
-    axis = _axis(axis, "axis", "binary_crossentropy")
+    from_logits = _flag(from_logits, "from_logits", "keras.binary_crossentropy")
+    ls = _smoothing(label_smoothing, "keras.binary_crossentropy")
+    axis = _axis(axis, "keras.binary_crossentropy")
     return _call(_bce, y_true, y_pred, from_logits=from_logits, label_smoothing=ls, axis=axis)
 
 
 def binary_focal_crossentropy(
-    y_true: Any,
-    y_pred: Any,
+    y_true: ArrayLike,
+    y_pred: ArrayT,
     apply_class_balancing: bool = False,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
+    alpha: float | ArrayLike = 0.25,
+    gamma: float | ArrayLike = 2.0,
     from_logits: bool = False,
     label_smoothing: float = 0.0,
     axis: int = -1,
-) -> Any:
+) -> ArrayT:
     r"""Binary focal cross-entropy averaged over ``axis``.
 
     .. math::
@@ -1443,7 +1524,7 @@ def binary_focal_crossentropy(
     >>> print(round(float(loss), 4))
     0.248
     """
-    name = "binary_focal_crossentropy"
+    name = "keras.binary_focal_crossentropy"
     return _call(
         _binary_focal,
         y_true,
@@ -1452,18 +1533,18 @@ def binary_focal_crossentropy(
         alpha=_real_or_array(alpha, "alpha", name),
         gamma=_real_or_array(gamma, "gamma", name),
         from_logits=_flag(from_logits, "from_logits", name),
-        label_smoothing=_real(label_smoothing, "label_smoothing", name),
-        axis=_axis(axis, "axis", name),
+        label_smoothing=_smoothing(label_smoothing, name),
+        axis=_axis(axis, name),
     )
 
 
 def categorical_crossentropy(
-    y_true: Any,
-    y_pred: Any,
+    y_true: ArrayLike,
+    y_pred: ArrayT,
     from_logits: bool = False,
     label_smoothing: float = 0.0,
     axis: int = -1,
-) -> Any:
+) -> ArrayT:
     r"""Categorical cross-entropy over ``axis``.
 
     .. math::
@@ -1515,26 +1596,26 @@ def categorical_crossentropy(
     >>> np.round(categorical_crossentropy(y_true, y_pred), 4).tolist()  # -log(0.95), -log(0.1)
     [0.0513, 2.3026]
     """
-    name = "categorical_crossentropy"
+    name = "keras.categorical_crossentropy"
     return _call(
         _cce,
         y_true,
         y_pred,
         from_logits=_flag(from_logits, "from_logits", name),
-        label_smoothing=_real(label_smoothing, "label_smoothing", name),
-        axis=_axis(axis, "axis", name),
+        label_smoothing=_smoothing(label_smoothing, name),
+        axis=_axis(axis, name),
     )
 
 
 def categorical_focal_crossentropy(
-    y_true: Any,
-    y_pred: Any,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
+    y_true: ArrayLike,
+    y_pred: ArrayT,
+    alpha: float | ArrayLike = 0.25,
+    gamma: float | ArrayLike = 2.0,
     from_logits: bool = False,
     label_smoothing: float = 0.0,
     axis: int = -1,
-) -> Any:
+) -> ArrayT:
     r"""Categorical focal cross-entropy over ``axis``.
 
     .. math::
@@ -1583,7 +1664,7 @@ def categorical_focal_crossentropy(
     >>> np.round(categorical_focal_crossentropy(y_true, y_pred), 4).tolist()
     [0.0433, 0.0204]
     """
-    name = "categorical_focal_crossentropy"
+    name = "keras.categorical_focal_crossentropy"
     return _call(
         _categorical_focal,
         y_true,
@@ -1591,18 +1672,18 @@ def categorical_focal_crossentropy(
         alpha=_real_or_array(alpha, "alpha", name),
         gamma=_real_or_array(gamma, "gamma", name),
         from_logits=_flag(from_logits, "from_logits", name),
-        label_smoothing=_real(label_smoothing, "label_smoothing", name),
-        axis=_axis(axis, "axis", name),
+        label_smoothing=_smoothing(label_smoothing, name),
+        axis=_axis(axis, name),
     )
 
 
 def sparse_categorical_crossentropy(
-    y_true: Any,
-    y_pred: Any,
+    y_true: ArrayLike,
+    y_pred: ArrayT,
     from_logits: bool = False,
     ignore_class: int | None = None,
     axis: int = -1,
-) -> Any:
+) -> ArrayT:
     r"""Cross-entropy with class-index targets.
 
     .. math::
@@ -1645,7 +1726,7 @@ def sparse_categorical_crossentropy(
     >>> np.round(sparse_categorical_crossentropy(np.array([1, 2]), y_pred), 4).tolist()
     [0.0513, 2.3026]
     """
-    name = "sparse_categorical_crossentropy"
+    name = "keras.sparse_categorical_crossentropy"
     return _call(
         _sparse_cce,
         y_true,
@@ -1653,7 +1734,7 @@ def sparse_categorical_crossentropy(
         labels=True,
         from_logits=_flag(from_logits, "from_logits", name),
         ignore_class=_ignore_class(ignore_class, name),
-        axis=_axis(axis, "axis", name),
+        axis=_axis(axis, name),
     )
 
 
@@ -1665,7 +1746,9 @@ def _ignore_class(value: Any, loss: str) -> int | None:
     return int(value)
 
 
-def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) -> Any:
+def categorical_generalized_cross_entropy(
+    y_true: ArrayLike, y_pred: ArrayT, q: float | ArrayLike
+) -> ArrayT:
     r"""Generalized cross-entropy on probabilities, :math:`\ell = (1 - p_y^q) / q`.
 
     Parameters
@@ -1705,29 +1788,27 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
     >>> np.round(loss, 4).tolist()  # (1 - sqrt(0.7)) / 0.5, (1 - sqrt(0.5)) / 0.5
     [0.3267, 0.5858]
     """
-    q = _check_q(q)
+    q = _check_q(q, "keras.categorical_generalized_cross_entropy")
     return _call(_gce, y_true, y_pred, labels=True, q=q)
 
 
-def _check_q(q: Any) -> Any:
-    """``q`` in (0, 1): a float, or a 0-d array checked where its value is concrete."""
-    name = "categorical_generalized_cross_entropy"
-    q = _real_or_array(q, "q", name)
-    if not isinstance(q, float):
-        check_concrete_values(
-            get_namespace(q)[0],
-            q,
-            "q",
-            loss=name,
-            valid=lambda vxp, v: vxp.logical_and(v > 0, v < 1),
-            expected="in (0, 1)",
-        )
-    elif not 0 < q < 1:
-        raise ValueError(f"{name}: q must be in (0, 1); got {q!r}")
+def _check_q(q: object, loss: str) -> float | Any:
+    """``q`` in (0, 1): a real number, or a 0-d array checked where its value is concrete."""
+    if isinstance(q, numbers.Real) and not isinstance(q, bool):
+        return check_real(q, "q", loss=loss, low=0.0, high=1.0, strict=True)
+    q = check_real_or_array(q, "q", loss=loss, scalar=True)
+    check_concrete_values(
+        get_namespace(q)[0],
+        q,
+        "q",
+        loss=loss,
+        valid=lambda vxp, v: vxp.logical_and(v > 0, v < 1),
+        expected="in (0, 1)",
+    )
     return q
 
 
-def dice(y_true: Any, y_pred: Any, axis: Any = None) -> Any:
+def dice(y_true: ArrayLike, y_pred: ArrayT, axis: int | tuple[int, ...] | None = None) -> ArrayT:
     r"""Dice loss, :math:`1 - 2 \sum y \hat y / (\sum y + \sum \hat y + \epsilon)`.
 
     Parameters
@@ -1761,13 +1842,17 @@ def dice(y_true: Any, y_pred: Any, axis: Any = None) -> Any:
     >>> print(round(float(dice(y_true, y_pred)), 4))  # 1 - 2 * 1.7 / (2 + 2)
     0.15
     """
-    axis = _axis(axis, "axis", "dice", allow_none=True)
+    axis = _axes(axis, "keras.dice")
     return _call(_dice, y_true, y_pred, axis=axis)
 
 
 def tversky(
-    y_true: Any, y_pred: Any, alpha: float = 0.5, beta: float = 0.5, axis: Any = None
-) -> Any:
+    y_true: ArrayLike,
+    y_pred: ArrayT,
+    alpha: float | ArrayLike = 0.5,
+    beta: float | ArrayLike = 0.5,
+    axis: int | tuple[int, ...] | None = None,
+) -> ArrayT:
     r"""Tversky loss, :math:`1 - TP / (TP + \alpha FP + \beta FN + \epsilon)`.
 
     :math:`TP = \sum y \hat y`, :math:`FP = \sum (1 - y)\hat y`, :math:`FN = \sum y (1 - \hat y)`
@@ -1810,21 +1895,21 @@ def tversky(
     >>> print(round(float(loss), 4))
     0.6429
     """
-    alpha = _real_or_array(alpha, "alpha", "tversky")
-    beta = _real_or_array(beta, "beta", "tversky")
-    axis = _axis(axis, "axis", "tversky", allow_none=True)
+    alpha = _real_or_array(alpha, "alpha", "keras.tversky")
+    beta = _real_or_array(beta, "beta", "keras.tversky")
+    axis = _axes(axis, "keras.tversky")
     return _call(_tversky, y_true, y_pred, alpha=alpha, beta=beta, axis=axis)
 
 
 def circle(
-    y_true: Any,
-    y_pred: Any,
-    ref_labels: Any = None,
-    ref_embeddings: Any = None,
+    y_true: ArrayLike,
+    y_pred: ArrayT,
+    ref_labels: ArrayLike | None = None,
+    ref_embeddings: ArrayLike | None = None,
     remove_diagonal: bool = True,
-    gamma: float = 80,
-    margin: float = 0.4,
-) -> Any:
+    gamma: float | ArrayLike = 80,
+    margin: float | ArrayLike = 0.4,
+) -> ArrayT:
     r"""Circle loss per query embedding (Keras's form).
 
     With cosine distances :math:`d_{ij} = \max(0, 1 - e_i \cdot r_j)`, positives (same label,
@@ -1875,7 +1960,7 @@ def circle(
     >>> np.round(circle(np.array([0, 0, 1, 1]), embeddings), 4).tolist()
     [14.4309, 48.6123, 48.6123, 14.4309]
     """
-    name = "circle"
+    name = "keras.circle"
     hypers = {"gamma": _real_or_array(gamma, "gamma", name)}
     hypers["margin"] = _real_or_array(margin, "margin", name)
     xp, y_true, y_pred, half = _prep(y_true, y_pred, labels=True)
@@ -1896,7 +1981,7 @@ def circle(
     return _round(xp, out, half)
 
 
-def ctc(y_true: Any, y_pred: Any) -> Any:
+def ctc(y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
     r"""CTC loss per sequence, Keras's form: padded labels (0 = padding and blank), logits.
 
     Label lengths are the counts of non-zero labels, input lengths the full ``T``; the loss is
@@ -1950,7 +2035,8 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
-_HYBRIDS: dict = {}
+#: ``(class, keras.losses.Loss)``: the Keras-compatible subclass made for them.
+_HYBRIDS: dict[tuple[type, type], type] = {}
 
 #: The package the classes and functions are registered under for Keras serialization:
 #: ``"lossbridge>BinaryCrossentropy"`` (``keras.saving.register_keras_serializable``).
@@ -1960,7 +2046,10 @@ PACKAGE = "lossbridge"
 _set_class = object.__dict__["__class__"].__set__
 
 
-def _keras_compatible(cls: type) -> type:
+_T = TypeVar("_T")
+
+
+def _keras_compatible(cls: type[_T]) -> type[_T]:
     """``cls``, or (while Keras is imported) a subclass of ``cls`` and ``keras.losses.Loss``.
 
     ``model.compile`` calls a ``keras.losses.Loss`` with ``sample_weight`` and lets it reduce;
@@ -2071,7 +2160,7 @@ class _AfterKerasImport:
         sys.meta_path[:] = [f for f in sys.meta_path if f is not self]
 
 
-def _rebuild(cls: type, config: dict) -> Loss:
+def _rebuild(cls: type[Loss], config: dict[str, Any]) -> Loss:
     return cls.from_config(config)
 
 
@@ -2147,9 +2236,17 @@ class Loss:
     def __class__(self, value: type) -> None:
         _set_class(self, value)
 
+    #: The per-sample implementation of lossbridge's classes; None: :meth:`call` (a user's).
+    _impl: ClassVar[_Impl | None] = None
+    #: Whether ``y_true`` holds class indices (cast to int64, not to the compute dtype).
+    _labels: ClassVar[bool] = False
+
     def __init__(
-        self, name: str | None = None, reduction: Any = "sum_over_batch_size", dtype: Any = None
-    ):
+        self,
+        name: str | None = None,
+        reduction: Reduction = "sum_over_batch_size",
+        dtype: DTypeLike = None,
+    ) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None; got {name!r}")
         self.name = name or _snake(type(self).__name__)
@@ -2171,7 +2268,9 @@ class Loss:
                 return None
         return self._dtype
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+    def __call__(
+        self, y_true: ArrayLike, y_pred: ArrayT, sample_weight: ArrayLike | None = None
+    ) -> ArrayT:
         """The loss, weighted by ``sample_weight`` and reduced as :attr:`reduction` says, in
         :attr:`dtype` (a float64 prediction stays float64 when no ``dtype`` was given)."""
         ours = type(self)._impl is not None  # lossbridge's losses compute half in float32
@@ -2186,30 +2285,27 @@ class Loss:
             xp, reduce_weighted_values(xp, losses, sample_weight, mask, self.reduction), half
         )
 
-    _labels = False
-    _impl = None
-
     def _call_masked(self, xp: Any, y_true: Any, y_pred: Any, half: Any) -> tuple[Any, Any]:
         return self.call(y_true, y_pred), None
 
-    def call(self, y_true: Any, y_pred: Any) -> Any:
+    def call(self, y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
         """Per-sample losses; implemented by subclasses."""
         raise NotImplementedError(f"{type(self).__name__}.call is not implemented")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """Keras's config: ``name``, ``reduction`` (and ``dtype``, the dtype or policy name,
         where one was given: Keras's own config leaves it out)."""
-        config = {"name": self.name, "reduction": self.reduction}
+        config: dict[str, Any] = {"name": self.name, "reduction": self.reduction}
         if self._dtype_arg is not None:
             config["dtype"] = self._dtype_arg
         return config
 
     @classmethod
-    def from_config(cls, config: dict) -> Loss:
+    def from_config(cls, config: dict[str, Any]) -> Loss:
         """The loss ``cls(**config)``."""
         return cls(**config)
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> tuple[Any, ...]:
         klass = type(self)
         if klass not in _HYBRIDS.values():
             return (_rebuild, (klass, self.get_config()))
@@ -2255,12 +2351,12 @@ class LossFunctionWrapper(Loss):
 
     def __init__(
         self,
-        fn: Any,
-        reduction: Any = "sum_over_batch_size",
+        fn: Callable[..., Any],
+        reduction: Reduction = "sum_over_batch_size",
         name: str | None = None,
-        dtype: Any = None,
+        dtype: DTypeLike = None,
         **kwargs: Any,
-    ):
+    ) -> None:
         if not callable(fn):
             raise TypeError(f"fn must be callable; got {fn!r}")
         if hasattr(fn, "__lossbridge_precision__"):  # a core loss: (input, target), reduced
@@ -2277,7 +2373,7 @@ class LossFunctionWrapper(Loss):
             return impl(xp, y_true, y_pred, **_eps_kw(impl, half), **kwargs)
         return self.fn(y_true, y_pred, **self._fn_kwargs), None
 
-    def call(self, y_true: Any, y_pred: Any) -> Any:
+    def call(self, y_true: ArrayLike, y_pred: ArrayT) -> ArrayT:
         """Per-sample losses of ``fn`` on the aligned arrays, in the compute dtype."""
         ours = type(self)._impl is not None
         xp, y_true, y_pred, half = _prep(
@@ -2285,140 +2381,28 @@ class LossFunctionWrapper(Loss):
         )
         return _round(xp, self._call_masked(xp, y_true, y_pred, half)[0], half)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
+        """:class:`Loss`'s config and the keyword arguments of ``fn`` (with ``fn`` itself for
+        this class): a lossbridge class passes its function its own constructor's arguments."""
         config = super().get_config()
         if type(self) is LossFunctionWrapper:
-            config.update({"fn": self.fn, **self._fn_kwargs})
+            config["fn"] = self.fn
+        if type(self) is LossFunctionWrapper or type(self)._impl is not None:
+            config.update(self._fn_kwargs)
         return config
 
     def __repr__(self) -> str:
         return f"<LossFunctionWrapper({self.fn}, kwargs={self._fn_kwargs})>"
 
 
-def _loss_class(
-    class_name: str,
-    fn: Any,
-    impl: Any,
-    default_name: str,
-    params: tuple[tuple[str, Any], ...] = (),
-    *,
-    reduction_first: bool = False,
-    labels: bool = False,
-    check: Any = None,
-    doc: str = "",
-) -> type:
-    """A Keras loss class with ``params`` (name, default) before ``reduction``, ``name`` and
-    ``dtype`` (or ``reduction`` first, as Keras's ``SparseCategoricalCrossentropy``, ``Dice``
-    and ``Tversky`` order them)."""
-    names = tuple(p for p, _ in params)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        order = _ORDERS[class_name]
-        if len(args) > len(order):
-            raise TypeError(f"{class_name}() takes at most {len(order)} positional arguments")
-        values = dict(_DEFAULTS[class_name])
-        for k, v in zip(order, args, strict=False):
-            values[k] = v
-        for k, v in kwargs.items():
-            if k not in values:
-                raise TypeError(f"{class_name}() got an unexpected keyword argument {k!r}")
-            if k in order[: len(args)]:
-                raise TypeError(f"{class_name}() got multiple values for argument {k!r}")
-            values[k] = v
-        opts = {p: values[p] for p in names}
-        if check is not None:
-            opts = check(**opts)
-        LossFunctionWrapper.__init__(
-            self,
-            fn,
-            reduction=values["reduction"],
-            name=values["name"],
-            dtype=values["dtype"],
-            **opts,
-        )
-        for p in names:
-            setattr(self, p, opts[p])
-
-    def get_config(self) -> dict:
-        config = Loss.get_config(self)
-        config.update({p: getattr(self, p) for p in names})
-        return config
-
-    common = (("reduction", "sum_over_batch_size"), ("name", default_name), ("dtype", None))
-    if reduction_first:
-        order = (
-            ("reduction", "sum_over_batch_size"),
-            *params,
-            ("name", default_name),
-            ("dtype", None),
-        )
-    else:
-        order = (*params, *common)
-    if class_name == "SparseCategoricalCrossentropy":  # Keras: (..., reduction, axis, name, dtype)
-        order = (
-            params[0],
-            params[1],
-            ("reduction", "sum_over_batch_size"),
-            params[2],
-            ("name", default_name),
-            ("dtype", None),
-        )
-    if class_name in ("Dice", "Tversky"):  # Keras: (..., reduction, name, axis, dtype)
-        order = (
-            *params[:-1],
-            ("reduction", "sum_over_batch_size"),
-            ("name", default_name),
-            params[-1],
-            ("dtype", None),
-        )
-    _ORDERS[class_name] = tuple(k for k, _ in order)
-    _DEFAULTS[class_name] = dict(order)
-    signature = ", ".join(f"{k}={v!r}" for k, v in order)
-    cls = type(
-        class_name,
-        (LossFunctionWrapper,),
-        {
-            "__init__": __init__,
-            "get_config": get_config,
-            "_impl": staticmethod(impl),
-            "_labels": labels,
-            "__module__": __name__,
-            "__qualname__": class_name,
-            "__doc__": doc.replace("{signature}", f"{class_name}({signature})"),
-        },
-    )
-    cls.__init__.__signature__ = inspect.Signature(
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [
-            inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v)
-            for k, v in order
-        ]
-    )
-    return cls
-
-
-_ORDERS: dict[str, tuple[str, ...]] = {}
-_DEFAULTS: dict[str, dict[str, Any]] = {}
-
-
-def _class_doc(summary: str, fn_name: str, params: str = "", *, examples: str) -> str:
-    """A factory-built class's docstring: ``summary``, its ``params`` (numpydoc lines) before
-    Keras's ``reduction``, ``name`` and ``dtype``, and its ``examples`` (doctest lines, indented
-    as written, after ``import numpy as np``). ``{signature}`` is filled in by
-    :func:`_loss_class`."""
-    examples = "".join(
-        f"    {line}\n" if line else "\n" for line in inspect.cleandoc(examples).split("\n")
-    )
-    return f"""{summary}
-
-    ``{{signature}}``; called as ``loss(y_true, y_pred, sample_weight=None)``. The per-sample
-    loss is :func:`{fn_name}` (see it for the formula, shapes and notes); the sample weights and
-    the reduction are Keras's (:class:`Loss`). ``(N,)`` against ``(N, 1)`` is aligned first.
-
-    Parameters
-    ----------
-{params}    reduction : {{'sum_over_batch_size', 'sum', 'mean', 'mean_with_sample_weight', None}}
-    name : str
+#: The parameters and the result every class shares (Keras repeats them in each class): its
+#: docstring holds :data:`_SHARED_MARK` in their place (:func:`_shared_doc`).
+_SHARED_DOC = """\
+    reduction : {'sum_over_batch_size', 'sum', 'mean', 'mean_with_sample_weight', 'none', None}
+        How the (weighted) per-sample losses are reduced; default ``'sum_over_batch_size'``
+        (:class:`Loss`).
+    name : str, optional
+        The loss's name; Keras's by default.
     dtype : str, keras.DTypePolicy or dtype, optional
         The compute dtype (Keras's; None: ``floatx()``, a float64 prediction staying
         float64); see :class:`Loss`.
@@ -2426,529 +2410,961 @@ def _class_doc(summary: str, fn_name: str, params: str = "", *, examples: str) -
     Returns
     -------
     array
-        From ``loss(y_true, y_pred, sample_weight)``: 0-d, or the per-sample loss for
-        ``reduction=None``.
+        ``loss(y_true, y_pred, sample_weight=None)``: 0-d, or the per-sample loss for
+        ``reduction=None``/``'none'``. ``(N,)`` against ``(N, 1)`` is aligned first (Keras's
+        ``squeeze_or_expand_to_same_rank``).
+"""
+_SHARED_MARK = "    reduction, name, dtype\n        As every Keras loss (:class:`Loss`).\n"
 
-    References
+_C = TypeVar("_C", bound=type)
+
+
+def _shared_doc(cls: _C) -> _C:
+    """``cls`` with :data:`_SHARED_DOC` in place of :data:`_SHARED_MARK` in its docstring
+    (none under ``python -OO``)."""
+    if cls.__doc__:
+        cls.__doc__ = cls.__doc__.replace(_SHARED_MARK, _SHARED_DOC)
+    return cls
+
+
+@_shared_doc
+class MeanSquaredError(LossFunctionWrapper):
+    r"""Mean squared error (``keras.losses.MeanSquaredError``).
+
+    Per-sample loss: :func:`mean_squared_error` (formula, shapes, notes).
+
+    Parameters
     ----------
-    Keras 3 source, ``keras/src/losses/losses.py``.
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
 
     Examples
     --------
     >>> import numpy as np
-{examples}    """
+    >>> from lossbridge.keras import MeanSquaredError
+    >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> loss = MeanSquaredError()  # per sample 0.125, 2.5
+    >>> print(round(float(loss(y_true, y_pred)), 4))
+    1.3125
+    >>> print(round(float(loss(y_true, y_pred, sample_weight=np.array([1.0, 0.0]))), 4))
+    0.0625
+    """
+
+    _impl = staticmethod(_mse)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "mean_squared_error",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
 
 
-def _bce_check(from_logits, label_smoothing, axis):
-    n = "BinaryCrossentropy"
-    return {
-        "from_logits": _flag(from_logits, "from_logits", n),
-        "label_smoothing": _real(label_smoothing, "label_smoothing", n),
-        "axis": _axis(axis, "axis", n),
-    }
+@_shared_doc
+class MeanAbsoluteError(LossFunctionWrapper):
+    r"""Mean absolute error (``keras.losses.MeanAbsoluteError``).
+
+    Per-sample loss: :func:`mean_absolute_error` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import MeanAbsoluteError
+    >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> loss = MeanAbsoluteError(reduction="sum")  # per sample 0.25, 1.5
+    >>> print(round(float(loss(y_true, y_pred)), 4))
+    1.75
+    """
+
+    _impl = staticmethod(_mae)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "mean_absolute_error",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
 
 
-def _focal_check(apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis):
-    n = "BinaryFocalCrossentropy"
-    return {
-        "apply_class_balancing": _flag(apply_class_balancing, "apply_class_balancing", n),
-        "alpha": _real_or_array(alpha, "alpha", n),
-        "gamma": _real_or_array(gamma, "gamma", n),
-        **_bce_check(from_logits, label_smoothing, axis),
-    }
+@_shared_doc
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    r"""MAPE (``keras.losses.MeanAbsolutePercentageError``).
+
+    Per-sample loss: :func:`mean_absolute_percentage_error` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import MeanAbsolutePercentageError
+    >>> y_true = np.array([[1.0, 2.0], [4.0, 5.0]])
+    >>> y_pred = np.array([[1.5, 2.0], [3.0, 5.0]])  # per sample 25, 12.5
+    >>> print(round(float(MeanAbsolutePercentageError()(y_true, y_pred)), 4))
+    18.75
+    """
+
+    _impl = staticmethod(_mape)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "mean_absolute_percentage_error",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(
+            mean_absolute_percentage_error, reduction=reduction, name=name, dtype=dtype
+        )
 
 
-def _cat_focal_check(alpha, gamma, from_logits, label_smoothing, axis):
-    n = "CategoricalFocalCrossentropy"
-    return {
-        "alpha": _real_or_array(alpha, "alpha", n),
-        "gamma": _real_or_array(gamma, "gamma", n),
-        **_bce_check(from_logits, label_smoothing, axis),
-    }
+@_shared_doc
+class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    r"""MSLE (``keras.losses.MeanSquaredLogarithmicError``).
+
+    Per-sample loss: :func:`mean_squared_logarithmic_error` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import MeanSquaredLogarithmicError
+    >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> print(round(float(MeanSquaredLogarithmicError()(y_true, y_pred)), 4))
+    0.1233
+    """
+
+    _impl = staticmethod(_msle)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "mean_squared_logarithmic_error",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(
+            mean_squared_logarithmic_error, reduction=reduction, name=name, dtype=dtype
+        )
 
 
-def _sparse_check(from_logits, ignore_class, axis):
-    n = "SparseCategoricalCrossentropy"
-    return {
-        "from_logits": _flag(from_logits, "from_logits", n),
-        "ignore_class": _ignore_class(ignore_class, n),
-        "axis": _axis(axis, "axis", n),
-    }
+@_shared_doc
+class CosineSimilarity(LossFunctionWrapper):
+    r"""Negative cosine similarity (``keras.losses.CosineSimilarity``).
+
+    Per-sample loss: :func:`cosine_similarity` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    axis : int, default -1
+        The axis of the vectors.
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import CosineSimilarity
+    >>> a = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> b = np.array([[1.0, 1.0], [0.0, 3.0]])  # per sample -1 / sqrt(2), -1
+    >>> print(round(float(CosineSimilarity()(a, b)), 4))
+    -0.8536
+    """
+
+    _impl = staticmethod(_cosine)
+
+    def __init__(
+        self,
+        axis: int = -1,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "cosine_similarity",
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.CosineSimilarity"
+        self.axis = _axis(axis, loss)
+        super().__init__(
+            cosine_similarity,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            axis=self.axis,
+        )
 
 
-def _tversky_check(alpha, beta, axis):
-    return {
-        "alpha": _real_or_array(alpha, "alpha", "Tversky"),
-        "beta": _real_or_array(beta, "beta", "Tversky"),
-        "axis": _axis(axis, "axis", "Tversky", allow_none=True),
-    }
+@_shared_doc
+class Huber(LossFunctionWrapper):
+    r"""Huber loss (``keras.losses.Huber``).
+
+    Per-sample loss: :func:`huber` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    delta : float or 0-d array, default 1.0
+        Where the loss turns from quadratic to linear.
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import Huber
+    >>> errors = np.array([0.5, 1.5, 3.0])  # (0.5**2 / 2 + 1.5**2 / 2 + (2 * 3 - 2**2 / 2)) / 3
+    >>> print(round(float(Huber(delta=2.0)(np.zeros(3), errors)), 4))
+    1.75
+    """
+
+    _impl = staticmethod(_huber)
+
+    def __init__(
+        self,
+        delta: float | ArrayLike = 1.0,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "huber_loss",
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.Huber"
+        self.delta = _real_or_array(delta, "delta", loss)
+        super().__init__(
+            huber,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            delta=self.delta,
+        )
 
 
-def _circle_check(gamma, margin, remove_diagonal):
-    return {
-        "gamma": _real_or_array(gamma, "gamma", "Circle"),
-        "margin": _real_or_array(margin, "margin", "Circle"),
-        "remove_diagonal": _flag(remove_diagonal, "remove_diagonal", "Circle"),
-    }
+@_shared_doc
+class LogCosh(LossFunctionWrapper):
+    r"""Log-cosh (``keras.losses.LogCosh``).
+
+    Per-sample loss: :func:`log_cosh` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import LogCosh
+    >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
+    >>> print(round(float(LogCosh()(y_true, y_pred)), 4))
+    0.4697
+    """
+
+    _impl = staticmethod(_log_cosh)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "log_cosh",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(log_cosh, reduction=reduction, name=name, dtype=dtype)
 
 
-_P_LOGITS = "    from_logits : bool, default False\n"
-_P_SMOOTH = "    label_smoothing : float, default 0.0\n"
-_P_AXIS = "    axis : int, default -1\n"
+@_shared_doc
+class Hinge(LossFunctionWrapper):
+    r"""Hinge loss (``keras.losses.Hinge``).
 
-MeanSquaredError = _loss_class(
-    "MeanSquaredError",
-    mean_squared_error,
-    _mse,
-    "mean_squared_error",
-    doc=_class_doc(
-        "Mean squared error (``keras.losses.MeanSquaredError``).",
-        "mean_squared_error",
-        examples="""
-        >>> from lossbridge.keras import MeanSquaredError
-        >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
-        >>> loss = MeanSquaredError()  # per sample 0.125, 2.5
-        >>> print(round(float(loss(y_true, y_pred)), 4))
-        1.3125
-        >>> print(round(float(loss(y_true, y_pred, sample_weight=np.array([1.0, 0.0]))), 4))
-        0.0625
-        """,
-    ),
-)
-MeanAbsoluteError = _loss_class(
-    "MeanAbsoluteError",
-    mean_absolute_error,
-    _mae,
-    "mean_absolute_error",
-    doc=_class_doc(
-        "Mean absolute error (``keras.losses.MeanAbsoluteError``).",
-        "mean_absolute_error",
-        examples="""
-        >>> from lossbridge.keras import MeanAbsoluteError
-        >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
-        >>> loss = MeanAbsoluteError(reduction="sum")  # per sample 0.25, 1.5
-        >>> print(round(float(loss(y_true, y_pred)), 4))
-        1.75
-        """,
-    ),
-)
-MeanAbsolutePercentageError = _loss_class(
-    "MeanAbsolutePercentageError",
-    mean_absolute_percentage_error,
-    _mape,
-    "mean_absolute_percentage_error",
-    doc=_class_doc(
-        "MAPE (``keras.losses.MeanAbsolutePercentageError``).",
-        "mean_absolute_percentage_error",
-        examples="""
-        >>> from lossbridge.keras import MeanAbsolutePercentageError
-        >>> y_true = np.array([[1.0, 2.0], [4.0, 5.0]])
-        >>> y_pred = np.array([[1.5, 2.0], [3.0, 5.0]])  # per sample 25, 12.5
-        >>> print(round(float(MeanAbsolutePercentageError()(y_true, y_pred)), 4))
-        18.75
-        """,
-    ),
-)
-MeanSquaredLogarithmicError = _loss_class(
-    "MeanSquaredLogarithmicError",
-    mean_squared_logarithmic_error,
-    _msle,
-    "mean_squared_logarithmic_error",
-    doc=_class_doc(
-        "MSLE (``keras.losses.MeanSquaredLogarithmicError``).",
-        "mean_squared_logarithmic_error",
-        examples="""
-        >>> from lossbridge.keras import MeanSquaredLogarithmicError
-        >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
-        >>> print(round(float(MeanSquaredLogarithmicError()(y_true, y_pred)), 4))
-        0.1233
-        """,
-    ),
-)
-CosineSimilarity = _loss_class(
-    "CosineSimilarity",
-    cosine_similarity,
-    _cosine,
-    "cosine_similarity",
-    (("axis", -1),),
-    check=lambda axis: {"axis": _axis(axis, "axis", "CosineSimilarity")},
-    doc=_class_doc(
-        "Negative cosine similarity (``keras.losses.CosineSimilarity``).",
-        "cosine_similarity",
-        _P_AXIS,
-        examples="""
-        >>> from lossbridge.keras import CosineSimilarity
-        >>> a = np.array([[1.0, 0.0], [0.0, 2.0]])
-        >>> b = np.array([[1.0, 1.0], [0.0, 3.0]])  # per sample -1 / sqrt(2), -1
-        >>> print(round(float(CosineSimilarity()(a, b)), 4))
-        -0.8536
-        """,
-    ),
-)
-Huber = _loss_class(
-    "Huber",
-    huber,
-    _huber,
-    "huber_loss",
-    (("delta", 1.0),),
-    check=lambda delta: {"delta": _real_or_array(delta, "delta", "Huber")},
-    doc=_class_doc(
-        "Huber loss (``keras.losses.Huber``).",
-        "huber",
-        "    delta : float or 0-d array\n",
-        examples="""
-        >>> from lossbridge.keras import Huber
-        >>> errors = np.array([0.5, 1.5, 3.0])  # (0.5**2 / 2 + 1.5**2 / 2 + (2 * 3 - 2**2 / 2)) / 3
-        >>> print(round(float(Huber(delta=2.0)(np.zeros(3), errors)), 4))
-        1.75
-        """,
-    ),
-)
-LogCosh = _loss_class(
-    "LogCosh",
-    log_cosh,
-    _log_cosh,
-    "log_cosh",
-    doc=_class_doc(
-        "Log-cosh (``keras.losses.LogCosh``).",
-        "log_cosh",
-        examples="""
-        >>> from lossbridge.keras import LogCosh
-        >>> y_true, y_pred = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 5.0]])
-        >>> print(round(float(LogCosh()(y_true, y_pred)), 4))
-        0.4697
-        """,
-    ),
-)
-Hinge = _loss_class(
-    "Hinge",
-    hinge,
-    _hinge,
-    "hinge",
-    doc=_class_doc(
-        "Hinge loss (``keras.losses.Hinge``).",
-        "hinge",
-        examples="""
-        >>> from lossbridge.keras import Hinge
-        >>> labels = np.array([[-1.0, 1.0, 1.0], [1.0, -1.0, -1.0]])
-        >>> scores = np.array([[0.3, -0.5, 2.0], [1.0, 0.2, -0.4]])  # per sample 2.8 / 3, 1.8 / 3
-        >>> print(round(float(Hinge()(labels, scores)), 4))
-        0.7667
-        """,
-    ),
-)
-SquaredHinge = _loss_class(
-    "SquaredHinge",
-    squared_hinge,
-    _squared_hinge,
-    "squared_hinge",
-    doc=_class_doc(
-        "Squared hinge (``keras.losses.SquaredHinge``).",
-        "squared_hinge",
-        examples="""
-        >>> from lossbridge.keras import SquaredHinge
-        >>> labels = np.array([[-1.0, 1.0, 1.0], [1.0, -1.0, -1.0]])
-        >>> scores = np.array([[0.3, -0.5, 2.0], [1.0, 0.2, -0.4]])
-        >>> print(round(float(SquaredHinge()(labels, scores)), 4))
-        0.9567
-        """,
-    ),
-)
-CategoricalHinge = _loss_class(
-    "CategoricalHinge",
-    categorical_hinge,
-    _categorical_hinge,
-    "categorical_hinge",
-    doc=_class_doc(
-        "Categorical hinge (``keras.losses.CategoricalHinge``).",
-        "categorical_hinge",
-        examples="""
-        >>> from lossbridge.keras import CategoricalHinge
-        >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-        >>> scores = np.array([[1.0, 2.0, 0.5], [0.0, 3.0, 1.0]])  # per sample 2, 0
-        >>> print(round(float(CategoricalHinge()(y_true, scores)), 4))
-        1.0
-        """,
-    ),
-)
-KLDivergence = _loss_class(
-    "KLDivergence",
-    kl_divergence,
-    _kl,
-    "kl_divergence",
-    doc=_class_doc(
-        "KL divergence (``keras.losses.KLDivergence``).",
-        "kl_divergence",
-        examples="""
-        >>> from lossbridge.keras import KLDivergence
-        >>> p = np.array([[0.1, 0.9], [0.5, 0.5]])
-        >>> q = np.array([[0.4, 0.6], [0.5, 0.5]])
-        >>> print(round(float(KLDivergence()(p, q)), 4))
-        0.1131
-        """,
-    ),
-)
-Poisson = _loss_class(
-    "Poisson",
-    poisson,
-    _poisson,
-    "poisson",
-    doc=_class_doc(
-        "Poisson loss (``keras.losses.Poisson``).",
-        "poisson",
-        examples="""
-        >>> from lossbridge.keras import Poisson
-        >>> counts = np.array([[0.0, 3.0, 2.0], [1.0, 1.0, 1.0]])
-        >>> rates = np.array([[0.5, 2.0, 4.0], [1.0, 1.0, 1.0]])  # per sample 0.5493, 1
-        >>> print(round(float(Poisson()(counts, rates)), 4))
-        0.7747
-        """,
-    ),
-)
-BinaryCrossentropy = _loss_class(
-    "BinaryCrossentropy",
-    binary_crossentropy,
-    _bce,
-    "binary_crossentropy",
-    (("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)),
-    check=_bce_check,
-    doc=_class_doc(
-        "Binary cross-entropy (``keras.losses.BinaryCrossentropy``).",
-        "binary_crossentropy",
-        _P_LOGITS + _P_SMOOTH + _P_AXIS,
-        examples="""
-        >>> from lossbridge.keras import BinaryCrossentropy
-        >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
-        >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])  # per sample 0.9163, 0.7136
-        >>> loss = BinaryCrossentropy()
-        >>> print(round(float(loss(y_true, y_pred)), 4))
-        0.8149
-        >>> print(round(float(loss(y_true, y_pred, sample_weight=np.array([0.8, 0.2]))), 4))
-        0.4379
-        """,
-    ),
-)
-BinaryFocalCrossentropy = _loss_class(
-    "BinaryFocalCrossentropy",
-    binary_focal_crossentropy,
-    _binary_focal,
-    "binary_focal_crossentropy",
-    (
-        ("apply_class_balancing", False),
-        ("alpha", 0.25),
-        ("gamma", 2.0),
-        ("from_logits", False),
-        ("label_smoothing", 0.0),
-        ("axis", -1),
-    ),
-    check=_focal_check,
-    doc=_class_doc(
-        "Binary focal cross-entropy (``keras.losses.BinaryFocalCrossentropy``).",
-        "binary_focal_crossentropy",
-        "    apply_class_balancing : bool, default False\n    alpha : float or 0-d array\n"
-        "    gamma : float or 0-d array\n" + _P_LOGITS + _P_SMOOTH + _P_AXIS,
-        examples="""
-        >>> from lossbridge.keras import BinaryFocalCrossentropy
-        >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
-        >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])
-        >>> print(round(float(BinaryFocalCrossentropy()(y_true, y_pred)), 4))
-        0.2678
-        >>> loss = BinaryFocalCrossentropy(apply_class_balancing=True)  # alpha=0.25 now applies
-        >>> print(round(float(loss(y_true, y_pred)), 4))
-        0.1596
-        """,
-    ),
-)
-CategoricalCrossentropy = _loss_class(
-    "CategoricalCrossentropy",
-    categorical_crossentropy,
-    _cce,
-    "categorical_crossentropy",
-    (("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)),
-    check=_bce_check,
-    doc=_class_doc(
-        "Categorical cross-entropy (``keras.losses.CategoricalCrossentropy``).",
-        "categorical_crossentropy",
-        _P_LOGITS + _P_SMOOTH + _P_AXIS,
-        examples="""
-        >>> from lossbridge.keras import CategoricalCrossentropy
-        >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])  # -(log 0.95 + log 0.1) / 2
-        >>> print(round(float(CategoricalCrossentropy()(y_true, y_pred)), 4))
-        1.1769
-        >>> loss = CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
-        >>> print(round(float(loss(np.array([[1.0, 0.0, 0.0]]), np.array([[2.0, 0.5, -1.0]]))), 4))
-        0.3913
-        """,
-    ),
-)
-CategoricalFocalCrossentropy = _loss_class(
-    "CategoricalFocalCrossentropy",
-    categorical_focal_crossentropy,
-    _categorical_focal,
-    "categorical_focal_crossentropy",
-    (
-        ("alpha", 0.25),
-        ("gamma", 2.0),
-        ("from_logits", False),
-        ("label_smoothing", 0.0),
-        ("axis", -1),
-    ),
-    check=_cat_focal_check,
-    doc=_class_doc(
-        "Categorical focal cross-entropy (``keras.losses.CategoricalFocalCrossentropy``).",
-        "categorical_focal_crossentropy",
-        "    alpha : float or 0-d array\n    gamma : float or 0-d array\n"
-        + _P_LOGITS
-        + _P_SMOOTH
-        + _P_AXIS,
-        examples="""
-        >>> from lossbridge.keras import CategoricalFocalCrossentropy
-        >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-        >>> y_pred = np.array([[0.5, 0.3, 0.2], [0.2, 0.6, 0.2]])
-        >>> print(round(float(CategoricalFocalCrossentropy()(y_true, y_pred)), 4))
-        0.0319
-        >>> loss = CategoricalFocalCrossentropy(alpha=1.0, gamma=0.0)  # -(log 0.5 + log 0.6) / 2
-        >>> print(round(float(loss(y_true, y_pred)), 4))
-        0.602
-        """,
-    ),
-)
-SparseCategoricalCrossentropy = _loss_class(
-    "SparseCategoricalCrossentropy",
-    sparse_categorical_crossentropy,
-    _sparse_cce,
-    "sparse_categorical_crossentropy",
-    (("from_logits", False), ("ignore_class", None), ("axis", -1)),
-    labels=True,
-    check=_sparse_check,
-    doc=_class_doc(
-        "Sparse categorical cross-entropy (``keras.losses.SparseCategoricalCrossentropy``); "
-        "with ``ignore_class`` the ``'sum_over_batch_size'`` mean is over the valid items "
-        "(every item ignored gives 0.0; torch gives NaN).",
-        "sparse_categorical_crossentropy",
-        _P_LOGITS + "    ignore_class : int, optional\n" + _P_AXIS,
-        examples="""
-        >>> from lossbridge.keras import SparseCategoricalCrossentropy
-        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])  # -(log 0.95 + log 0.1) / 2
-        >>> print(round(float(SparseCategoricalCrossentropy()(np.array([1, 2]), y_pred)), 4))
-        1.1769
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
-        >>> loss = SparseCategoricalCrossentropy(from_logits=True, ignore_class=2)  # 2 items left
-        >>> print(round(float(loss(np.array([0, 1, 2]), logits)), 4))
-        0.3964
-        """,
-    ),
-)
-CTC = _loss_class(
-    "CTC",
-    ctc,
-    _ctc,
-    "ctc",
-    labels=True,
-    doc=_class_doc(
-        "CTC loss (``keras.losses.CTC``).",
-        "ctc",
-        examples="""
-        >>> from lossbridge.keras import CTC
-        >>> labels = np.array([[1, 2], [1, 0]])  # 0 pads
-        >>> logits = np.zeros((2, 3, 3))  # uniform: per sequence log(27 / 5), log(27 / 6)
-        >>> print(round(float(CTC()(labels, logits)), 4))
-        1.5952
-        """,
-    ),
-)
-Dice = _loss_class(
-    "Dice",
-    dice,
-    _dice,
-    "dice",
-    (("axis", None),),
-    check=lambda axis: {"axis": _axis(axis, "axis", "Dice", allow_none=True)},
-    doc=_class_doc(
-        "Dice loss (``keras.losses.Dice``).",
-        "dice",
-        "    axis : int, tuple or None, default None\n",
-        examples="""
-        >>> from lossbridge.keras import Dice
-        >>> y_true = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
-        >>> y_pred = np.array([[0.9, 0.8, 0.2, 0.1], [0.5, 0.5, 0.5, 0.5]])
-        >>> print(round(float(Dice()(y_true, y_pred)), 4))  # one Dice over the whole batch
-        0.325
-        >>> np.round(Dice(reduction=None, axis=1)(y_true, y_pred), 4).tolist()  # one per sample
-        [0.15, 0.5]
-        """,
-    ),
-)
-Tversky = _loss_class(
-    "Tversky",
-    tversky,
-    _tversky,
-    "tversky",
-    (("alpha", 0.5), ("beta", 0.5), ("axis", None)),
-    check=_tversky_check,
-    doc=_class_doc(
-        "Tversky loss (``keras.losses.Tversky``); **alpha weights false positives** as Keras's "
-        "docstring says (Keras 3.15.1's code swaps alpha and beta; fixed in keras-team/keras PR "
-        "#23333).",
-        "tversky",
-        "    alpha : float or 0-d array, default 0.5\n        False positives.\n"
-        "    beta : float or 0-d array, default 0.5\n        False negatives.\n"
-        "    axis : int, tuple or None, default None\n",
-        examples="""
-        >>> from lossbridge.keras import Tversky
-        >>> y_true = np.array([[1.0, 1.0, 0.0, 0.0]])
-        >>> y_pred = np.array([[0.9, 0.3, 0.6, 0.1]])  # TP 1.2, FP 0.7, FN 0.8
-        >>> loss = Tversky(alpha=0.3, beta=0.7)  # 1 - 1.2 / (1.2 + 0.3 * 0.7 + 0.7 * 0.8)
-        >>> print(round(float(loss(y_true, y_pred)), 4))
-        0.3909
-        """,
-    ),
-)
-Circle = _loss_class(
-    "Circle",
-    circle,
-    _circle,
-    "circle",
-    (("gamma", 80.0), ("margin", 0.4), ("remove_diagonal", True)),
-    labels=True,
-    check=_circle_check,
-    doc=_class_doc(
-        "Circle loss (``keras.losses.Circle``); queries without a positive pair are left out of "
-        "the ``'sum_over_batch_size'`` mean (Keras's mask ``loss > 0``).",
-        "circle",
-        "    gamma : float or 0-d array\n    margin : float or 0-d array\n"
-        "    remove_diagonal : bool, default True\n",
-        examples="""
-        >>> from lossbridge.keras import Circle
-        >>> angles = np.array([0.0, 0.5, 0.8, 1.3])  # unit vectors in the plane
-        >>> embeddings = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-        >>> print(round(float(Circle()(np.array([0, 0, 1, 1]), embeddings)), 4))
-        31.5216
-        """,
-    ),
-)
-CategoricalGeneralizedCrossEntropy = _loss_class(
-    "CategoricalGeneralizedCrossEntropy",
-    categorical_generalized_cross_entropy,
-    _gce,
-    "categorical_generalized_cross_entropy",
-    (("q", 0.5),),
-    labels=True,
-    check=lambda q: {"q": _check_q(q)},
-    doc=_class_doc(
-        "Generalized cross-entropy (``keras.losses.CategoricalGeneralizedCrossEntropy``).",
-        "categorical_generalized_cross_entropy",
-        "    q : float or 0-d array, default 0.5\n        In (0, 1).\n",
-        examples="""
-        >>> from lossbridge.keras import CategoricalGeneralizedCrossEntropy
-        >>> y_pred = np.array([[0.7, 0.2, 0.1], [0.3, 0.5, 0.2]])  # (1 - sqrt(p_y)) / q, averaged
-        >>> loss = CategoricalGeneralizedCrossEntropy(q=0.5)
-        >>> print(round(float(loss(np.array([0, 1]), y_pred)), 4))
-        0.4562
-        """,
-    ),
-)
+    Per-sample loss: :func:`hinge` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import Hinge
+    >>> labels = np.array([[-1.0, 1.0, 1.0], [1.0, -1.0, -1.0]])
+    >>> scores = np.array([[0.3, -0.5, 2.0], [1.0, 0.2, -0.4]])  # per sample 2.8 / 3, 1.8 / 3
+    >>> print(round(float(Hinge()(labels, scores)), 4))
+    0.7667
+    """
+
+    _impl = staticmethod(_hinge)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "hinge",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(hinge, reduction=reduction, name=name, dtype=dtype)
+
+
+@_shared_doc
+class SquaredHinge(LossFunctionWrapper):
+    r"""Squared hinge (``keras.losses.SquaredHinge``).
+
+    Per-sample loss: :func:`squared_hinge` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import SquaredHinge
+    >>> labels = np.array([[-1.0, 1.0, 1.0], [1.0, -1.0, -1.0]])
+    >>> scores = np.array([[0.3, -0.5, 2.0], [1.0, 0.2, -0.4]])
+    >>> print(round(float(SquaredHinge()(labels, scores)), 4))
+    0.9567
+    """
+
+    _impl = staticmethod(_squared_hinge)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "squared_hinge",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(squared_hinge, reduction=reduction, name=name, dtype=dtype)
+
+
+@_shared_doc
+class CategoricalHinge(LossFunctionWrapper):
+    r"""Categorical hinge (``keras.losses.CategoricalHinge``).
+
+    Per-sample loss: :func:`categorical_hinge` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import CategoricalHinge
+    >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    >>> scores = np.array([[1.0, 2.0, 0.5], [0.0, 3.0, 1.0]])  # per sample 2, 0
+    >>> print(round(float(CategoricalHinge()(y_true, scores)), 4))
+    1.0
+    """
+
+    _impl = staticmethod(_categorical_hinge)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "categorical_hinge",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(categorical_hinge, reduction=reduction, name=name, dtype=dtype)
+
+
+@_shared_doc
+class KLDivergence(LossFunctionWrapper):
+    r"""KL divergence (``keras.losses.KLDivergence``).
+
+    Per-sample loss: :func:`kl_divergence` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import KLDivergence
+    >>> p = np.array([[0.1, 0.9], [0.5, 0.5]])
+    >>> q = np.array([[0.4, 0.6], [0.5, 0.5]])
+    >>> print(round(float(KLDivergence()(p, q)), 4))
+    0.1131
+    """
+
+    _impl = staticmethod(_kl)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "kl_divergence",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(kl_divergence, reduction=reduction, name=name, dtype=dtype)
+
+
+@_shared_doc
+class Poisson(LossFunctionWrapper):
+    r"""Poisson loss (``keras.losses.Poisson``).
+
+    Per-sample loss: :func:`poisson` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import Poisson
+    >>> counts = np.array([[0.0, 3.0, 2.0], [1.0, 1.0, 1.0]])
+    >>> rates = np.array([[0.5, 2.0, 4.0], [1.0, 1.0, 1.0]])  # per sample 0.5493, 1
+    >>> print(round(float(Poisson()(counts, rates)), 4))
+    0.7747
+    """
+
+    _impl = staticmethod(_poisson)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "poisson",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(poisson, reduction=reduction, name=name, dtype=dtype)
+
+
+@_shared_doc
+class BinaryCrossentropy(LossFunctionWrapper):
+    r"""Binary cross-entropy (``keras.losses.BinaryCrossentropy``).
+
+    Per-sample loss: :func:`binary_crossentropy` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    from_logits : bool, default False
+        Whether ``y_pred`` holds logits (else probabilities).
+    label_smoothing : float, default 0.0
+    axis : int, default -1
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import BinaryCrossentropy
+    >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
+    >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])  # per sample 0.9163, 0.7136
+    >>> loss = BinaryCrossentropy()
+    >>> print(round(float(loss(y_true, y_pred)), 4))
+    0.8149
+    >>> print(round(float(loss(y_true, y_pred, sample_weight=np.array([0.8, 0.2]))), 4))
+    0.4379
+    """
+
+    _impl = staticmethod(_bce)
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "binary_crossentropy",
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.BinaryCrossentropy"
+        self.from_logits = _flag(from_logits, "from_logits", loss)
+        self.label_smoothing = _smoothing(label_smoothing, loss)
+        self.axis = _axis(axis, loss)
+        super().__init__(
+            binary_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            from_logits=self.from_logits,
+            label_smoothing=self.label_smoothing,
+            axis=self.axis,
+        )
+
+
+@_shared_doc
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    r"""Binary focal cross-entropy (``keras.losses.BinaryFocalCrossentropy``).
+
+    Per-sample loss: :func:`binary_focal_crossentropy` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    apply_class_balancing : bool, default False
+        Weight by ``alpha`` (Keras's default ignores it).
+    alpha : float or 0-d array, default 0.25
+    gamma : float or 0-d array, default 2.0
+        The focusing exponent.
+    from_logits : bool, default False
+        Whether ``y_pred`` holds logits (else probabilities).
+    label_smoothing : float, default 0.0
+    axis : int, default -1
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import BinaryFocalCrossentropy
+    >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
+    >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])
+    >>> print(round(float(BinaryFocalCrossentropy()(y_true, y_pred)), 4))
+    0.2678
+    >>> loss = BinaryFocalCrossentropy(apply_class_balancing=True)  # alpha=0.25 now applies
+    >>> print(round(float(loss(y_true, y_pred)), 4))
+    0.1596
+    """
+
+    _impl = staticmethod(_binary_focal)
+
+    def __init__(
+        self,
+        apply_class_balancing: bool = False,
+        alpha: float | ArrayLike = 0.25,
+        gamma: float | ArrayLike = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "binary_focal_crossentropy",
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.BinaryFocalCrossentropy"
+        self.apply_class_balancing = _flag(apply_class_balancing, "apply_class_balancing", loss)
+        self.alpha = _real_or_array(alpha, "alpha", loss)
+        self.gamma = _real_or_array(gamma, "gamma", loss)
+        self.from_logits = _flag(from_logits, "from_logits", loss)
+        self.label_smoothing = _smoothing(label_smoothing, loss)
+        self.axis = _axis(axis, loss)
+        super().__init__(
+            binary_focal_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            apply_class_balancing=self.apply_class_balancing,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            from_logits=self.from_logits,
+            label_smoothing=self.label_smoothing,
+            axis=self.axis,
+        )
+
+
+@_shared_doc
+class CategoricalCrossentropy(LossFunctionWrapper):
+    r"""Categorical cross-entropy (``keras.losses.CategoricalCrossentropy``).
+
+    Per-sample loss: :func:`categorical_crossentropy` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    from_logits : bool, default False
+        Whether ``y_pred`` holds logits (else probabilities).
+    label_smoothing : float, default 0.0
+    axis : int, default -1
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import CategoricalCrossentropy
+    >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])  # -(log 0.95 + log 0.1) / 2
+    >>> print(round(float(CategoricalCrossentropy()(y_true, y_pred)), 4))
+    1.1769
+    >>> loss = CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+    >>> print(round(float(loss(np.array([[1.0, 0.0, 0.0]]), np.array([[2.0, 0.5, -1.0]]))), 4))
+    0.3913
+    """
+
+    _impl = staticmethod(_cce)
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "categorical_crossentropy",
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.CategoricalCrossentropy"
+        self.from_logits = _flag(from_logits, "from_logits", loss)
+        self.label_smoothing = _smoothing(label_smoothing, loss)
+        self.axis = _axis(axis, loss)
+        super().__init__(
+            categorical_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            from_logits=self.from_logits,
+            label_smoothing=self.label_smoothing,
+            axis=self.axis,
+        )
+
+
+@_shared_doc
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    r"""Categorical focal cross-entropy (``keras.losses.CategoricalFocalCrossentropy``).
+
+    Per-sample loss: :func:`categorical_focal_crossentropy` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    alpha : float or 0-d array, default 0.25
+    gamma : float or 0-d array, default 2.0
+        The focusing exponent.
+    from_logits : bool, default False
+        Whether ``y_pred`` holds logits (else probabilities).
+    label_smoothing : float, default 0.0
+    axis : int, default -1
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import CategoricalFocalCrossentropy
+    >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    >>> y_pred = np.array([[0.5, 0.3, 0.2], [0.2, 0.6, 0.2]])
+    >>> print(round(float(CategoricalFocalCrossentropy()(y_true, y_pred)), 4))
+    0.0319
+    >>> loss = CategoricalFocalCrossentropy(alpha=1.0, gamma=0.0)  # -(log 0.5 + log 0.6) / 2
+    >>> print(round(float(loss(y_true, y_pred)), 4))
+    0.602
+    """
+
+    _impl = staticmethod(_categorical_focal)
+
+    def __init__(
+        self,
+        alpha: float | ArrayLike = 0.25,
+        gamma: float | ArrayLike = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "categorical_focal_crossentropy",
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.CategoricalFocalCrossentropy"
+        self.alpha = _real_or_array(alpha, "alpha", loss)
+        self.gamma = _real_or_array(gamma, "gamma", loss)
+        self.from_logits = _flag(from_logits, "from_logits", loss)
+        self.label_smoothing = _smoothing(label_smoothing, loss)
+        self.axis = _axis(axis, loss)
+        super().__init__(
+            categorical_focal_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            from_logits=self.from_logits,
+            label_smoothing=self.label_smoothing,
+            axis=self.axis,
+        )
+
+
+@_shared_doc
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    r"""Sparse categorical cross-entropy (``keras.losses.SparseCategoricalCrossentropy``).
+
+    Per-sample loss: :func:`sparse_categorical_crossentropy` (formula, shapes, notes). With
+    ``ignore_class`` the ``'sum_over_batch_size'`` mean is over the valid items (every item
+    ignored gives 0.0; torch gives NaN).
+
+    Parameters
+    ----------
+    from_logits : bool, default False
+        Whether ``y_pred`` holds logits (else probabilities).
+    ignore_class : int, optional
+        A label whose items are left out (loss 0, and out of the mean).
+    axis : int, default -1
+        The class axis of ``y_pred``.
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import SparseCategoricalCrossentropy
+    >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])  # -(log 0.95 + log 0.1) / 2
+    >>> print(round(float(SparseCategoricalCrossentropy()(np.array([1, 2]), y_pred)), 4))
+    1.1769
+    >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    >>> loss = SparseCategoricalCrossentropy(from_logits=True, ignore_class=2)  # 2 items left
+    >>> print(round(float(loss(np.array([0, 1, 2]), logits)), 4))
+    0.3964
+    """
+
+    _impl = staticmethod(_sparse_cce)
+    _labels = True
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        ignore_class: int | None = None,
+        reduction: Reduction = "sum_over_batch_size",
+        axis: int = -1,
+        name: str | None = "sparse_categorical_crossentropy",
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.SparseCategoricalCrossentropy"
+        self.from_logits = _flag(from_logits, "from_logits", loss)
+        self.ignore_class = _ignore_class(ignore_class, loss)
+        self.axis = _axis(axis, loss)
+        super().__init__(
+            sparse_categorical_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            from_logits=self.from_logits,
+            ignore_class=self.ignore_class,
+            axis=self.axis,
+        )
+
+
+@_shared_doc
+class CTC(LossFunctionWrapper):
+    r"""CTC loss (``keras.losses.CTC``).
+
+    Per-sample loss: :func:`ctc` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import CTC
+    >>> labels = np.array([[1, 2], [1, 0]])  # 0 pads
+    >>> logits = np.zeros((2, 3, 3))  # uniform: per sequence log(27 / 5), log(27 / 6)
+    >>> print(round(float(CTC()(labels, logits)), 4))
+    1.5952
+    """
+
+    _impl = staticmethod(_ctc)
+    _labels = True
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "ctc",
+        dtype: DTypeLike = None,
+    ) -> None:
+        super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)
+
+
+@_shared_doc
+class Dice(LossFunctionWrapper):
+    r"""Dice loss (``keras.losses.Dice``).
+
+    Per-sample loss: :func:`dice` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    axis : int, tuple of int or None, default None
+        The axes summed; None sums every axis, batch included.
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import Dice
+    >>> y_true = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
+    >>> y_pred = np.array([[0.9, 0.8, 0.2, 0.1], [0.5, 0.5, 0.5, 0.5]])
+    >>> print(round(float(Dice()(y_true, y_pred)), 4))  # one Dice over the whole batch
+    0.325
+    >>> np.round(Dice(reduction=None, axis=1)(y_true, y_pred), 4).tolist()  # one per sample
+    [0.15, 0.5]
+    """
+
+    _impl = staticmethod(_dice)
+
+    def __init__(
+        self,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "dice",
+        axis: int | tuple[int, ...] | None = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.Dice"
+        self.axis = _axes(axis, loss)
+        super().__init__(
+            dice,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            axis=self.axis,
+        )
+
+
+@_shared_doc
+class Tversky(LossFunctionWrapper):
+    r"""Tversky loss (``keras.losses.Tversky``).
+
+    Per-sample loss: :func:`tversky` (formula, shapes, notes). **alpha weights false
+    positives**, as Keras's docstring says (Keras 3.15.1's code swaps alpha and beta; fixed in
+    keras-team/keras PR #23333).
+
+    Parameters
+    ----------
+    alpha : float or 0-d array, default 0.5
+        Weight of the false positives.
+    beta : float or 0-d array, default 0.5
+        Weight of the false negatives.
+    axis : int, tuple of int or None, default None
+        The axes summed; None sums every axis, batch included.
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import Tversky
+    >>> y_true = np.array([[1.0, 1.0, 0.0, 0.0]])
+    >>> y_pred = np.array([[0.9, 0.3, 0.6, 0.1]])  # TP 1.2, FP 0.7, FN 0.8
+    >>> loss = Tversky(alpha=0.3, beta=0.7)  # 1 - 1.2 / (1.2 + 0.3 * 0.7 + 0.7 * 0.8)
+    >>> print(round(float(loss(y_true, y_pred)), 4))
+    0.3909
+    """
+
+    _impl = staticmethod(_tversky)
+
+    def __init__(
+        self,
+        alpha: float | ArrayLike = 0.5,
+        beta: float | ArrayLike = 0.5,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "tversky",
+        axis: int | tuple[int, ...] | None = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.Tversky"
+        self.alpha = _real_or_array(alpha, "alpha", loss)
+        self.beta = _real_or_array(beta, "beta", loss)
+        self.axis = _axes(axis, loss)
+        super().__init__(
+            tversky,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            alpha=self.alpha,
+            beta=self.beta,
+            axis=self.axis,
+        )
+
+
+@_shared_doc
+class Circle(LossFunctionWrapper):
+    r"""Circle loss (``keras.losses.Circle``).
+
+    Per-sample loss: :func:`circle` (formula, shapes, notes). Queries without a positive pair
+    are left out of the ``'sum_over_batch_size'`` mean (Keras's mask ``loss > 0``).
+
+    Parameters
+    ----------
+    gamma : float or 0-d array, default 80.0
+        The scale.
+    margin : float or 0-d array, default 0.4
+        The relaxation margin.
+    remove_diagonal : bool, default True
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import Circle
+    >>> angles = np.array([0.0, 0.5, 0.8, 1.3])  # unit vectors in the plane
+    >>> embeddings = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    >>> print(round(float(Circle()(np.array([0, 0, 1, 1]), embeddings)), 4))
+    31.5216
+    """
+
+    _impl = staticmethod(_circle)
+    _labels = True
+
+    def __init__(
+        self,
+        gamma: float | ArrayLike = 80.0,
+        margin: float | ArrayLike = 0.4,
+        remove_diagonal: bool = True,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "circle",
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.Circle"
+        self.gamma = _real_or_array(gamma, "gamma", loss)
+        self.margin = _real_or_array(margin, "margin", loss)
+        self.remove_diagonal = _flag(remove_diagonal, "remove_diagonal", loss)
+        super().__init__(
+            circle,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            gamma=self.gamma,
+            margin=self.margin,
+            remove_diagonal=self.remove_diagonal,
+        )
+
+
+@_shared_doc
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    r"""Generalized cross-entropy (``keras.losses.CategoricalGeneralizedCrossEntropy``).
+
+    Per-sample loss: :func:`categorical_generalized_cross_entropy` (formula, shapes, notes).
+
+    Parameters
+    ----------
+    q : float or 0-d array, default 0.5
+        In (0, 1).
+    reduction, name, dtype
+        As every Keras loss (:class:`Loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lossbridge.keras import CategoricalGeneralizedCrossEntropy
+    >>> y_pred = np.array([[0.7, 0.2, 0.1], [0.3, 0.5, 0.2]])  # (1 - sqrt(p_y)) / q, averaged
+    >>> loss = CategoricalGeneralizedCrossEntropy(q=0.5)
+    >>> print(round(float(loss(np.array([0, 1]), y_pred)), 4))
+    0.4562
+    """
+
+    _impl = staticmethod(_gce)
+    _labels = True
+
+    def __init__(
+        self,
+        q: float | ArrayLike = 0.5,
+        reduction: Reduction = "sum_over_batch_size",
+        name: str | None = "categorical_generalized_cross_entropy",
+        dtype: DTypeLike = None,
+    ) -> None:
+        loss = "keras.CategoricalGeneralizedCrossEntropy"
+        self.q = _check_q(q, loss)
+        super().__init__(
+            categorical_generalized_cross_entropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            q=self.q,
+        )
+
 
 # ------------------------------------------------------------------------------------------
 # get / serialize / deserialize
@@ -3023,7 +3439,7 @@ _OBJECTS.update(
 )
 
 
-def serialize(loss: Any) -> dict:
+def serialize(loss: Loss | Callable[..., Any]) -> dict[str, Any]:
     """A config dict for a loss instance (``class_name`` and ``config``) or a loss function.
 
     Parameters
@@ -3065,7 +3481,9 @@ def serialize(loss: Any) -> dict:
     raise ValueError(f"loss={loss!r} is not a lossbridge.keras loss; cannot serialize it")
 
 
-def deserialize(name: Any, custom_objects: dict | None = None) -> Any:
+def deserialize(
+    name: str | dict[str, Any], custom_objects: dict[str, Any] | None = None
+) -> Loss | Callable[..., Any]:
     """The loss instance or function a :func:`serialize` dict (or a name) describes.
 
     Parameters
@@ -3103,7 +3521,9 @@ def deserialize(name: Any, custom_objects: dict | None = None) -> Any:
     raise ValueError(f"Could not interpret loss identifier: name={name!r}")
 
 
-def get(identifier: Any) -> Any:
+def get(
+    identifier: str | dict[str, Any] | type[Loss] | Callable[..., Any] | None,
+) -> Loss | Callable[..., Any] | None:
     """A loss function or instance from a name, a config dict, a class or a callable.
 
     Parameters
@@ -3128,6 +3548,7 @@ def get(identifier: Any) -> Any:
     """
     if identifier is None:
         return None
+    obj: object
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
@@ -3145,15 +3566,17 @@ def _skip_autograph() -> None:
     tensor values, and converting them cost seconds per trace."""
     for obj in list(globals().values()):
         if inspect.isfunction(obj) and obj.__module__ == __name__:
-            obj.autograph_info__ = {}
+            obj.__dict__["autograph_info__"] = {}
         elif inspect.isclass(obj) and obj.__module__ == __name__:
             for member in vars(obj).values():
                 func = getattr(member, "__func__", member)
                 if inspect.isfunction(func):
-                    func.autograph_info__ = {}
+                    func.__dict__["autograph_info__"] = {}
 
 
-name_public_errors(globals())  # the classes ("<ClassName>: ..."), get, serialize, deserialize
+# the classes ("<ClassName>: ..."), get, serialize, deserialize; a check names a loss as
+# "keras.<name>" (check_real), which the entry the user called replaces with its own name
+name_public_errors(globals())
 _skip_autograph()
 if "keras" in sys.modules:
     _register_with_keras()
