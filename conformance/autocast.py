@@ -1,4 +1,4 @@
-"""The torch autocast rule as its own conformance check (issue 14, rule 2).
+"""The torch autocast rule as its own conformance check.
 
 Inside ``torch.autocast`` every loss behaves as ``torch.nn.functional``'s losses do there. For
 each core registry entry and ``lossbridge.nn`` entry, each case (or the first ``max_cases``),
@@ -63,14 +63,8 @@ import numpy as np
 
 from lossbridge.conformance import tolerances as _tol
 from lossbridge.conformance._text import plural
-from lossbridge.conformance.registry import (
-    REGISTRY,
-    Case,
-    Entry,
-    _cosine_distance,
-    _torch_cosine_distance,
-    get_entry,
-)
+from lossbridge.conformance.cases import Case, Entry, cosine_distance, torch_cosine_distance
+from lossbridge.conformance.registry import REGISTRY, get_entry
 from lossbridge.conformance.runner import (
     Result,
     _cotangent,
@@ -456,8 +450,8 @@ def _torch_counterpart(entry: Entry) -> Callable[..., Any] | None:
         return None
 
     def module_call(**kw: Any) -> Any:
-        if kw.get("distance_function") is _cosine_distance:
-            kw["distance_function"] = _torch_cosine_distance
+        if kw.get("distance_function") is cosine_distance:
+            kw["distance_function"] = torch_cosine_distance
         ctor = {k: v for k, v in kw.items() if k not in forward}
         return cls(**ctor)(*[kw[n] for n in forward])
 

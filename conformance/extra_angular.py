@@ -1,4 +1,4 @@
-"""Conformance entries for the angular losses beyond the frameworks (issue 4).
+"""Conformance entries for the angular losses beyond the frameworks.
 
 ``arcface_loss``, ``cosface_loss`` and ``magface_loss``. Their references below are float64
 NumPy transcriptions, sample by sample, of InsightFace's ``arcface_torch`` ``ArcFace`` /
@@ -27,17 +27,9 @@ import math
 import numpy as np
 
 from lossbridge.angular_margin import arcface_loss, cosface_loss, magface_loss
+from lossbridge.conformance.cases import AOT, NAN_MEAN, Entry, Oracle, arrays, base, entry, normal
 from lossbridge.conformance.drivers import get_driver
-from lossbridge.conformance.registry import (
-    _AOT,
-    _NAN_MEAN,
-    Entry,
-    Oracle,
-    _arrays,
-    _b,
-    _entry,
-    _normal,
-)
+from lossbridge.conformance.references import reduce
 
 __all__ = [
     "ENTRIES",
@@ -72,15 +64,6 @@ def _ce(z: np.ndarray, y: int) -> float:
     return top + math.log(float(np.sum(np.exp(z - top)))) - float(z[y])
 
 
-def _reduced(per_sample: list[float], reduction: str) -> np.ndarray | float:
-    losses = np.asarray(per_sample, dtype=np.float64)
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return float(np.sum(losses))
-    return float(np.sum(losses) / losses.size) if losses.size else math.nan
-
-
 def _insightface_arc(c: float, m: float, easy_margin: bool) -> float:
     """InsightFace's target logit: cos(theta + m) with its easy/threshold fallback."""
     sin_theta = math.sqrt(max(1.0 - c * c, 0.0))
@@ -101,7 +84,7 @@ def ref_arcface_loss(
         z = _cos_row(input, weight, n)
         z[y] = _insightface_arc(float(z[y]), margin, easy_margin)
         out.append(_ce(scale * z, int(y)))
-    return _reduced(out, reduction)
+    return reduce(np.asarray(out, dtype=np.float64), reduction)
 
 
 def ref_cosface_loss(input, target, weight=None, *, scale=64.0, margin=0.35, reduction="mean"):
@@ -111,7 +94,7 @@ def ref_cosface_loss(input, target, weight=None, *, scale=64.0, margin=0.35, red
         z = _cos_row(input, weight, n)
         z[y] -= margin
         out.append(_ce(scale * z, int(y)))
-    return _reduced(out, reduction)
+    return reduce(np.asarray(out, dtype=np.float64), reduction)
 
 
 def ref_magface_loss(
@@ -144,7 +127,7 @@ def ref_magface_loss(
             z[y] = cos_theta_m if c > math.cos(math.pi - m) else c - math.sin(math.pi - m) * m
         g = 1.0 / (u_a**2) * a + 1.0 / a  # MagLoss.calc_loss_G, per sample
         out.append(_ce(scale * z, int(y)) + lambda_g * g)
-    return _reduced(out, reduction)
+    return reduce(np.asarray(out, dtype=np.float64), reduction)
 
 
 # ------------------------------------------------------------------------------------------
@@ -216,7 +199,7 @@ def _labels(r: np.random.Generator) -> np.ndarray:
 
 
 def _embeddings(scale: float = 1.0):
-    return _arrays(input=_normal((_N, _D), scale), target=_labels, weight=_normal((_C, _D)))
+    return arrays(input=normal((_N, _D), scale), target=_labels, weight=normal((_C, _D)))
 
 
 def _cosine_logits(r: np.random.Generator) -> dict[str, np.ndarray]:
@@ -260,32 +243,32 @@ _PML_NO_WEIGHT = (
 )
 _PML_NO_EASY = "pytorch-metric-learning's ArcFaceLoss has no easy_margin"
 _SMALL = {"scale": 8.0}
-_EMPTY = _arrays(
-    input=_normal((0, _D)), target=lambda r: np.zeros(0, np.int64), weight=_normal((_C, _D))
+_EMPTY = arrays(
+    input=normal((0, _D)), target=lambda r: np.zeros(0, np.int64), weight=normal((_C, _D))
 )
 
-_ARCFACE = _entry(
+_ARCFACE = entry(
     "arcface_loss",
     [
-        _b("embeddings", _embeddings(), {**_SMALL, "margin": 0.5}, **_AOT),
-        _b(
+        base("embeddings", _embeddings(), {**_SMALL, "margin": 0.5}, **AOT),
+        base(
             "cosine_logits",
             _cosine_logits,
             {**_SMALL, "margin": 0.4},
             skip={"pml_arcface_loss": _PML_NO_WEIGHT},
         ),
         # theta + m > pi for the first four samples: InsightFace's cos(theta) - m sin(m)
-        _b("fallback", _opposed(), {**_SMALL, "margin": 0.8}, reductions=("none", "mean")),
-        _b(
+        base("fallback", _opposed(), {**_SMALL, "margin": 0.8}, reductions=("none", "mean")),
+        base(
             "easy_margin",
             _opposed(noise=1.0),
             {**_SMALL, "margin": 0.6, "easy_margin": True},
             reductions=("none", "sum"),
             skip={"pml_arcface_loss": _PML_NO_EASY},
         ),
-        _b("defaults", _embeddings(), reductions=("none", "mean")),
-        _b("empty", _EMPTY, _SMALL, reductions=("none", "sum")),
-        _b("empty", _EMPTY, _SMALL, reductions=("mean",), skip={"grad_fd": _NAN_MEAN}),
+        base("defaults", _embeddings(), reductions=("none", "mean")),
+        base("empty", _EMPTY, _SMALL, reductions=("none", "sum")),
+        base("empty", _EMPTY, _SMALL, reductions=("mean",), skip={"grad_fd": NAN_MEAN}),
     ],
     grad_args=("input", "weight"),
     fn=arcface_loss,
@@ -294,17 +277,17 @@ _ARCFACE = _entry(
     extra_oracles=(PML_ARCFACE,),
 )
 
-_COSFACE = _entry(
+_COSFACE = entry(
     "cosface_loss",
     [
-        _b("embeddings", _embeddings(), {**_SMALL, "margin": 0.35}, **_AOT),
-        _b(
+        base("embeddings", _embeddings(), {**_SMALL, "margin": 0.35}, **AOT),
+        base(
             "cosine_logits",
             _cosine_logits,
             {"scale": 4.0, "margin": 0.2},
             skip={"pml_cosface_loss": _PML_NO_WEIGHT},
         ),
-        _b("defaults", _embeddings(), reductions=("none", "mean")),
+        base("defaults", _embeddings(), reductions=("none", "mean")),
     ],
     grad_args=("input", "weight"),
     fn=cosface_loss,
@@ -313,24 +296,24 @@ _COSFACE = _entry(
     extra_oracles=(PML_COSFACE,),
 )
 
-_MAGFACE = _entry(
+_MAGFACE = entry(
     "magface_loss",
     [
-        _b("magnitudes", _magface_inputs, _SMALL, **_AOT),
+        base("magnitudes", _magface_inputs, _SMALL, **AOT),
         # easy_margin=False with theta + m(a) > pi for the first four samples
-        _b(
+        base(
             "fallback",
             _opposed(magnitudes=_MAGNITUDES),
             {**_SMALL, "easy_margin": False},
             reductions=("none", "sum"),
         ),
-        _b(
+        base(
             "easy_opposed",
             _opposed(magnitudes=_MAGNITUDES[::-1]),
             {"scale": 4.0, "lambda_g": 10.0, "lower_margin": 0.2, "upper_margin": 1.0},
             reductions=("none",),
         ),
-        _b("defaults", _magface_inputs, reductions=("none", "mean")),
+        base("defaults", _magface_inputs, reductions=("none", "mean")),
     ],
     grad_args=("input", "weight"),
     fn=magface_loss,

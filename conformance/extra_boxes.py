@@ -1,4 +1,4 @@
-"""Conformance entries for the boxes losses beyond the frameworks (issue 4).
+"""Conformance entries for the boxes losses beyond the frameworks.
 
 ``box_iou_loss`` (1 - IoU), ``efficient_box_iou_loss`` (EIoU / Focal-EIoU, Zhang et al. 2022)
 and ``scylla_box_iou_loss`` (SIoU, Gevorgyan 2022), in torchvision's box-loss style.
@@ -25,17 +25,18 @@ from typing import Any
 
 import numpy as np
 
-from lossbridge.conformance.registry import (
-    _AOT,
-    _PAIRS,
+from lossbridge.conformance.cases import (
+    AOT,
+    BOX_PAIRS,
     Entry,
     Oracle,
-    _arrays,
-    _b,
-    _boxes,
-    _const,
-    _entry,
+    arrays,
+    base,
+    boxes,
+    const,
+    entry,
 )
+from lossbridge.conformance.references import reduce_empty_as_zero
 from lossbridge.detection import box_iou_loss, efficient_box_iou_loss, scylla_box_iou_loss
 
 __all__ = [
@@ -117,12 +118,7 @@ def _pairwise(per_pair: Callable[..., float], boxes1, boxes2, reduction, **kw) -
     lead = b1.shape[:-1]
     f1, f2 = b1.reshape(-1, 4), b2.reshape(-1, 4)
     loss = np.array([per_pair(f1[i], f2[i], **kw) for i in range(len(f1))], dtype=np.float64)
-    loss = loss.reshape(lead)
-    if reduction == "sum":
-        return np.sum(loss)
-    if reduction == "mean":  # torchvision's box losses: the mean of no boxes is 0
-        return np.mean(loss) if loss.size else np.float64(0.0)
-    return loss
+    return reduce_empty_as_zero(loss.reshape(lead), reduction)  # torchvision's box losses
 
 
 def box_iou_loss_reference(boxes1, boxes2, reduction="none", eps=1e-7):
@@ -172,12 +168,7 @@ def _monai_box_iou_loss(inputs: Mapping[str, np.ndarray], kwargs: Mapping[str, A
     else:
         iou = np.zeros(0)
     loss = (1.0 - iou.astype(np.float64)).reshape(lead)
-    reduction = kwargs.get("reduction", "none")
-    if reduction == "sum":
-        return np.sum(loss)
-    if reduction == "mean":
-        return np.mean(loss) if loss.size else np.float64(0.0)
-    return loss
+    return reduce_empty_as_zero(loss, kwargs.get("reduction", "none"))
 
 
 _MONAI_IOU = Oracle("monai_box_iou", "monai", _monai_box_iou_loss, _monai_unavailable)
@@ -187,8 +178,8 @@ _MONAI_IOU = Oracle("monai_box_iou", "monai", _monai_box_iou_loss, _monai_unavai
 # ------------------------------------------------------------------------------------------
 
 # Special pairs for the EIoU/SIoU terms (row: what it exercises).
-_SPECIAL = _arrays(
-    boxes1=_const(
+_SPECIAL = arrays(
+    boxes1=const(
         [
             [0.0, 0.0, 4.0, 2.0],  # coincident centres (2, 1), different shapes: sigma = 0
             [0.0, 0.0, 2.0, 2.0],  # same x centre (dx = 0): SIoU's |dx| at 0, angle cost 0
@@ -200,7 +191,7 @@ _SPECIAL = _arrays(
             [0.0, 0.0, 1.0, 1.0],  # far apart: the exponentials saturate
         ]
     ),
-    boxes2=_const(
+    boxes2=const(
         [
             [1.0, -1.0, 3.0, 3.0],
             [0.5, 1.0, 1.5, 4.0],
@@ -242,7 +233,7 @@ def _boxes_nd(shape=(2, 4)):
         wh = r.uniform(0.5, 2.5, (*shape, 2))
         return np.concatenate([xy, xy + wh], axis=-1)
 
-    return _arrays(boxes1=one, boxes2=one)
+    return arrays(boxes1=one, boxes2=one)
 
 
 _KINKS = (
@@ -260,19 +251,19 @@ _MONAI_EPS = "eps=0.5: MONAI adds its fixed epsilon (float32's, 1.19e-7) to the 
 
 def _box_cases(extra: list[dict]) -> list[dict]:
     return [
-        _b("basic", _boxes(), **_AOT),
+        base("basic", boxes(), **AOT),
         *extra,
-        _b("pairs", _PAIRS, skip={"grad_fd": _KINKS}),
-        _b("empty", _boxes(0)),
+        base("pairs", BOX_PAIRS, skip={"grad_fd": _KINKS}),
+        base("empty", boxes(0)),
     ]
 
 
-_IOU = _entry(
+_IOU = entry(
     "box_iou_loss",
     _box_cases(
         [
-            _b("special", _SPECIAL, skip={"grad_fd": _KINKS}),
-            _b("batch_eps", _boxes_nd(), {"eps": 0.5}, skip={"monai_box_iou": _MONAI_EPS}),
+            base("special", _SPECIAL, skip={"grad_fd": _KINKS}),
+            base("batch_eps", _boxes_nd(), {"eps": 0.5}, skip={"monai_box_iou": _MONAI_EPS}),
         ]
     ),
     fn=box_iou_loss,
@@ -282,12 +273,12 @@ _IOU = _entry(
     extra_oracles=(_MONAI_IOU,),
 )
 
-_EIOU = _entry(
+_EIOU = entry(
     "efficient_box_iou_loss",
     _box_cases(
         [
-            _b("special_focal", _SPECIAL, {"gamma": 0.5}, skip={"grad_fd": _FOCAL_KINKS}),
-            _b("batch_focal", _boxes_nd(), {"gamma": 0.5}),
+            base("special_focal", _SPECIAL, {"gamma": 0.5}, skip={"grad_fd": _FOCAL_KINKS}),
+            base("batch_focal", _boxes_nd(), {"gamma": 0.5}),
         ]
     ),
     fn=efficient_box_iou_loss,
@@ -296,12 +287,12 @@ _EIOU = _entry(
     grad_args=("boxes1", "boxes2"),
 )
 
-_SIOU = _entry(
+_SIOU = entry(
     "scylla_box_iou_loss",
     _box_cases(
         [
-            _b("special", _SPECIAL, skip={"grad_fd": _KINKS}),
-            _b("coincident_theta2", _coincident(), {"theta": 2.0}),
+            base("special", _SPECIAL, skip={"grad_fd": _KINKS}),
+            base("coincident_theta2", _coincident(), {"theta": 2.0}),
         ]
     ),
     fn=scylla_box_iou_loss,

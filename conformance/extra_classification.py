@@ -1,4 +1,4 @@
-"""Conformance entries for the classification losses beyond the frameworks (issue 4).
+"""Conformance entries for the classification losses beyond the frameworks.
 
 ``softmax_focal_loss``, ``poly1_cross_entropy``, ``generalized_cross_entropy``, ``hinge_loss``,
 ``squared_hinge_loss`` and ``categorical_hinge_loss``. torch has none of them, so each entry has
@@ -36,25 +36,26 @@ from lossbridge.classification import (
     softmax_focal_loss,
     squared_hinge_loss,
 )
-from lossbridge.conformance.registry import (
-    _AOT,
-    _ELEMENTWISE,
-    _KINK,
-    _NAN_MEAN,
+from lossbridge.conformance.cases import (
+    AOT,
+    ELEMENTWISE,
+    KINK,
+    NAN_MEAN,
     Entry,
     Oracle,
-    _all_ignored,
-    _arrays,
-    _b,
-    _binary,
-    _entry,
-    _fixed,
-    _index,
-    _normal,
-    _optax_unavailable,
-    _signs,
-    _with,
+    all_ignored,
+    arrays,
+    base,
+    binary,
+    class_scores,
+    entry,
+    fixed,
+    normal,
+    optax_unavailable,
+    signs,
+    with_arrays,
 )
+from lossbridge.conformance.references import f64, reduce
 
 # ------------------------------------------------------------------------------------------
 # float64 NumPy references (the papers' formulas, item by item)
@@ -85,17 +86,6 @@ def _rows(input: Any, target: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, .
 def _log_softmax_row(row: np.ndarray) -> np.ndarray:
     m = max(row)
     return row - (m + math.log(sum(math.exp(v - m) for v in row)))
-
-
-def _reduce(losses: list[float], shape: tuple[int, ...], reduction: str, denominator=None):
-    loss = np.asarray(losses, dtype=np.float64).reshape(shape)
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return np.sum(loss)
-    n = loss.size if denominator is None else denominator
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.float64(np.sum(loss)) / np.float64(n)
 
 
 def softmax_focal_loss_reference(
@@ -130,7 +120,7 @@ def softmax_focal_loss_reference(
                 one_minus_p = -math.expm1(logp[k])
                 total -= a[k] * row[k] * one_minus_p**gamma * logp[k]
         losses.append(total)
-    return _reduce(losses, shape, reduction, count)
+    return reduce(f64(losses).reshape(shape), reduction, denominator=count)
 
 
 def poly1_cross_entropy_reference(
@@ -167,7 +157,7 @@ def poly1_cross_entropy_reference(
             tk = (1.0 - s) * row[k] + s / c
             total += w[k] * tk * (-logp[k] + epsilon * (1.0 - math.exp(logp[k])))
         losses.append(total)
-    return _reduce(losses, shape, reduction, denom)
+    return reduce(f64(losses).reshape(shape), reduction, denominator=denom)
 
 
 def generalized_cross_entropy_reference(
@@ -183,7 +173,7 @@ def generalized_cross_entropy_reference(
         count += 1
         p_y = math.exp(_log_softmax_row(x[i])[int(t[i])])
         losses.append((1.0 - p_y**q) / q)
-    return _reduce(losses, shape, reduction, count)
+    return reduce(f64(losses).reshape(shape), reduction, denominator=count)
 
 
 def _binary_hinge(input, target, zero_one, square, reduction):
@@ -193,7 +183,7 @@ def _binary_hinge(input, target, zero_one, square, reduction):
         label = 2.0 * y[i] - 1.0 if zero_one else y[i]
         h = max(0.0, 1.0 - label * x[i])
         out[i] = h * h if square else h
-    return _reduce(out.reshape(-1).tolist(), x.shape, reduction)
+    return reduce(out, reduction)
 
 
 def hinge_loss_reference(input, target, *, zero_one=False, reduction="mean"):
@@ -221,7 +211,7 @@ def categorical_hinge_loss_reference(input, target, *, reduction="mean"):
             pos = sum(t[i, k] * x[i, k] for k in range(c))
             neg = max((1.0 - t[i, k]) * x[i, k] for k in range(c))
             losses.append(max(0.0, neg - pos + 1.0))
-    return _reduce(losses, shape, reduction)
+    return reduce(f64(losses).reshape(shape), reduction)
 
 
 # ------------------------------------------------------------------------------------------
@@ -257,17 +247,13 @@ def _classes_last(inputs: Mapping[str, np.ndarray], dtype: str, ignore_index=Non
 
 
 def _oracle_reduce(loss, inputs, kwargs, default="mean", denominator=None):
+    """An oracle's unreduced output, float64, reduced by
+    :func:`~lossbridge.conformance.references.reduce` as the case says (a 1-D input's one item
+    unwrapped)."""
     loss = np.asarray(loss, dtype=np.float64)
     if inputs["input"].ndim == 1:
         loss = loss[0]
-    reduction = kwargs.get("reduction", default)
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return np.sum(loss)
-    n = loss.size if denominator is None else denominator
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.float64(np.sum(loss)) / np.float64(n)
+    return reduce(loss, kwargs.get("reduction", default), denominator=denominator)
 
 
 def _keras_focal(inputs, kwargs, dtype):
@@ -330,7 +316,7 @@ def _optax_hinge(inputs, kwargs, dtype):
 
     x, y = _signed(inputs, kwargs, dtype)
     out = optax.losses.hinge_loss(jnp.asarray(x), jnp.asarray(y))
-    return _elementwise_reduce(out, kwargs)
+    return reduce(f64(out), kwargs.get("reduction", "mean"))
 
 
 def _keras_binary(name):
@@ -342,17 +328,9 @@ def _keras_binary(name):
         x = inputs["input"].astype(dtype)[..., None]
         y = inputs["target"].astype(dtype)[..., None]
         out = getattr(keras.losses, name)(y, x)
-        return _elementwise_reduce(out, kwargs)
+        return reduce(f64(out), kwargs.get("reduction", "mean"))
 
     return oracle
-
-
-def _elementwise_reduce(out, kwargs):
-    loss = np.asarray(out, dtype=np.float64)
-    reduction = kwargs.get("reduction", "mean")
-    if reduction == "none":
-        return loss
-    return np.sum(loss) if reduction == "sum" else np.mean(loss)
 
 
 def _optax_multiclass_hinge(inputs, kwargs, dtype):
@@ -373,15 +351,15 @@ def _keras_categorical_hinge(inputs, kwargs, dtype):
 
 
 _KERAS_FOCAL = Oracle("keras_softmax_focal_loss", "keras", _keras_focal, _keras_unavailable)
-_OPTAX_POLY = Oracle("optax_poly1_cross_entropy", "optax", _optax_poly, _optax_unavailable)
+_OPTAX_POLY = Oracle("optax_poly1_cross_entropy", "optax", _optax_poly, optax_unavailable)
 _KERAS_GCE = Oracle("keras_generalized_cross_entropy", "keras", _keras_gce, _keras_unavailable)
-_OPTAX_HINGE = Oracle("optax_hinge_loss", "optax", _optax_hinge, _optax_unavailable)
+_OPTAX_HINGE = Oracle("optax_hinge_loss", "optax", _optax_hinge, optax_unavailable)
 _KERAS_HINGE = Oracle("keras_hinge_loss", "keras", _keras_binary("hinge"), _keras_unavailable)
 _KERAS_SQUARED_HINGE = Oracle(
     "keras_squared_hinge_loss", "keras", _keras_binary("squared_hinge"), _keras_unavailable
 )
 _OPTAX_MC_HINGE = Oracle(
-    "optax_categorical_hinge_loss", "optax", _optax_multiclass_hinge, _optax_unavailable
+    "optax_categorical_hinge_loss", "optax", _optax_multiclass_hinge, optax_unavailable
 )
 _KERAS_CAT_HINGE = Oracle(
     "keras_categorical_hinge_loss", "keras", _keras_categorical_hinge, _keras_unavailable
@@ -404,21 +382,23 @@ _KERAS_CLIP = (
     "200 here)"
 )
 
-_SOFTMAX_FOCAL = _entry(
+_SOFTMAX_FOCAL = entry(
     "softmax_focal_loss",
     [
-        _b("basic", _index((8, 5), 5), **_AOT),
-        _b(
+        base("basic", class_scores((8, 5), 5), **AOT),
+        base(
             "alpha_vector_ignore",
-            _with(_index((8, 5), 5, ignore=2), alpha=lambda r: r.uniform(0.2, 1.0, 5)),
+            with_arrays(class_scores((8, 5), 5, ignore=2), alpha=lambda r: r.uniform(0.2, 1.0, 5)),
             {"gamma": 1.5},
         ),
-        _b("probs_scalar_alpha", _index((8, 5), 5, probs=True), {"alpha": 0.25, "gamma": 3.0}),
-        _b("spatial_ignore", _index((2, 4, 3, 3), 4, ignore=3), {"gamma": 0.5}),
-        _b(
+        base(
+            "probs_scalar_alpha", class_scores((8, 5), 5, probs=True), {"alpha": 0.25, "gamma": 3.0}
+        ),
+        base("spatial_ignore", class_scores((2, 4, 3, 3), 4, ignore=3), {"gamma": 0.5}),
+        base(
             "large_logits",
             _large_logits,
-            reductions=_ELEMENTWISE,
+            reductions=ELEMENTWISE,
             skip={"keras_softmax_focal_loss": _KERAS_CLIP},
         ),
     ],
@@ -428,22 +408,22 @@ _SOFTMAX_FOCAL = _entry(
     extra_oracles=(_KERAS_FOCAL,),
 )
 
-_POLY1 = _entry(
+_POLY1 = entry(
     "poly1_cross_entropy",
     [
-        _b("basic", _index((8, 5), 5), **_AOT),
-        _b(
+        base("basic", class_scores((8, 5), 5), **AOT),
+        base(
             "weight_ignore_smoothing",
-            _index((8, 5), 5, weight=True, ignore=2),
+            class_scores((8, 5), 5, weight=True, ignore=2),
             {"epsilon": 2.0, "label_smoothing": 0.1},
         ),
-        _b("probs_weight", _index((8, 5), 5, probs=True, weight=True), {"epsilon": -1.0}),
-        _b(
+        base("probs_weight", class_scores((8, 5), 5, probs=True, weight=True), {"epsilon": -1.0}),
+        base(
             "spatial_ignore_smoothing",
-            _index((2, 4, 3, 3), 4, ignore=3),
+            class_scores((2, 4, 3, 3), 4, ignore=3),
             {"epsilon": 0.5, "label_smoothing": 0.2},
         ),
-        _b("large_logits", _large_logits, {"epsilon": 2.0}, reductions=_ELEMENTWISE),
+        base("large_logits", _large_logits, {"epsilon": 2.0}, reductions=ELEMENTWISE),
     ],
     fn=poly1_cross_entropy,
     reference=poly1_cross_entropy_reference,
@@ -451,15 +431,15 @@ _POLY1 = _entry(
     extra_oracles=(_OPTAX_POLY,),
 )
 
-_GCE = _entry(
+_GCE = entry(
     "generalized_cross_entropy",
     [
-        _b("basic", _index((8, 5), 5), **_AOT),
-        _b("ignore_q03", _index((8, 5), 5, ignore=3), {"q": 0.3}),
-        _b("spatial_q1", _index((2, 4, 3, 3), 4), {"q": 1.0}),
-        _b("large_logits", _large_logits, {"q": 0.5}, reductions=_ELEMENTWISE),
-        _b("all_ignored", _all_ignored, reductions=("none", "sum")),
-        _b("all_ignored", _all_ignored, reductions=("mean",), skip={"grad_fd": _NAN_MEAN}),
+        base("basic", class_scores((8, 5), 5), **AOT),
+        base("ignore_q03", class_scores((8, 5), 5, ignore=3), {"q": 0.3}),
+        base("spatial_q1", class_scores((2, 4, 3, 3), 4), {"q": 1.0}),
+        base("large_logits", _large_logits, {"q": 0.5}, reductions=ELEMENTWISE),
+        base("all_ignored", all_ignored, reductions=("none", "sum")),
+        base("all_ignored", all_ignored, reductions=("mean",), skip={"grad_fd": NAN_MEAN}),
     ],
     fn=generalized_cross_entropy,
     reference=generalized_cross_entropy_reference,
@@ -473,7 +453,7 @@ def _int_signs(shape):
 
 
 # 1 - y x == 0 exactly wherever x == y (every other entry of input is its label).
-_HINGE_KINK = _fixed(
+_HINGE_KINK = fixed(
     input=[1.0, 0.5, -1.0, -5.0, 1.0, 1.5, -1.0, 0.25, 1.0],
     target=[1.0, -1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0],
 )
@@ -481,29 +461,29 @@ _HINGE_KINK = _fixed(
 
 def _hinge_bases():
     return [
-        _b("basic", _arrays(input=_normal((8, 5), 2.0), target=_signs((8, 5))), **_AOT),
-        _b(
+        base("basic", arrays(input=normal((8, 5), 2.0), target=signs((8, 5))), **AOT),
+        base(
             "zero_one",
-            _arrays(input=_normal((8, 5), 2.0), target=_binary((8, 5))),
+            arrays(input=normal((8, 5), 2.0), target=binary((8, 5))),
             {"zero_one": True},
         ),
-        _b("int_target_row", _arrays(input=_normal((8, 5), 2.0), target=_int_signs((5,)))),
+        base("int_target_row", arrays(input=normal((8, 5), 2.0), target=_int_signs((5,)))),
     ]
 
 
-_HINGE = _entry(
+_HINGE = entry(
     "hinge_loss",
-    [*_hinge_bases(), _b("kink", _HINGE_KINK, skip={"grad_fd": _KINK})],
+    [*_hinge_bases(), base("kink", _HINGE_KINK, skip={"grad_fd": KINK})],
     fn=hinge_loss,
     reference=hinge_loss_reference,
     oracle=None,
     extra_oracles=(_OPTAX_HINGE, _KERAS_HINGE),
 )
 
-_SQUARED_HINGE = _entry(
+_SQUARED_HINGE = entry(
     "squared_hinge_loss",
     # the squared hinge is differentiable at the kink (gradient 0): the finite difference runs
-    [*_hinge_bases(), _b("kink", _HINGE_KINK)],
+    [*_hinge_bases(), base("kink", _HINGE_KINK)],
     fn=squared_hinge_loss,
     reference=squared_hinge_loss_reference,
     oracle=None,
@@ -540,34 +520,34 @@ _KERAS_ONE_HOT = (
 )
 _OPTAX_INDEX_ONLY = "optax's multiclass_hinge_loss takes integer labels only"
 
-_CAT_HINGE = _entry(
+_CAT_HINGE = entry(
     "categorical_hinge_loss",
     [
-        _b(
+        base(
             "basic",
-            _index((8, 5), 5),
-            **_AOT,
+            class_scores((8, 5), 5),
+            **AOT,
             skip={"keras_categorical_hinge_loss": _KERAS_ONE_HOT},
         ),
-        _b(
+        base(
             "probs",
-            _index((8, 5), 5, probs=True),
+            class_scores((8, 5), 5, probs=True),
             skip={"optax_categorical_hinge_loss": _OPTAX_INDEX_ONLY},
         ),
-        _b(
+        base(
             "one_hot_negative",
             _one_hot_negative,
             skip={"optax_categorical_hinge_loss": _OPTAX_INDEX_ONLY},
         ),
-        _b(
+        base(
             "spatial",
-            _index((2, 4, 3), 4),
+            class_scores((2, 4, 3), 4),
             skip={"keras_categorical_hinge_loss": _KERAS_ONE_HOT},
         ),
-        _b(
+        base(
             "ties_kink",
             _hinge_ties,
-            skip={"keras_categorical_hinge_loss": _KERAS_ONE_HOT, "grad_fd": _KINK},
+            skip={"keras_categorical_hinge_loss": _KERAS_ONE_HOT, "grad_fd": KINK},
         ),
     ],
     fn=categorical_hinge_loss,

@@ -1,4 +1,4 @@
-"""Conformance entries for the embedding losses beyond the frameworks (issue 4).
+"""Conformance entries for the embedding losses beyond the frameworks.
 
 :func:`~lossbridge.embedding.contrastive_loss`, :func:`~lossbridge.embedding.ntxent_loss`,
 :func:`~lossbridge.embedding.circle_loss` and :func:`~lossbridge.embedding.cosine_similarity_loss`.
@@ -23,17 +23,18 @@ import math
 
 import numpy as np
 
-from lossbridge.conformance.drivers import get_driver
-from lossbridge.conformance.registry import (
-    _AOT,
+from lossbridge.conformance.cases import (
+    AOT,
     Entry,
     Oracle,
-    _arrays,
-    _b,
-    _entry,
-    _normal,
-    _optax_unavailable,
+    arrays,
+    base,
+    entry,
+    normal,
+    optax_unavailable,
 )
+from lossbridge.conformance.drivers import get_driver
+from lossbridge.conformance.references import reduce
 from lossbridge.embedding import (
     circle_loss,
     contrastive_loss,
@@ -44,17 +45,6 @@ from lossbridge.embedding import (
 # ------------------------------------------------------------------------------------------
 # float64 NumPy references, written from the papers
 # ------------------------------------------------------------------------------------------
-
-
-def _reduce(loss: np.ndarray, reduction: str, count: float | None = None) -> np.ndarray:
-    loss = np.asarray(loss, dtype=np.float64)
-    if reduction == "none":
-        return loss
-    total = loss.sum()
-    if reduction == "sum":
-        return total
-    n = loss.size if count is None else count
-    return total / n if n else np.float64("nan")
 
 
 def ref_contrastive_loss(
@@ -71,7 +61,7 @@ def ref_contrastive_loss(
             loss[idx] = 0.5 * dist**2
         else:
             loss[idx] = 0.5 * max(0.0, margin - dist) ** 2
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def _unit_rows(x: np.ndarray, floor: float) -> np.ndarray:
@@ -97,7 +87,7 @@ def ref_ntxent_loss(embeddings, labels, *, temperature=0.07, reduction="mean") -
                 continue
             pairs += 1
             loss[i, j] = np.logaddexp.reduce([s[i][j], *negatives]) - s[i][j]
-    return _reduce(loss, reduction, pairs)
+    return reduce(loss, reduction, denominator=pairs)
 
 
 def _circle(embeddings, labels, margin, gamma, reduction, frozen=None) -> np.ndarray:
@@ -123,7 +113,7 @@ def _circle(embeddings, labels, margin, gamma, reduction, frozen=None) -> np.nda
         if pos and neg:
             anchors += 1
             loss[i] = np.logaddexp(0.0, np.logaddexp.reduce(pos) + np.logaddexp.reduce(neg))
-    return _reduce(loss, reduction, anchors)
+    return reduce(loss, reduction, denominator=anchors)
 
 
 def ref_circle_loss(
@@ -163,7 +153,7 @@ def _cosine(input, target, axis, eps, offsets=None) -> np.ndarray:
 
 def ref_cosine_similarity_loss(input, target, *, axis=-1, eps=1e-8, reduction="mean"):
     """1 - sum(x / max(|x|, eps) * y / max(|y|, eps)) along ``axis``, one vector at a time."""
-    return _reduce(_cosine(input, target, axis, eps), reduction)
+    return reduce(_cosine(input, target, axis, eps), reduction)
 
 
 def ref_cosine_similarity_loss_torch_grad(
@@ -183,7 +173,7 @@ def ref_cosine_similarity_loss_torch_grad(
         return np.maximum(norm, eps) - norm
 
     loss = _cosine(input, target, axis, eps, offsets=(offsets("input"), offsets("target")))
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 # ------------------------------------------------------------------------------------------
@@ -246,7 +236,7 @@ def _pml_contrastive(inputs, kwargs, dtype):
         loss[y] = out["pos_loss"]["losses"].detach().double().numpy() if y.any() else 0.0
         loss[~y] = out["neg_loss"]["losses"].detach().double().numpy() if (~y).any() else 0.0
     loss = 0.5 * loss[:n] ** 2
-    return _reduce(loss[0] if one_d else loss, kwargs.get("reduction", "mean"))
+    return reduce(loss[0] if one_d else loss, kwargs.get("reduction", "mean"))
 
 
 def _optax_ntxent(inputs, kwargs, dtype):
@@ -299,7 +289,7 @@ def _torch_cosine(inputs, kwargs, dtype):
     out = 1.0 - F.cosine_similarity(
         x, y, dim=kwargs.get("axis", -1) % ndim, eps=kwargs.get("eps", 1e-8)
     )
-    return _reduce(out.double().numpy(), kwargs.get("reduction", "mean"))
+    return reduce(out.double().numpy(), kwargs.get("reduction", "mean"))
 
 
 def _optax_cosine(inputs, kwargs, dtype):
@@ -315,7 +305,7 @@ def _optax_cosine(inputs, kwargs, dtype):
         epsilon=kwargs.get("eps", 1e-8) ** 2,
         axis=kwargs.get("axis", -1),
     )
-    return _reduce(np.asarray(out, dtype=np.float64), kwargs.get("reduction", "mean"))
+    return reduce(np.asarray(out, dtype=np.float64), kwargs.get("reduction", "mean"))
 
 
 def _keras_cosine(inputs, kwargs, dtype):
@@ -326,14 +316,14 @@ def _keras_cosine(inputs, kwargs, dtype):
     x, y = np.broadcast_arrays(inputs["input"].astype(dtype), inputs["target"].astype(dtype))
     out = keras.losses.cosine_similarity(y, x, axis=kwargs.get("axis", -1))
     loss = 1.0 + np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
-    return _reduce(loss, kwargs.get("reduction", "mean"))
+    return reduce(loss, kwargs.get("reduction", "mean"))
 
 
 _PML_CONTRASTIVE = Oracle("pml_contrastive_loss", "pml", _pml_contrastive, _pml_unavailable)
-_OPTAX_NTXENT = Oracle("optax_ntxent", "optax", _optax_ntxent, _optax_unavailable)
+_OPTAX_NTXENT = Oracle("optax_ntxent", "optax", _optax_ntxent, optax_unavailable)
 _KERAS_CIRCLE = Oracle("keras_circle", "keras", _keras_circle, _keras_unavailable)
 _TORCH_COSINE = Oracle("torch_cosine_similarity", "torch", _torch_cosine, _torch_unavailable)
-_OPTAX_COSINE = Oracle("optax_cosine_distance", "optax", _optax_cosine, _optax_unavailable)
+_OPTAX_COSINE = Oracle("optax_cosine_distance", "optax", _optax_cosine, optax_unavailable)
 _KERAS_COSINE = Oracle("keras_cosine_similarity", "keras", _keras_cosine, _keras_unavailable)
 
 # ------------------------------------------------------------------------------------------
@@ -407,8 +397,8 @@ def _split(label, make, kwargs=None, *, none_skip, **opts) -> list[dict]:
     """A base case whose 'none' reduction skips an oracle that has only reduced values."""
     skip = opts.pop("skip", {})
     return [
-        _b(label, make, kwargs, reductions=("mean", "sum"), skip=skip, **opts),
-        _b(label, make, kwargs, reductions=("none",), skip={**skip, **none_skip}),
+        base(label, make, kwargs, reductions=("mean", "sum"), skip=skip, **opts),
+        base(label, make, kwargs, reductions=("none",), skip={**skip, **none_skip}),
     ]
 
 
@@ -418,12 +408,12 @@ _NO_OPTAX_NONE = {"optax_ntxent": "optax's ntxent returns only the mean over pos
 # Entries
 # ------------------------------------------------------------------------------------------
 
-_CONTRASTIVE = _entry(
+_CONTRASTIVE = entry(
     "contrastive_loss",
     [
-        _b("basic", _pairs(scale=0.4), **_AOT),
-        _b("margin_eps0", _pairs(), {"margin": 3.0, "eps": 0.0}),
-        _b(
+        base("basic", _pairs(scale=0.4), **AOT),
+        base("margin_eps0", _pairs(), {"margin": 3.0, "eps": 0.0}),
+        base(
             "identical_zero_bool",
             _pairs(
                 scale=0.4,
@@ -433,8 +423,8 @@ _CONTRASTIVE = _entry(
             ),
             {"eps": 0.0},
         ),
-        _b("one_d_int", _pairs(shape=(5,), scale=0.3, target=np.array(0)), {"margin": 2.0}),
-        _b("empty", _arrays(input1=_normal((0, 5)), input2=_normal((0, 5)), target=_normal((0,)))),
+        base("one_d_int", _pairs(shape=(5,), scale=0.3, target=np.array(0)), {"margin": 2.0}),
+        base("empty", arrays(input1=normal((0, 5)), input2=normal((0, 5)), target=normal((0,)))),
     ],
     fn=contrastive_loss,
     reference=ref_contrastive_loss,
@@ -443,7 +433,7 @@ _CONTRASTIVE = _entry(
     extra_oracles=(_PML_CONTRASTIVE,),
 )
 
-_NTXENT = _entry(
+_NTXENT = entry(
     "ntxent_loss",
     [
         *_split(
@@ -459,8 +449,8 @@ _NTXENT = _entry(
             none_skip=_NO_OPTAX_NONE,
             skip={"grad_fd": _ZERO_FD, **dict.fromkeys(_HALF_GRAD_REF, _ZERO_HALF)},
         ),
-        _b("no_positive", _batch(_DISTINCT), reductions=("sum",)),
-        _b("no_positive", _batch(_DISTINCT), reductions=("mean",), skip={"grad_fd": _NAN_MEAN}),
+        base("no_positive", _batch(_DISTINCT), reductions=("sum",)),
+        base("no_positive", _batch(_DISTINCT), reductions=("mean",), skip={"grad_fd": _NAN_MEAN}),
     ],
     fn=ntxent_loss,
     reference=ref_ntxent_loss,
@@ -469,19 +459,19 @@ _NTXENT = _entry(
     extra_oracles=(_OPTAX_NTXENT,),
 )
 
-_CIRCLE = _entry(
+_CIRCLE = entry(
     "circle_loss",
     [
-        _b("groups", _batch(_GROUPS), **_AOT),
-        _b("lone_anchor_pml", _batch(_LONE), {"margin": 0.4, "gamma": 80.0}),
-        _b(
+        base("groups", _batch(_GROUPS), **AOT),
+        base("lone_anchor_pml", _batch(_LONE), {"margin": 0.4, "gamma": 80.0}),
+        base(
             "zero_identical",
             _batch(_LONE, zero_rows=(2,), copies=((0, 1), (3, 5))),
             {"margin": 0.4, "gamma": 80.0},
             skip={"grad_fd": _ZERO_FD},
         ),
-        _b("no_positive", _batch(_DISTINCT), reductions=("none", "sum")),
-        _b(
+        base("no_positive", _batch(_DISTINCT), reductions=("none", "sum")),
+        base(
             "no_positive",
             _batch(_DISTINCT),
             reductions=("mean",),
@@ -505,19 +495,19 @@ _KERAS_EPS = (
     "below eps"
 )
 
-_COSINE = _entry(
+_COSINE = entry(
     "cosine_similarity_loss",
     [
-        _b("basic", _cos_inputs(), **_AOT),
-        _b("axis_broadcast", _cos_inputs((2, 3, 4), (3, 4)), {"axis": 1}),
-        _b("zero_identical", _cos_inputs(edge=True), skip={"grad_fd": _ZERO_FD}),
-        _b(
+        base("basic", _cos_inputs(), **AOT),
+        base("axis_broadcast", _cos_inputs((2, 3, 4), (3, 4)), {"axis": 1}),
+        base("zero_identical", _cos_inputs(edge=True), skip={"grad_fd": _ZERO_FD}),
+        base(
             "eps_clamp",
             _cos_inputs(scale=0.2),
             {"eps": 0.5},
             skip={"keras_cosine_similarity": _KERAS_EPS},
         ),
-        _b("empty", _cos_inputs((0, 5))),
+        base("empty", _cos_inputs((0, 5))),
     ],
     fn=cosine_similarity_loss,
     reference=ref_cosine_similarity_loss,

@@ -32,7 +32,17 @@ import numpy as np
 
 import lossbridge.keras as lk
 from lossbridge.conformance import references
-from lossbridge.conformance.registry import Oracle, _arrays, _b, _const, _entry, _fixed, _normal
+from lossbridge.conformance.cases import (
+    Oracle,
+    arrays,
+    base,
+    binary,
+    const,
+    entry,
+    fixed,
+    normal,
+    weights,
+)
 
 EPS = 1e-7
 R5 = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", None)
@@ -74,7 +84,16 @@ def _align(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _reduce(values, sample_weight=None, mask=None, reduction=_SOBS):
+def _keras_reduce(values, sample_weight=None, mask=None, reduction=_SOBS):
+    """Keras 3.15.1's weighting and reduction of per-sample values, float64 NumPy.
+
+    The one Keras reduction of the suite, and not
+    :func:`~lossbridge.conformance.references.reduce`: Keras multiplies the values by
+    ``sample_weight`` and the mask (the mask rescaled so that ``'mean'`` and
+    ``'sum_over_batch_size'`` average over the unmasked values), aligns ranks as
+    ``squeeze_or_expand_to_same_rank`` does, divides ``'mean_with_sample_weight'`` by the weight
+    sum, and a zero divisor gives 0 (``divide_no_nan``), not NaN.
+    """
     values = np.asarray(values, np.float64)
     sw = None if sample_weight is None else np.asarray(sample_weight, np.float64)
     if mask is not None:
@@ -106,7 +125,7 @@ def _ref(per_sample: Callable[..., Any], *, align: bool = True):
             yt, yp = _align(yt, yp)
         out = per_sample(yt, yp, **params)
         values, mask = out if isinstance(out, tuple) else (out, None)
-        return _reduce(values, sample_weight, mask, reduction)
+        return _keras_reduce(values, sample_weight, mask, reduction)
 
     return reference
 
@@ -214,11 +233,6 @@ def _np_binary_focal(
     return np.mean(loss, axis=axis)
 
 
-def _np_softmax(z, axis=-1):
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
 def _np_cce(yt, yp, from_logits=False, label_smoothing=0.0, axis=-1):
     lo, hi = _bounds(yt, yp)
     c = yt.shape[-1]  # Keras 3.15.1 smooths by the last axis's size whatever axis is (PR 23437)
@@ -235,7 +249,7 @@ def _np_cat_focal(yt, yp, alpha=0.25, gamma=2.0, from_logits=False, label_smooth
     lo, hi = _bounds(yt, yp)
     c = yt.shape[-1]  # as _np_cce
     yt = yt * (1 - label_smoothing) + label_smoothing / c
-    q = _np_softmax(yp, axis) if from_logits else yp
+    q = references.softmax(yp, axis) if from_logits else yp
     p = np.clip(q / q.sum(axis=axis, keepdims=True), lo, hi)
     return np.sum(alpha * (1 - p) ** gamma * (-yt * np.log(p)), axis=axis)
 
@@ -364,7 +378,7 @@ def _keras_entry(name: str, per_sample: Callable[..., Any], bases: list[dict], *
         swap=name == "Tversky",
         unavailable=_ctc_unavailable if name == "CTC" else _keras_unavailable,
     )
-    return _entry(
+    return entry(
         f"keras.{name}",
         bases,
         fn=_adapter(name),
@@ -383,14 +397,6 @@ def _keras_entry(name: str, per_sample: Callable[..., Any], bases: list[dict], *
 
 def _uniform(shape, lo=0.0, hi=1.0):
     return lambda r: r.uniform(lo, hi, shape)
-
-
-def _weights(n=8):
-    return lambda r: r.uniform(0.2, 2.0, n)
-
-
-def _bits(shape):
-    return lambda r: r.integers(0, 2, shape).astype(np.float64)
 
 
 def _onehot(shape):
@@ -436,9 +442,9 @@ def _ctc_labels(r):
     return y
 
 
-_W = {"sample_weight": _weights()}
-_PAIR = _arrays(y_true=_normal((8, 5)), y_pred=_normal((8, 5)), **_W)
-_POS_PAIR = _arrays(y_true=_uniform((8, 5), 0.1, 3.0), y_pred=_uniform((8, 5), 0.1, 3.0), **_W)
+_W = {"sample_weight": weights(8)}
+_PAIR = arrays(y_true=normal((8, 5)), y_pred=normal((8, 5)), **_W)
+_POS_PAIR = arrays(y_true=_uniform((8, 5), 0.1, 3.0), y_pred=_uniform((8, 5), 0.1, 3.0), **_W)
 _ALL = {"reductions": R5, **_AOT}
 _A = {"reductions": (_SOBS, "mean_with_sample_weight", None), **_AOT}
 _B = {"reductions": ("sum", "mean")}
@@ -449,18 +455,18 @@ ENTRIES = (
         "MeanSquaredError",
         _np_mse,
         [
-            _b("basic", _PAIR, **_A),
-            _b("one_d", _arrays(y_true=_normal((8,)), y_pred=_normal((8,))), **_B),
+            base("basic", _PAIR, **_A),
+            base("one_d", arrays(y_true=normal((8,)), y_pred=normal((8,))), **_B),
         ],
     ),
     _keras_entry(
         "MeanAbsoluteError",
         _np_mae,
         [
-            _b("basic", _PAIR, **_ALL),
-            _b(
+            base("basic", _PAIR, **_ALL),
+            base(
                 "n_vs_n1",
-                _arrays(y_true=_normal((8,)), y_pred=_normal((8, 1)), **_W),
+                arrays(y_true=normal((8,)), y_pred=normal((8, 1)), **_W),
                 **_B,
             ),
         ],
@@ -469,10 +475,10 @@ ENTRIES = (
         "MeanAbsolutePercentageError",
         _np_mape,
         [
-            _b("basic", _PAIR, **_A),
-            _b(
+            base("basic", _PAIR, **_A),
+            base(
                 "zero_target",
-                _fixed((8, 5), y_true=[0.0, 1.5, -2.0], y_pred=[0.3, 1.0, 2.0]),
+                fixed((8, 5), y_true=[0.0, 1.5, -2.0], y_pred=[0.3, 1.0, 2.0]),
                 **_B,
             ),
         ],
@@ -481,10 +487,10 @@ ENTRIES = (
         "MeanSquaredLogarithmicError",
         _np_msle,
         [
-            _b("basic", _POS_PAIR, **_A),
-            _b(
+            base("basic", _POS_PAIR, **_A),
+            base(
                 "below_eps",
-                _fixed((8, 5), y_true=[-0.5, 0.0, 1.0, 2.0], y_pred=[0.3, -0.2, 0.7, 1.1, 2.5]),
+                fixed((8, 5), y_true=[-0.5, 0.0, 1.0, 2.0], y_pred=[0.3, -0.2, 0.7, 1.1, 2.5]),
                 skip={"grad_fd": "values below the clip at 1e-7: flat on one side only"},
                 **_B,
             ),
@@ -494,12 +500,12 @@ ENTRIES = (
         "CosineSimilarity",
         _np_cosine,
         [
-            _b("basic", _PAIR, **_A),
-            _b(
+            base("basic", _PAIR, **_A),
+            base(
                 "zero_vectors",
-                _arrays(
-                    y_true=_const(np.resize([[0.0] * 5, [1.0, 0, 2, 0, 1]], (8, 5))),
-                    y_pred=_normal((8, 5)),
+                arrays(
+                    y_true=const(np.resize([[0.0] * 5, [1.0, 0, 2, 0, 1]], (8, 5))),
+                    y_pred=normal((8, 5)),
                 ),
                 **_B,
             ),
@@ -509,25 +515,23 @@ ENTRIES = (
         "Huber",
         _np_huber,
         [
-            _b(
+            base(
                 "basic",
-                _arrays(y_true=_normal((8, 5), 2.0), y_pred=_normal((8, 5), 2.0), **_W),
+                arrays(y_true=normal((8, 5), 2.0), y_pred=normal((8, 5), 2.0), **_W),
                 **_A,
             ),
-            _b("delta", _PAIR, {"delta": 0.5}, **_B),
+            base("delta", _PAIR, {"delta": 0.5}, **_B),
         ],
     ),
-    _keras_entry("LogCosh", _np_log_cosh, [_b("basic", _PAIR, **_ALL)]),
+    _keras_entry("LogCosh", _np_log_cosh, [base("basic", _PAIR, **_ALL)]),
     _keras_entry(
         "Hinge",
         _np_hinge,
         [
-            _b("zero_one", _arrays(y_true=_bits((8, 5)), y_pred=_normal((8, 5)), **_W), **_A),
-            _b(
+            base("zero_one", arrays(y_true=binary((8, 5)), y_pred=normal((8, 5)), **_W), **_A),
+            base(
                 "plus_minus",
-                _arrays(
-                    y_true=lambda r: 2 * r.integers(0, 2, (8, 5)) - 1.0, y_pred=_normal((8, 5))
-                ),
+                arrays(y_true=lambda r: 2 * r.integers(0, 2, (8, 5)) - 1.0, y_pred=normal((8, 5))),
                 **_B,
             ),
         ],
@@ -536,10 +540,10 @@ ENTRIES = (
         "SquaredHinge",
         _np_squared_hinge,
         [
-            _b("zero_one", _arrays(y_true=_bits((8, 5)), y_pred=_normal((8, 5)), **_W), **_A),
-            _b(
+            base("zero_one", arrays(y_true=binary((8, 5)), y_pred=normal((8, 5)), **_W), **_A),
+            base(
                 "mixed_labels",
-                _fixed(
+                fixed(
                     (8, 5),
                     y_true=[0.0, 1.0, 0.5, 1.0, 0.0, -1.0],
                     y_pred=[0.3, -0.5, 2.0, 0.1, 1.7, 0.6, -1.3],
@@ -551,42 +555,42 @@ ENTRIES = (
     _keras_entry(
         "CategoricalHinge",
         _np_categorical_hinge,
-        [_b("basic", _arrays(y_true=_onehot((8, 5)), y_pred=_normal((8, 5)), **_W), **_ALL)],
+        [base("basic", arrays(y_true=_onehot((8, 5)), y_pred=normal((8, 5)), **_W), **_ALL)],
     ),
     _keras_entry(
         "KLDivergence",
         _np_kl,
         [
-            _b(
+            base(
                 "basic",
-                _arrays(
+                arrays(
                     y_true=lambda r: r.dirichlet(np.ones(5), 8),
                     y_pred=_prob_rows((8, 5)),
                     **_W,
                 ),
                 **_A,
             ),
-            _b(
+            base(
                 "zeros_in_target",
-                _arrays(y_true=_onehot((8, 5)), y_pred=_prob_rows((8, 5))),
+                arrays(y_true=_onehot((8, 5)), y_pred=_prob_rows((8, 5))),
                 **_B,
             ),
         ],
     ),
-    _keras_entry("Poisson", _np_poisson, [_b("basic", _POS_PAIR, **_ALL)], align=False),
+    _keras_entry("Poisson", _np_poisson, [base("basic", _POS_PAIR, **_ALL)], align=False),
     _keras_entry(
         "BinaryCrossentropy",
         _np_bce,
         [
-            _b(
+            base(
                 "smoothed",
-                _arrays(y_true=_bits((8, 5)), y_pred=_uniform((8, 5), 0.02, 0.98), **_W),
+                arrays(y_true=binary((8, 5)), y_pred=_uniform((8, 5), 0.02, 0.98), **_W),
                 {"label_smoothing": 0.2},
                 **_A,
             ),
-            _b(
+            base(
                 "exact_0_1_f32_clip",
-                _fixed(
+                fixed(
                     (8, 5),
                     y_true=[1.0, 0.0, 1.0, 1.0, 0.0],
                     y_pred=[0.0, 1.0, 1e-9, 0.3, 1.0, 0.0, 0.6],
@@ -604,15 +608,15 @@ ENTRIES = (
         "BinaryFocalCrossentropy",
         _np_binary_focal,
         [
-            _b(
+            base(
                 "balanced",
-                _arrays(y_true=_bits((8, 5)), y_pred=_uniform((8, 5), 0.02, 0.98), **_W),
+                arrays(y_true=binary((8, 5)), y_pred=_uniform((8, 5), 0.02, 0.98), **_W),
                 {"apply_class_balancing": True, "gamma": 1.5},
                 **_A,
             ),
-            _b(
+            base(
                 "large_logits",
-                _fixed(
+                fixed(
                     (8, 5),
                     y_true=[0.0, 1.0, 0.0, 1.0, 0.3],
                     y_pred=[100.0, -100.0, 20.0, 0.5, -3.0, 2.0],
@@ -626,22 +630,20 @@ ENTRIES = (
         "CategoricalCrossentropy",
         _np_cce,
         [
-            _b(
+            base(
                 "probs",
-                _arrays(y_true=_onehot((8, 5)), y_pred=_uniform((8, 5), 0.05, 1.0), **_W),
+                arrays(y_true=_onehot((8, 5)), y_pred=_uniform((8, 5), 0.05, 1.0), **_W),
                 **_A,
             ),
-            _b(
+            base(
                 "logits_smoothing",
-                _arrays(y_true=_onehot((2, 4, 4, 3)), y_pred=_normal((2, 4, 4, 3), 2.0)),
+                arrays(y_true=_onehot((2, 4, 4, 3)), y_pred=normal((2, 4, 4, 3), 2.0)),
                 {"from_logits": True, "label_smoothing": 0.1},
                 **_B,
             ),
-            _b(  # classes on axis 1: Keras 3.15.1 still smooths by shape[-1] = 4
+            base(  # classes on axis 1: Keras 3.15.1 still smooths by shape[-1] = 4
                 "axis1_smoothing",
-                _arrays(
-                    y_true=_uniform((2, 3, 4), 0.0, 1.0), y_pred=_uniform((2, 3, 4), 0.05, 1.0)
-                ),
+                arrays(y_true=_uniform((2, 3, 4), 0.0, 1.0), y_pred=_uniform((2, 3, 4), 0.05, 1.0)),
                 {"label_smoothing": 0.2, "axis": 1},
                 **_B,
             ),
@@ -651,14 +653,14 @@ ENTRIES = (
         "CategoricalFocalCrossentropy",
         _np_cat_focal,
         [
-            _b(
+            base(
                 "probs",
-                _arrays(y_true=_onehot((8, 5)), y_pred=_uniform((8, 5), 0.05, 1.0), **_W),
+                arrays(y_true=_onehot((8, 5)), y_pred=_uniform((8, 5), 0.05, 1.0), **_W),
                 **_A,
             ),
-            _b(
+            base(
                 "logits",
-                _arrays(y_true=_onehot((8, 5)), y_pred=_normal((8, 5), 3.0)),
+                arrays(y_true=_onehot((8, 5)), y_pred=normal((8, 5), 3.0)),
                 {"from_logits": True, "alpha": 0.5, "label_smoothing": 0.1},
                 **_B,
             ),
@@ -668,16 +670,16 @@ ENTRIES = (
         "SparseCategoricalCrossentropy",
         _np_sparse,
         [
-            _b(
+            base(
                 "ignore_some",
-                _arrays(y_true=_labels((8,), 5, ignore=2), y_pred=_normal((8, 5), 2.0), **_W),
+                arrays(y_true=_labels((8,), 5, ignore=2), y_pred=normal((8, 5), 2.0), **_W),
                 {"from_logits": True, "ignore_class": -1},
                 **_A,
             ),
-            _b(
+            base(
                 "all_ignored",
-                _arrays(
-                    y_true=_const(np.full((2, 4, 4), -1)), y_pred=_uniform((2, 4, 4, 3), 0.05, 1.0)
+                arrays(
+                    y_true=const(np.full((2, 4, 4), -1)), y_pred=_uniform((2, 4, 4, 3), 0.05, 1.0)
                 ),
                 {"ignore_class": -1},
                 **_B,
@@ -689,9 +691,9 @@ ENTRIES = (
         "CategoricalGeneralizedCrossEntropy",
         _np_gce,
         [
-            _b(
+            base(
                 "basic",
-                _arrays(y_true=_labels((8,), 5), y_pred=_prob_rows((8, 5)), **_W),
+                arrays(y_true=_labels((8,), 5), y_pred=_prob_rows((8, 5)), **_W),
                 {"q": 0.7},
                 **_ALL,
             )
@@ -702,10 +704,10 @@ ENTRIES = (
         "Dice",
         _np_dice,
         [
-            _b("basic", _arrays(y_true=_bits((8, 5)), y_pred=_uniform((8, 5)), **_W), **_A),
-            _b(
+            base("basic", arrays(y_true=binary((8, 5)), y_pred=_uniform((8, 5)), **_W), **_A),
+            base(
                 "axis_images",
-                _arrays(y_true=_bits((2, 4, 4, 3)), y_pred=_uniform((2, 4, 4, 3))),
+                arrays(y_true=binary((2, 4, 4, 3)), y_pred=_uniform((2, 4, 4, 3))),
                 {"axis": (1, 2)},
                 **_B,
             ),
@@ -716,15 +718,15 @@ ENTRIES = (
         "Tversky",
         _np_tversky,
         [
-            _b(
+            base(
                 "alpha_beta_axis",
-                _arrays(y_true=_bits((8, 5)), y_pred=_uniform((8, 5)), **_W),
+                arrays(y_true=binary((8, 5)), y_pred=_uniform((8, 5)), **_W),
                 {"alpha": 0.7, "beta": 0.3, "axis": -1},
                 **_A,
             ),
-            _b(
+            base(
                 "defaults_all_axes",
-                _fixed((8, 5), y_true=[1.0, 0.0, 0.0, 1.0], y_pred=[1.0, 1.0, 1.0, 0.3, 0.6]),
+                fixed((8, 5), y_true=[1.0, 0.0, 0.0, 1.0], y_pred=[1.0, 1.0, 1.0, 0.3, 0.6]),
                 {"alpha": 0.9, "beta": 0.1},
                 **_B,
             ),
@@ -735,10 +737,10 @@ ENTRIES = (
         "Circle",
         _np_circle,
         [
-            _b(
+            base(
                 "basic",
-                _arrays(
-                    y_true=_const(np.array([0, 1, 0, 2, 1, 0, 3, 1])),
+                arrays(
+                    y_true=const(np.array([0, 1, 0, 2, 1, 0, 3, 1])),
                     y_pred=_unit_rows((8, 5)),
                     **_W,
                 ),
@@ -752,9 +754,9 @@ ENTRIES = (
         "CTC",
         _np_ctc,
         [
-            _b(
+            base(
                 "basic",
-                _arrays(y_true=_ctc_labels, y_pred=_normal((2, 6, 5)), sample_weight=_weights(2)),
+                arrays(y_true=_ctc_labels, y_pred=normal((2, 6, 5)), sample_weight=weights(2)),
                 **_ALL,
             )
         ],

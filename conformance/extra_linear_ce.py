@@ -1,4 +1,4 @@
-"""Conformance entry of ``linear_cross_entropy`` (torch 2.13's, issue 15).
+"""Conformance entry of ``linear_cross_entropy`` (torch 2.13's).
 
 The oracle is ``torch.nn.functional.linear_cross_entropy`` (values, and gradients with respect
 to ``input``, ``linear_weight`` and ``linear_bias``). The chunked cases pass
@@ -18,14 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from lossbridge.conformance.registry import (
-    _NAN_MEAN,
-    Entry,
-    _b,
-    _class_weight,
-    _entry,
-    _softmax,
-)
+from lossbridge.conformance.cases import NAN_MEAN, Entry, base, class_weight, entry
+from lossbridge.conformance.references import f64, reduce, softmax
 from lossbridge.linear_ce import LinearCrossEntropyOptions, linear_cross_entropy
 
 __all__ = ["ENTRIES", "reference"]
@@ -92,13 +86,8 @@ def reference(
             item_weight = 1.0
         losses.append(ce + z_loss * item_weight * lse**2)
         weights.append(item_weight)
-    out = np.asarray(losses, dtype=np.float64).reshape(() if unbatched else item_shape)
-    if reduction == "none":
-        return out
-    if reduction == "sum":
-        return np.asarray(out.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(out.sum() / np.sum(weights))
+    out = f64(losses).reshape(() if unbatched else item_shape)
+    return reduce(out, reduction, denominator=np.sum(weights))
 
 
 def _lce(n=8, d=4, c=5, out=(), bias=False, weight=False, ignore=0, probs=False, scale=1.0):
@@ -113,7 +102,7 @@ def _lce(n=8, d=4, c=5, out=(), bias=False, weight=False, ignore=0, probs=False,
         items = () if n is None else (n, *out)
         if probs:
             logits_shape = (c,) if n is None else (n, c, *out)
-            arrays["target"] = _softmax(r.standard_normal(logits_shape), 0 if n is None else 1)
+            arrays["target"] = softmax(r.standard_normal(logits_shape), 0 if n is None else 1)
         else:
             t = r.integers(0, c, items)
             if ignore:
@@ -123,7 +112,7 @@ def _lce(n=8, d=4, c=5, out=(), bias=False, weight=False, ignore=0, probs=False,
         if bias:
             arrays["linear_bias"] = r.standard_normal((c, *out))
         if weight:
-            arrays["weight"] = _class_weight(r, c)
+            arrays["weight"] = class_weight(r, c)
         return arrays
 
     return make
@@ -141,57 +130,57 @@ _CH = {"options": _CHUNKED}
 _CH_ORACLE = {"oracle_kwargs": {"options": None}}
 _EXT = {"skip": {"oracle": _NO_TORCH, "grad_oracle": _NO_TORCH}}
 
-_LCE = _entry(
+_LCE = entry(
     "linear_cross_entropy",
     [
-        _b("basic", _lce(), compile=("none", "mean"), placement="mean", inductor="mean"),
-        _b("bias_weight_ignore", _lce(bias=True, weight=True, ignore=2)),
-        _b("smoothing_weight_ignore", _lce(weight=True, ignore=2), {"label_smoothing": 0.1}),
-        _b("probs_bias", _lce(bias=True, probs=True)),
-        _b("kdim_bias", _lce(out=(2,), bias=True, weight=True, ignore=3)),
-        _b("one_d", _lce(n=None, bias=True)),
-        _b("chunked", _lce(bias=True), _CH, compile=("none", "mean"), **_CH_ORACLE),
-        _b(
+        base("basic", _lce(), compile=("none", "mean"), placement="mean", inductor="mean"),
+        base("bias_weight_ignore", _lce(bias=True, weight=True, ignore=2)),
+        base("smoothing_weight_ignore", _lce(weight=True, ignore=2), {"label_smoothing": 0.1}),
+        base("probs_bias", _lce(bias=True, probs=True)),
+        base("kdim_bias", _lce(out=(2,), bias=True, weight=True, ignore=3)),
+        base("one_d", _lce(n=None, bias=True)),
+        base("chunked", _lce(bias=True), _CH, compile=("none", "mean"), **_CH_ORACLE),
+        base(
             "chunked_weight_ignore",
             _lce(bias=True, weight=True, ignore=3),
             _CH,
             compile=("sum",),
             **_CH_ORACLE,
         ),
-        _b(
+        base(
             "chunked_smoothing",
             _lce(weight=True, ignore=1),
             {**_CH, "label_smoothing": 0.2},
             **_CH_ORACLE,
         ),
-        _b("chunked_probs", _lce(bias=True, probs=True), _CH, compile=("mean",), **_CH_ORACLE),
-        _b("chunked_one_d", _lce(n=None), _CH, **_CH_ORACLE),
-        _b(
+        base("chunked_probs", _lce(bias=True, probs=True), _CH, compile=("mean",), **_CH_ORACLE),
+        base("chunked_one_d", _lce(n=None), _CH, **_CH_ORACLE),
+        base(
             "z_loss_softcap",
             _lce(bias=True, weight=True, ignore=2, scale=3.0),
             {"z_loss": 1e-2, "softcap": 2.0},
             **_EXT,
         ),
-        _b(
+        base(
             "chunked_z_loss_softcap",
             _lce(bias=True, weight=True, ignore=2, scale=3.0),
             {**_CH, "z_loss": 1e-2, "softcap": 2.0},
             compile=("mean",),
             **_EXT,
         ),
-        _b(
+        base(
             "chunked_probs_z_loss",
             _lce(probs=True),
             {**_CH, "z_loss": 1e-3, "label_smoothing": 0.1},
             **_EXT,
         ),
-        _b("all_ignored", _all_ignored, _CH, reductions=("none", "sum"), **_CH_ORACLE),
-        _b(
+        base("all_ignored", _all_ignored, _CH, reductions=("none", "sum"), **_CH_ORACLE),
+        base(
             "all_ignored",
             _all_ignored,
             _CH,
             reductions=("mean",),
-            skip={"grad_fd": _NAN_MEAN},
+            skip={"grad_fd": NAN_MEAN},
             **_CH_ORACLE,
         ),
     ],

@@ -1,4 +1,4 @@
-"""Conformance entries for the Lovász extension losses (issue 4).
+"""Conformance entries for the Lovász extension losses.
 
 ``lovasz_hinge_loss`` and ``lovasz_softmax_loss`` (Berman, Rannen Triki and Blaschko, CVPR
 2018). No installed library has them (segmentation_models_pytorch, which has ``LovaszLoss``,
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossbridge.conformance.registry import _AOT, Entry, _b, _entry
+from lossbridge.conformance.cases import AOT, Entry, base, entry
+from lossbridge.conformance.references import f64, reduce_empty_as_zero, softmax
 from lossbridge.conformance.tolerances import Loosened
 from lossbridge.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 
@@ -60,15 +61,6 @@ def _valid(labels: np.ndarray, ignore_index) -> np.ndarray:
     return np.ones(labels.shape, bool) if ignore_index is None else labels != ignore_index
 
 
-def _reduce_images(losses: list[float], reduction: str) -> np.ndarray:
-    loss = np.asarray(losses, dtype=np.float64)
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return np.float64(loss.sum())
-    return np.float64(loss.mean()) if loss.size else np.float64(0.0)  # the reference's mean
-
-
 def lovasz_hinge_ref(input, target, *, per_image=True, ignore_index=None, reduction="mean"):
     """Berman's ``lovasz_hinge(logits, labels, per_image, ignore)``, float64."""
     x = np.asarray(input, dtype=np.float64)
@@ -83,12 +75,7 @@ def lovasz_hinge_ref(input, target, *, per_image=True, ignore_index=None, reduct
         xi, ti = xi.reshape(-1), ti.reshape(-1)
         keep = _valid(ti, ignore_index)
         losses.append(_hinge_flat(xi[keep], ti[keep]))
-    return _reduce_images(losses, reduction)
-
-
-def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    return reduce_empty_as_zero(f64(losses), reduction)
 
 
 def _softmax_flat(probas: np.ndarray, labels: np.ndarray, classes) -> float:
@@ -131,7 +118,7 @@ def lovasz_softmax_ref(
     """Berman's ``lovasz_softmax(probas, labels, classes, per_image, ignore)``, float64."""
     x = np.asarray(input, dtype=np.float64)
     t = np.asarray(target)
-    probas = _softmax(x, channel_axis) if from_logits else x
+    probas = softmax(x, channel_axis) if from_logits else x
     probas = np.moveaxis(probas, channel_axis, 1)
     if not per_image:
         return np.float64(_softmax_flat(*_flatten_probas(probas, t, ignore_index), classes))
@@ -139,7 +126,7 @@ def lovasz_softmax_ref(
         _softmax_flat(*_flatten_probas(p[None], y[None], ignore_index), classes)
         for p, y in zip(probas, t, strict=True)
     ]
-    return _reduce_images(losses, reduction)
+    return reduce_empty_as_zero(f64(losses), reduction)
 
 
 # ------------------------------------------------------------------------------------------
@@ -190,7 +177,7 @@ def _class_maps(
         if hard:  # one-hot probabilities: every error is exactly 0 or 1
             x = np.moveaxis(np.eye(c)[r.integers(0, c, (shape[0], *shape[2:]))], -1, 1)
         elif probs:
-            x = _softmax(x, 1)
+            x = softmax(x, 1)
         t = r.integers(0, c, (shape[0], *shape[2:]))
         if absent is not None:
             cls, where = absent
@@ -221,78 +208,78 @@ def _channels_last(make):
 
 _ONE = ("none", "mean")  # per_image=False: one loss; 'none' and 'mean' both return it (0-d)
 
-_HINGE = _entry(
+_HINGE = entry(
     "lovasz_hinge_loss",
     [
-        _b("per_image", _binary_maps((2, 4, 4))),
-        _b("batch", _binary_maps((2, 4, 4)), {"per_image": False}, reductions=_ONE),
-        _b(
+        base("per_image", _binary_maps((2, 4, 4))),
+        base("batch", _binary_maps((2, 4, 4)), {"per_image": False}, reductions=_ONE),
+        base(
             "ignore_all_ignored_image",
             _binary_maps((3, 4, 4), ignore=6, all_ignored_image=True),
             {"ignore_index": _IGNORE},
-            **_AOT,
+            **AOT,
         ),
-        _b(
+        base(
             "ignore_batch",
             _binary_maps((2, 4, 4), ignore=6),
             {"ignore_index": _IGNORE, "per_image": False},
             reductions=("sum",),
         ),
-        _b("hard_ties", _binary_maps((2, 4, 4), hard=True), skip={"grad_fd": _TIES}),
-        _b(
+        base("hard_ties", _binary_maps((2, 4, 4), hard=True), skip={"grad_fd": _TIES}),
+        base(
             "unit_channel_float_target",
             _binary_maps((2, 1, 4, 4), float_t=True),
             {"per_image": False},
             reductions=("mean",),
         ),
-        _b("empty", _binary_maps((0, 4, 4))),
+        base("empty", _binary_maps((0, 4, 4))),
     ],
     fn=lovasz_hinge_loss,
     reference=lovasz_hinge_ref,
     oracle=None,
 )
 
-_SOFTMAX = _entry(
+_SOFTMAX = entry(
     "lovasz_softmax_loss",
     [
-        _b("present", _class_maps((2, 3, 4, 4)), reductions=("mean",)),
-        _b(
+        base("present", _class_maps((2, 3, 4, 4)), reductions=("mean",)),
+        base(
             "present_per_image",
             _class_maps((2, 3, 4, 4), absent=(2, "last")),
             {"per_image": True},
         ),
-        _b(
+        base(
             "all_absent_class",
             _class_maps((2, 3, 4, 4), absent=(2, "all")),
             {"classes": "all"},
             reductions=("mean",),
         ),
-        _b(
+        base(
             "list_per_image",
             _class_maps((2, 3, 4, 4), absent=(2, "last")),
             {"classes": [2, 0, 0], "per_image": True},
             reductions=("none",),
         ),
-        _b(
+        base(
             "ignore_all_ignored_image",
             _class_maps((3, 3, 4, 4), ignore=8, all_ignored_image=True),
             {"ignore_index": _IGNORE, "per_image": True},
-            **_AOT,
+            **AOT,
         ),
-        _b(
+        base(
             "channels_last_probs",
             _channels_last(_class_maps((2, 3, 4, 4), probs=True)),
             {"channel_axis": -1, "from_logits": False, "per_image": True},
             reductions=("mean",),
         ),
-        _b(
+        base(
             "hard_probs_ties",
             _class_maps((2, 3, 4, 4), hard=True),
             {"from_logits": False, "classes": "all"},
             reductions=("mean",),
             skip={"grad_fd": _TIES},
         ),
-        _b("empty", _class_maps((0, 3, 4, 4)), {"per_image": True}, reductions=("mean",)),
+        base("empty", _class_maps((0, 3, 4, 4)), {"per_image": True}, reductions=("mean",)),
     ],
     fn=lovasz_softmax_loss,
     reference=lovasz_softmax_ref,

@@ -24,44 +24,44 @@ import numpy as np
 
 from lossbridge import nn as _nn
 from lossbridge.conformance import references
-from lossbridge.conformance.drivers import get_driver
-from lossbridge.conformance.registry import (
-    _AOT,
-    _BOUNDARY,
-    _CTC_PADDED,
-    _CTC_SHORT,
-    _ELEMENTWISE,
-    _KINK,
-    _MLM_TARGET,
-    _NAN_MEAN,
-    _ODD,
+from lossbridge.conformance.cases import (
+    AOT,
+    BOUNDARY,
+    CTC_PADDED,
+    CTC_SHORT,
+    ELEMENTWISE,
+    KINK,
+    MLM_TARGET,
+    NAN_MEAN,
+    ODD_TARGETS,
     Entry,
     Oracle,
-    _arrays,
-    _b,
-    _cos_pairs,
-    _cosine_distance,
-    _entry,
-    _fixed,
-    _gauss,
-    _index,
-    _kl,
-    _large_logits,
-    _logits_targets,
-    _logp,
-    _mlm,
-    _mm,
-    _normal,
-    _pair,
-    _poisson,
-    _probs,
-    _signs,
-    _ties,
-    _torch_cosine_distance,
-    _triplets,
-    _weights,
-    _with,
+    arrays,
+    as_log_probs,
+    base,
+    class_scores,
+    cosine_distance,
+    cosine_pairs,
+    entry,
+    fixed,
+    gaussian_inputs,
+    kl_inputs,
+    large_logits,
+    logits_targets,
+    multi_margin_inputs,
+    multilabel_margin_inputs,
+    normal,
+    pair,
+    poisson_inputs,
+    probs_targets,
+    signs,
+    tied_pair,
+    torch_cosine_distance,
+    triplets,
+    weights,
+    with_arrays,
 )
+from lossbridge.conformance.drivers import get_driver
 
 #: Constructor arguments that are arrays (given to the torch module as tensors).
 _ARRAY_CTOR = ("weight", "pos_weight")
@@ -103,8 +103,8 @@ def _torch_oracle(cls_name: str, forward: tuple[str, ...]) -> Oracle:
         torch_ = get_driver("torch")  # bfloat16 reaches torch through float32 (exact)
         kw: dict[str, Any] = {k: torch_.from_numpy(v, dtype) for k, v in inputs.items()}
         kw.update(kwargs)
-        if kw.get("distance_function") is _cosine_distance:
-            kw["distance_function"] = _torch_cosine_distance
+        if kw.get("distance_function") is cosine_distance:
+            kw["distance_function"] = torch_cosine_distance
         args, ctor = _split(cls_name, forward, kw)
         out = getattr(torch.nn, cls_name)(**ctor)(*args)
         return torch_.to_numpy(out).astype(np.float64)
@@ -120,7 +120,7 @@ def _nn_entry(
     grad_args: tuple[str, ...] = ("input",),
 ) -> Entry:
     """The entry ``nn.<cls_name>``: adapter, the core's reference, the torch.nn oracle."""
-    return _entry(
+    return entry(
         f"nn.{cls_name}",
         bases,
         fn=_adapter(cls_name, forward),
@@ -134,7 +134,7 @@ def _nn_entry(
 #: The general case of each class: 'mean', compiled, the placement case. The reductions share
 #: one code path in the core, whose own entries run all three everywhere; a class only passes
 #: ``reduction`` on (its edge case often uses another one).
-_MAIN = {"reductions": ("mean",), **_AOT}
+_MAIN = {"reductions": ("mean",), **AOT}
 _IT = ("input", "target")
 _PAIR_T = ("input1", "input2", "target")
 _TRIPLET = ("anchor", "positive", "negative")
@@ -155,11 +155,11 @@ ENTRIES = (
         "l1_loss",
         _IT,
         [
-            _b("basic", _pair((8, 5)), **_MAIN),
-            _b(
+            base("basic", pair((8, 5)), **_MAIN),
+            base(
                 "one_d_ties",
-                _fixed((5,), input=[0.5, -1.0, 2.0, 0.25, 3.0], target=[0.5, 1.0]),
-                reductions=_ELEMENTWISE,
+                fixed((5,), input=[0.5, -1.0, 2.0, 0.25, 3.0], target=[0.5, 1.0]),
+                reductions=ELEMENTWISE,
             ),
         ],
     ),
@@ -168,10 +168,10 @@ ENTRIES = (
         "mse_loss",
         _IT,
         [
-            _b("basic", _pair((8, 5)), **_MAIN),
-            _b(
+            base("basic", pair((8, 5)), **_MAIN),
+            base(
                 "one_d_broadcast",
-                _arrays(input=_normal((5,)), target=_normal((5, 1))),
+                arrays(input=normal((5,)), target=normal((5, 1))),
                 reductions=("mean",),
             ),
         ],
@@ -181,18 +181,18 @@ ENTRIES = (
         "cross_entropy",
         _IT,
         [
-            _b(
+            base(
                 "weight_smoothing_ignore",
-                _index((8, 5), 5, weight=True, ignore=2),
+                class_scores((8, 5), 5, weight=True, ignore=2),
                 {"label_smoothing": 0.1},
                 **_MAIN,
             ),
-            _b(
+            base(
                 "all_ignored_weight_smoothing",
                 _all_ignored_weighted,
                 {"label_smoothing": 0.2},
                 reductions=("mean",),
-                skip={"grad_fd": _NAN_MEAN},
+                skip={"grad_fd": NAN_MEAN},
             ),
         ],
     ),
@@ -201,12 +201,16 @@ ENTRIES = (
         "nll_loss",
         _IT,
         [
-            _b("weight_ignore", _logp(_index((8, 5), 5, weight=True, ignore=3)), **_MAIN),
-            _b(
+            base(
+                "weight_ignore",
+                as_log_probs(class_scores((8, 5), 5, weight=True, ignore=3)),
+                **_MAIN,
+            ),
+            base(
                 "all_ignored_weight",
                 _all_ignored_weighted,
                 reductions=("mean",),
-                skip={"grad_fd": _NAN_MEAN},
+                skip={"grad_fd": NAN_MEAN},
             ),
         ],
     ),
@@ -215,18 +219,20 @@ ENTRIES = (
         "binary_cross_entropy",
         _IT,
         [
-            _b("sample_weight", _with(_probs((8, 5)), weight=_weights((8, 5))), **_MAIN),
-            _b(
+            base(
+                "sample_weight", with_arrays(probs_targets((8, 5)), weight=weights((8, 5))), **_MAIN
+            ),
+            base(
                 "exact_0_1_class_weight",
-                _with(
-                    _fixed(
+                with_arrays(
+                    fixed(
                         input=[0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.3, 0.0, 1.0, 0.7, 0.5],
                         target=[0.0, 1.0, 1.0, 0.0, 0.5, 0.5, 0.2, 0.0, 1.0],
                     ),
-                    weight=_weights((5,)),
+                    weight=weights((5,)),
                 ),
-                reductions=_ELEMENTWISE,
-                skip={"grad_fd": _BOUNDARY},
+                reductions=ELEMENTWISE,
+                skip={"grad_fd": BOUNDARY},
             ),
         ],
     ),
@@ -235,16 +241,16 @@ ENTRIES = (
         "binary_cross_entropy_with_logits",
         _IT,
         [
-            _b(
+            base(
                 "weight_pos_weight",
-                _with(
-                    _logits_targets((8, 5)),
-                    weight=_weights((8, 5)),
+                with_arrays(
+                    logits_targets((8, 5)),
+                    weight=weights((8, 5)),
                     pos_weight=lambda r: r.uniform(0.5, 3.0, 5),
                 ),
                 **_MAIN,
             ),
-            _b("large_logits_pos_weight", _large_logits, reductions=_ELEMENTWISE),
+            base("large_logits_pos_weight", large_logits, reductions=ELEMENTWISE),
         ],
     ),
     _nn_entry(
@@ -252,16 +258,16 @@ ENTRIES = (
         "kl_div",
         _IT,
         [
-            _b(
+            base(
                 "basic",
-                _kl((8, 5)),
+                kl_inputs((8, 5)),
                 reductions=("batchmean",),
                 compile=("batchmean",),
                 placement="batchmean",
             ),
-            _b(
+            base(
                 "zeros_log_target",
-                _kl((8, 5), log_target=True),
+                kl_inputs((8, 5), log_target=True),
                 {"log_target": True},
                 reductions=("sum",),
             ),
@@ -272,8 +278,8 @@ ENTRIES = (
         "huber_loss",
         _IT,
         [
-            _b("delta_half", _pair((8, 5), scale=1.5), {"delta": 0.5}, **_MAIN),
-            _b("ties", _ties, {"delta": 0.7}, reductions=("mean",)),
+            base("delta_half", pair((8, 5), scale=1.5), {"delta": 0.5}, **_MAIN),
+            base("ties", tied_pair, {"delta": 0.7}, reductions=("mean",)),
         ],
     ),
     _nn_entry(
@@ -281,8 +287,8 @@ ENTRIES = (
         "smooth_l1_loss",
         _IT,
         [
-            _b("beta_2", _pair((8, 5), scale=2.0), {"beta": 2.0}, **_MAIN),
-            _b("beta_0_ties", _ties, {"beta": 0.0}, reductions=("mean",)),
+            base("beta_2", pair((8, 5), scale=2.0), {"beta": 2.0}, **_MAIN),
+            base("beta_0_ties", tied_pair, {"beta": 0.0}, reductions=("mean",)),
         ],
     ),
     _nn_entry(
@@ -290,10 +296,10 @@ ENTRIES = (
         "poisson_nll_loss",
         _IT,
         [
-            _b("log_input", _poisson(), **_MAIN),
-            _b(
+            base("log_input", poisson_inputs(), **_MAIN),
+            base(
                 "full_rates_eps",
-                _poisson(log_input=False),
+                poisson_inputs(log_input=False),
                 {"log_input": False, "full": True, "eps": 1e-3},
                 reductions=("mean",),
             ),
@@ -304,8 +310,8 @@ ENTRIES = (
         "gaussian_nll_loss",
         ("input", "target", "var"),
         [
-            _b("full_var_rows", _gauss((8, 5), var_shape=(8,)), {"full": True}, **_MAIN),
-            _b("var_float", _pair((8, 5)), {"var": 0.5}, reductions=("sum",)),
+            base("full_var_rows", gaussian_inputs((8, 5), var_shape=(8,)), {"full": True}, **_MAIN),
+            base("var_float", pair((8, 5)), {"var": 0.5}, reductions=("sum",)),
         ],
         grad_args=("input", "var"),
     ),
@@ -314,10 +320,10 @@ ENTRIES = (
         "ctc_loss",
         ("log_probs", "targets", "input_lengths", "target_lengths"),
         [
-            _b("padded", _CTC_PADDED, **_MAIN),
-            _b(
+            base("padded", CTC_PADDED, **_MAIN),
+            base(
                 "infeasible_zero_infinity",
-                _CTC_SHORT,
+                CTC_SHORT,
                 {"zero_infinity": True},
                 reductions=("mean",),
             ),
@@ -329,15 +335,15 @@ ENTRIES = (
         "margin_ranking_loss",
         _PAIR_T,
         [
-            _b(
+            base(
                 "basic",
-                _arrays(input1=_normal((8, 5)), input2=_normal((8, 5)), target=_signs((8, 5))),
+                arrays(input1=normal((8, 5)), input2=normal((8, 5)), target=signs((8, 5))),
                 {"margin": 0.3},
                 **_MAIN,
             ),
-            _b(
+            base(
                 "one_d",
-                _arrays(input1=_normal((5,)), input2=_normal((5,)), target=_signs((5,))),
+                arrays(input1=normal((5,)), input2=normal((5,)), target=signs((5,))),
                 {"margin": 0.5},
                 reductions=("mean",),
             ),
@@ -349,14 +355,14 @@ ENTRIES = (
         "hinge_embedding_loss",
         _IT,
         [
-            _b(
+            base(
                 "basic",
-                _arrays(input=lambda r: r.uniform(0, 2, (8, 5)), target=_signs((8, 5))),
+                arrays(input=lambda r: r.uniform(0, 2, (8, 5)), target=signs((8, 5))),
                 **_MAIN,
             ),
-            _b(
+            base(
                 "one_d_odd",
-                _arrays(input=_normal((5,)), target=lambda r: np.resize(_ODD, (5,))),
+                arrays(input=normal((5,)), target=lambda r: np.resize(ODD_TARGETS, (5,))),
                 {"margin": 0.5},
                 reductions=("none",),
             ),
@@ -367,8 +373,8 @@ ENTRIES = (
         "multilabel_margin_loss",
         _IT,
         [
-            _b("basic", _mlm((8, 5), _MLM_TARGET), **_MAIN),
-            _b("one_d", _mlm((5,), [3, 1, -1, 0, 2]), reductions=("mean",)),
+            base("basic", multilabel_margin_inputs((8, 5), MLM_TARGET), **_MAIN),
+            base("one_d", multilabel_margin_inputs((5,), [3, 1, -1, 0, 2]), reductions=("mean",)),
         ],
     ),
     _nn_entry(
@@ -376,10 +382,10 @@ ENTRIES = (
         "soft_margin_loss",
         _IT,
         [
-            _b("basic", _arrays(input=_normal((8, 5), 2.0), target=_signs((8, 5))), **_MAIN),
-            _b(
+            base("basic", arrays(input=normal((8, 5), 2.0), target=signs((8, 5))), **_MAIN),
+            base(
                 "one_d",
-                _arrays(input=_normal((5,), 2.0), target=_signs((5,))),
+                arrays(input=normal((5,), 2.0), target=signs((5,))),
                 reductions=("mean",),
             ),
         ],
@@ -389,19 +395,19 @@ ENTRIES = (
         "multilabel_soft_margin_loss",
         _IT,
         [
-            _b(
+            base(
                 "class_weight_soft",
-                _arrays(
-                    input=_normal((8, 5), 2.0),
+                arrays(
+                    input=normal((8, 5), 2.0),
                     target=lambda r: r.uniform(0, 1, (8, 5)),
-                    weight=_weights((5,)),
+                    weight=weights((5,)),
                 ),
                 **_MAIN,
             ),
-            _b(
+            base(
                 "one_d_large",
-                _fixed((5,), input=[1e4, -1e4, 3e4, -50.0, 0.5], target=[1.0, 0.0, 0.5, 1.0, 0.0]),
-                reductions=_ELEMENTWISE,
+                fixed((5,), input=[1e4, -1e4, 3e4, -50.0, 0.5], target=[1.0, 0.0, 0.5, 1.0, 0.0]),
+                reductions=ELEMENTWISE,
             ),
         ],
     ),
@@ -410,12 +416,12 @@ ENTRIES = (
         "cosine_embedding_loss",
         _PAIR_T,
         [
-            _b("basic", _cos_pairs(), {"margin": 0.2}, **_MAIN),
-            _b(
+            base("basic", cosine_pairs(), {"margin": 0.2}, **_MAIN),
+            base(
                 "zero_vector_odd",
-                _cos_pairs(zero_row=True, odd=True),
+                cosine_pairs(zero_row=True, odd=True),
                 {"margin": -0.5},
-                reductions=_ELEMENTWISE,
+                reductions=ELEMENTWISE,
                 skip={
                     "grad_fd": "a zero vector: cos(h e, v) = h v / sqrt(h^2 + 1e-12) |v| is far "
                     "from linear over the step h = 6e-6"
@@ -429,8 +435,18 @@ ENTRIES = (
         "multi_margin_loss",
         _IT,
         [
-            _b("p2_class_weight", _mm((8, 5), weight=True), {"p": 2, "margin": 0.7}, **_MAIN),
-            _b("one_d_ties", _mm((5,), ties=True), reductions=("mean",), skip={"grad_fd": _KINK}),
+            base(
+                "p2_class_weight",
+                multi_margin_inputs((8, 5), weight=True),
+                {"p": 2, "margin": 0.7},
+                **_MAIN,
+            ),
+            base(
+                "one_d_ties",
+                multi_margin_inputs((5,), ties=True),
+                reductions=("mean",),
+                skip={"grad_fd": KINK},
+            ),
         ],
     ),
     _nn_entry(
@@ -438,10 +454,10 @@ ENTRIES = (
         "triplet_margin_loss",
         _TRIPLET,
         [
-            _b("basic", _triplets(), **_MAIN),
-            _b(
+            base("basic", triplets(), **_MAIN),
+            base(
                 "one_d_p1_swap",
-                _triplets((5,)),
+                triplets((5,)),
                 {"p": 1, "swap": True, "margin": 2.0},
                 reductions=("mean",),
             ),
@@ -453,11 +469,11 @@ ENTRIES = (
         "triplet_margin_with_distance_loss",
         _TRIPLET,
         [
-            _b("default", _triplets(), **_MAIN),
-            _b(
+            base("default", triplets(), **_MAIN),
+            base(
                 "cosine_swap",
-                _triplets(),
-                {"distance_function": _cosine_distance, "swap": True, "margin": 0.5},
+                triplets(),
+                {"distance_function": cosine_distance, "swap": True, "margin": 0.5},
                 reductions=("sum",),
             ),
         ],

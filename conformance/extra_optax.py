@@ -35,8 +35,19 @@ import numpy as np
 
 from lossbridge import optax as lbx
 from lossbridge.backends import get_namespace
+from lossbridge.conformance.cases import (
+    Case,
+    Entry,
+    Oracle,
+    binary,
+    case_seed,
+    const,
+    normal,
+    optax_unavailable,
+    signs,
+)
 from lossbridge.conformance.drivers import HALF_DTYPES
-from lossbridge.conformance.registry import Case, Entry, Oracle, _optax_unavailable, _seed
+from lossbridge.conformance.references import log_sigmoid
 
 # ------------------------------------------------------------------------------------------
 # Helpers: inputs and NumPy building blocks (float64)
@@ -132,20 +143,16 @@ def ref_safe_softmax_cross_entropy(logits, labels):
         return -np.where(labels != 0, labels * lsm, 0.0).sum(-1)
 
 
-def _log_sigmoid(x):
-    return -np.logaddexp(0.0, -x)
-
-
 def ref_sigmoid_binary_cross_entropy(logits, labels):
     """-y log sigma(x) - (1 - y) log sigma(-x), broadcast."""
-    return -labels * _log_sigmoid(logits) - (1.0 - labels) * _log_sigmoid(-logits)
+    return -labels * log_sigmoid(logits) - (1.0 - labels) * log_sigmoid(-logits)
 
 
 def ref_sigmoid_focal_loss(logits, labels, alpha=None, gamma=2.0):
     """alpha_t (1 - p_t)^gamma BCE, with 1 - p_t = (1 - y) sigma(x) + y sigma(-x)."""
     ce = ref_sigmoid_binary_cross_entropy(logits, labels)
-    one_minus_pt = (1 - labels) * np.exp(_log_sigmoid(logits)) + labels * np.exp(
-        _log_sigmoid(-logits)
+    one_minus_pt = (1 - labels) * np.exp(log_sigmoid(logits)) + labels * np.exp(
+        log_sigmoid(-logits)
     )
     out = ce * one_minus_pt**gamma
     if alpha is None:
@@ -485,7 +492,7 @@ def _optax(name: str, post: Callable[..., Any] | None = None) -> Oracle:
             out = post(*(np.asarray(o, dtype=np.float64) for o in out))
         return np.asarray(out, dtype=np.float64)
 
-    return Oracle("optax", "optax", fn, _optax_unavailable)
+    return Oracle("optax", "optax", fn, optax_unavailable)
 
 
 # ------------------------------------------------------------------------------------------
@@ -498,7 +505,7 @@ def _case(loss: str, label: str, make: Callable[..., Any], kwargs=None, *, aot=F
         label=label,
         make=make,
         kwargs=dict(kwargs or {}),
-        seed=_seed(f"optax.{loss}", label),
+        seed=case_seed(f"optax.{loss}", label),
         skip=dict(skip or {}),
         compile=aot,
         placement=aot,
@@ -523,10 +530,6 @@ def _mk(**draws: Callable[[np.random.Generator], Any]) -> Callable[..., dict]:
         return {k: f(r) for k, f in draws.items()}
 
     return make
-
-
-def _normal(*shape, scale=1.0):
-    return lambda r: scale * r.standard_normal(shape)
 
 
 def _labels(shape, k):
@@ -586,7 +589,7 @@ def _bce_column(r):
 
 
 def _binary(shape, scale=3.0):
-    return _mk(logits=_normal(*shape, scale=scale), labels=lambda r: r.integers(0, 2, shape) * 1.0)
+    return _mk(logits=normal(shape, scale=scale), labels=binary(shape))
 
 
 def _focal_extreme(r):
@@ -616,7 +619,7 @@ def _gkl(r, where=False):
 
 
 def _pair(shape=(8, 5), scale=1.0):
-    return _mk(predictions=_normal(*shape, scale=scale), targets=_normal(*shape))
+    return _mk(predictions=normal(shape, scale=scale), targets=normal(shape))
 
 
 def _log_cosh_wide(r):
@@ -633,10 +636,6 @@ def _cos_zero(r):
     return {"predictions": a, "targets": b, "where": w}
 
 
-def _signs(shape):
-    return lambda r: r.choice([-1.0, 1.0], size=shape)
-
-
 def _hinge_01(r):
     # labels {0, 1} used as given (0 gives 1), scores at the kink s y = 1
     s = np.resize([1.0, 0.3, -0.5, 2.0, 1.0, 0.0, -1.0], (8, 5))
@@ -644,7 +643,7 @@ def _hinge_01(r):
 
 
 def _perceptron_1d(r):
-    return {"predictor_outputs": np.resize([0.0, 0.5, -1.0, 2.0], (8,)), "targets": _signs(8)(r)}
+    return {"predictor_outputs": np.resize([0.0, 0.5, -1.0, 2.0], (8,)), "targets": signs(8)(r)}
 
 
 def _mc_ties(r):
@@ -681,11 +680,11 @@ _PAD_SHORT = ((0, 0, 1, 1, 1, 1), (0, 0, 0, 0, 1, 1.0))  # 2 frames for 1, 2, 2:
 
 
 def _triplets(shape=(8, 5)):
-    return _mk(anchors=_normal(*shape), positives=_normal(*shape), negatives=_normal(*shape))
+    return _mk(anchors=normal(shape), positives=normal(shape), negatives=normal(shape))
 
 
 def _ntxent(labels):
-    return _mk(embeddings=_normal(8, 5), labels=lambda r: np.asarray(labels))
+    return _mk(embeddings=normal((8, 5)), labels=const(labels))
 
 
 def _seg(shape=(2, 3, 4, 3), weights=False, absent=False):
@@ -700,7 +699,7 @@ def _seg(shape=(2, 3, 4, 3), weights=False, absent=False):
 
 
 def _binary_seg(shape):
-    return _mk(predictions=_normal(*shape), targets=lambda r: r.integers(0, 2, shape) * 1.0)
+    return _mk(predictions=normal(shape), targets=binary(shape))
 
 
 ENTRIES: tuple[Entry, ...] = (
@@ -709,7 +708,7 @@ ENTRIES: tuple[Entry, ...] = (
         [
             (
                 "basic",
-                _mk(logits=_normal(8, 5), labels=lambda r: _softmax_probs(r, (8, 5))),
+                _mk(logits=normal((8, 5)), labels=lambda r: _softmax_probs(r, (8, 5))),
                 {},
                 _AOT,
             ),
@@ -720,7 +719,7 @@ ENTRIES: tuple[Entry, ...] = (
     _e(
         "softmax_cross_entropy_with_integer_labels",
         [
-            ("basic", _mk(logits=_normal(8, 5), labels=_labels(8, 5)), {}, _AOT),
+            ("basic", _mk(logits=normal((8, 5)), labels=_labels(8, 5)), {}, _AOT),
             ("all_ignored", _int_all_ignored, {}, {}),
         ],
         "logits",
@@ -730,7 +729,7 @@ ENTRIES: tuple[Entry, ...] = (
         [
             (
                 "basic",
-                _mk(logits=_normal(8, 5), labels=lambda r: _softmax_probs(r, (8, 5))),
+                _mk(logits=normal((8, 5)), labels=lambda r: _softmax_probs(r, (8, 5))),
                 {},
                 _AOT,
             ),
@@ -758,7 +757,7 @@ ENTRIES: tuple[Entry, ...] = (
         [
             (
                 "basic",
-                _mk(logits=_normal(8, 5), labels=lambda r: _one_hot(r.integers(0, 5, 8), 5)),
+                _mk(logits=normal((8, 5)), labels=lambda r: _one_hot(r.integers(0, 5, 8), 5)),
                 {},
                 _AOT,
             ),
@@ -792,7 +791,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     _e(
         "squared_error",
-        [("basic", _pair(), {}, _AOT), ("one_d_no_targets", _mk(predictions=_normal(8)), {}, {})],
+        [("basic", _pair(), {}, _AOT), ("one_d_no_targets", _mk(predictions=normal(8)), {}, {})],
         "predictions",
     ),
     _e(
@@ -831,7 +830,7 @@ ENTRIES: tuple[Entry, ...] = (
     _e(
         "hinge_loss",
         [
-            ("basic", _mk(predictor_outputs=_normal(8, 5), targets=_signs((8, 5))), {}, _AOT),
+            ("basic", _mk(predictor_outputs=normal((8, 5)), targets=signs((8, 5))), {}, _AOT),
             ("zero_one_labels_kinks", _hinge_01, {}, {"skip": {"grad_fd": _KINK}}),
         ],
         "predictor_outputs",
@@ -839,7 +838,7 @@ ENTRIES: tuple[Entry, ...] = (
     _e(
         "perceptron_loss",
         [
-            ("basic", _mk(predictor_outputs=_normal(8, 5), targets=_signs((8, 5))), {}, _AOT),
+            ("basic", _mk(predictor_outputs=normal((8, 5)), targets=signs((8, 5))), {}, _AOT),
             ("one_d_kinks", _perceptron_1d, {}, {"skip": {"grad_fd": _KINK}}),
         ],
         "predictor_outputs",
@@ -870,7 +869,7 @@ ENTRIES: tuple[Entry, ...] = (
         [
             (
                 "basic",
-                _mk(scores=_normal(8, 5, scale=2.0), labels=_labels(8, 5)),
+                _mk(scores=normal((8, 5), scale=2.0), labels=_labels(8, 5)),
                 {},
                 _AOT,
             ),

@@ -1,4 +1,4 @@
-"""Conformance entries for the regression losses beyond the frameworks (issue 4).
+"""Conformance entries for the regression losses beyond the frameworks.
 
 ``rmse_loss``, ``log_cosh_loss``, ``quantile_loss``, ``mape_loss`` and ``msle_loss``: none is in
 ``torch.nn.functional``. Their references are the float64 NumPy formulas below, written from the
@@ -18,21 +18,22 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from lossbridge.conformance.registry import (
-    _AOT,
-    _ELEMENTWISE,
+from lossbridge.conformance.cases import (
+    AOT,
+    ELEMENTWISE,
     Entry,
     Oracle,
-    _arrays,
-    _b,
-    _const,
-    _entry,
-    _fixed,
-    _normal,
-    _optax_unavailable,
-    _pair,
-    _ties,
+    arrays,
+    base,
+    const,
+    entry,
+    fixed,
+    normal,
+    optax_unavailable,
+    pair,
+    tied_pair,
 )
+from lossbridge.conformance.references import reduce
 from lossbridge.regression import (
     log_cosh_loss,
     mape_loss,
@@ -46,21 +47,12 @@ from lossbridge.regression import (
 # ------------------------------------------------------------------------------------------
 
 
-def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return np.sum(loss)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sum(loss) / loss.size
-
-
 def ref_rmse_loss(input, target, axis=None, eps=0.0, reduction="mean"):
     """sqrt(mean((x - y)^2) + eps), over every element or per slice along ``axis``."""
     sq = (np.asarray(input) - np.asarray(target)) ** 2
     if axis is None:
         return np.sqrt(np.mean(sq) + eps)
-    return _reduce(np.sqrt(np.mean(sq, axis=axis) + eps), reduction)
+    return reduce(np.sqrt(np.mean(sq, axis=axis) + eps), reduction)
 
 
 def ref_log_cosh_loss(input, target, reduction="mean"):
@@ -70,7 +62,7 @@ def ref_log_cosh_loss(input, target, reduction="mean"):
         moderate = np.log1p(np.expm1(a) ** 2 / (2.0 * np.exp(a)))
     # beyond a = 300: log cosh a = a - log 2 + log(1 + e^{-2a}), the last term below 1e-260
     loss = np.where(a < 300.0, moderate, a - math.log(2.0))
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def ref_quantile_loss(input, target, quantile=0.5, reduction="mean"):
@@ -80,13 +72,13 @@ def ref_quantile_loss(input, target, quantile=0.5, reduction="mean"):
     if q.ndim == 1 and y.shape == x.shape[:-1]:
         y = y[..., None]
     d = y - x
-    return _reduce(np.maximum(q * d, (q - 1.0) * d), reduction)
+    return reduce(np.maximum(q * d, (q - 1.0) * d), reduction)
 
 
 def ref_mape_loss(input, target, eps=1e-7, reduction="mean"):
     """100 |y - x| / max(|y|, eps)."""
     x, y = np.asarray(input), np.asarray(target)
-    return _reduce(100.0 * np.abs(y - x) / np.maximum(np.abs(y), eps), reduction)
+    return reduce(100.0 * np.abs(y - x) / np.maximum(np.abs(y), eps), reduction)
 
 
 def ref_msle_loss(input, target, eps=None, reduction="mean"):
@@ -94,7 +86,7 @@ def ref_msle_loss(input, target, eps=None, reduction="mean"):
     x, y = np.asarray(input), np.asarray(target)
     if eps is not None:
         x, y = np.maximum(x, eps), np.maximum(y, eps)
-    return _reduce((np.log1p(x) - np.log1p(y)) ** 2, reduction)
+    return reduce((np.log1p(x) - np.log1p(y)) ** 2, reduction)
 
 
 # ------------------------------------------------------------------------------------------
@@ -128,7 +120,7 @@ def _keras_elementwise(name: str):
 
         x, y = _cast_pair(inputs, dtype)
         out = getattr(keras.losses, name)(y[..., None], x[..., None])  # (y_true, y_pred)
-        return _reduce(np.asarray(out, dtype=np.float64), kwargs.get("reduction", "mean"))
+        return reduce(np.asarray(out, dtype=np.float64), kwargs.get("reduction", "mean"))
 
     return fn
 
@@ -153,7 +145,7 @@ def _keras_rmse(inputs, kwargs, dtype):
     xs = np.transpose(x, keep + list(axes)).reshape(-1, math.prod(x.shape[a] for a in axes))
     ys = np.transpose(y, keep + list(axes)).reshape(xs.shape)
     per = np.array([one(a, b) for a, b in zip(xs, ys, strict=True)])
-    return _reduce(per.reshape([x.shape[a] for a in keep]), kwargs.get("reduction", "mean"))
+    return reduce(per.reshape([x.shape[a] for a in keep]), kwargs.get("reduction", "mean"))
 
 
 def _optax_log_cosh(inputs, kwargs, dtype):
@@ -162,14 +154,14 @@ def _optax_log_cosh(inputs, kwargs, dtype):
 
     x, y = _cast_pair(inputs, dtype)
     out = optax.losses.log_cosh(jnp.asarray(x), jnp.asarray(y))
-    return _reduce(np.asarray(out, dtype=np.float64), kwargs.get("reduction", "mean"))
+    return reduce(np.asarray(out, dtype=np.float64), kwargs.get("reduction", "mean"))
 
 
 KERAS_RMSE = Oracle("keras_rmse", "keras", _keras_rmse, _keras_unavailable)
 KERAS_LOG_COSH = Oracle(
     "keras_log_cosh", "keras", _keras_elementwise("log_cosh"), _keras_log_cosh_unavailable
 )
-OPTAX_LOG_COSH = Oracle("optax_log_cosh", "optax", _optax_log_cosh, _optax_unavailable)
+OPTAX_LOG_COSH = Oracle("optax_log_cosh", "optax", _optax_log_cosh, optax_unavailable)
 KERAS_MAPE = Oracle(
     "keras_mape",
     "keras",
@@ -190,7 +182,7 @@ KERAS_MSLE = Oracle(
 
 def _row_target(shape=(8, 5), scale=1.0):
     """Input ``shape``, target one row ``shape[-1:]`` broadcast over the leading axes."""
-    return _arrays(input=_normal(shape, scale), target=_normal(shape[-1:], scale))
+    return arrays(input=normal(shape, scale), target=normal(shape[-1:], scale))
 
 
 def _zero_rows(r: np.random.Generator) -> dict[str, np.ndarray]:
@@ -231,20 +223,20 @@ _KERAS_CLIPS = (
 # Entries
 # ------------------------------------------------------------------------------------------
 
-_RMSE = _entry(
+_RMSE = entry(
     "rmse_loss",
     [
-        _b("basic", _pair((8, 5)), reductions=("mean",), **_AOT),
-        _b("rows", _pair((8, 5)), {"axis": -1}),
-        _b("zero_rows", _zero_rows, {"axis": 1}, reductions=("none", "mean")),
-        _b(
+        base("basic", pair((8, 5)), reductions=("mean",), **AOT),
+        base("rows", pair((8, 5)), {"axis": -1}),
+        base("zero_rows", _zero_rows, {"axis": 1}, reductions=("none", "mean")),
+        base(
             "eps_4d",
-            _pair((2, 3, 4, 4)),
+            pair((2, 3, 4, 4)),
             {"axis": (2, 3), "eps": 1e-3},
             reductions=("none", "sum"),
             skip={"keras_rmse": _NO_EPS_IN_KERAS},
         ),
-        _b("broadcast", _row_target(), {"axis": 0}, reductions=("mean",)),
+        base("broadcast", _row_target(), {"axis": 0}, reductions=("mean",)),
     ],
     fn=rmse_loss,
     reference=ref_rmse_loss,
@@ -253,20 +245,20 @@ _RMSE = _entry(
     extra_oracles=(KERAS_RMSE,),
 )
 
-_LOG_COSH = _entry(
+_LOG_COSH = entry(
     "log_cosh_loss",
     [
-        _b("basic", _pair((8, 5), scale=1.5), **_AOT),
-        _b(
+        base("basic", pair((8, 5), scale=1.5), **AOT),
+        base(
             "large_and_tiny",
-            _fixed(
+            fixed(
                 input=[1e4, -1e4, 30.0, -30.0, 1e-4, -1e-4, 0.0, 1.0, -1.0, 0.999, 400.0],
                 target=[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.5, -0.5],
             ),
-            reductions=_ELEMENTWISE,
+            reductions=ELEMENTWISE,
         ),
-        _b("broadcast", _row_target(scale=2.0), reductions=("sum",)),
-        _b("3d", _pair((2, 3, 4), scale=3.0), reductions=("mean",)),
+        base("broadcast", _row_target(scale=2.0), reductions=("sum",)),
+        base("3d", pair((2, 3, 4), scale=3.0), reductions=("mean",)),
     ],
     fn=log_cosh_loss,
     reference=ref_log_cosh_loss,
@@ -279,7 +271,7 @@ _LOG_COSH = _entry(
 def _quantiles(shape=(8, 3), trailing=False):
     """Input ``shape`` (one prediction per quantile on the last axis) and one target per row."""
     tshape = (*shape[:-1], 1) if trailing else shape[:-1]
-    return _arrays(input=_normal(shape), target=_normal(tshape))
+    return arrays(input=normal(shape), target=normal(tshape))
 
 
 def _quantile_ties(r: np.random.Generator) -> dict[str, np.ndarray]:
@@ -289,19 +281,19 @@ def _quantile_ties(r: np.random.Generator) -> dict[str, np.ndarray]:
     return {"input": x, "target": y}
 
 
-_QUANTILE = _entry(
+_QUANTILE = entry(
     "quantile_loss",
     [
-        _b("basic", _pair((8, 5)), {"quantile": 0.3}),
-        _b("ties", _ties, {"quantile": 0.8}, reductions=("mean",)),
-        _b("vector", _quantiles(), {"quantile": [0.1, 0.5, 0.9]}, **_AOT),
-        _b(
+        base("basic", pair((8, 5)), {"quantile": 0.3}),
+        base("ties", tied_pair, {"quantile": 0.8}, reductions=("mean",)),
+        base("vector", _quantiles(), {"quantile": [0.1, 0.5, 0.9]}, **AOT),
+        base(
             "vector_trailing_ties",
             _quantile_ties,
             {"quantile": (0.25, 0.5, 0.95)},
             reductions=("none",),
         ),
-        _b(
+        base(
             "vector_array_4d",
             _quantiles((2, 3, 4, 2), trailing=True),
             {"quantile": np.array([0.05, 0.7])},
@@ -321,28 +313,28 @@ def _mape_ties(r: np.random.Generator) -> dict[str, np.ndarray]:
     return {"input": x, "target": y}
 
 
-_MAPE = _entry(
+_MAPE = entry(
     "mape_loss",
     [
-        _b("basic", _arrays(input=_normal((8, 5)), target=_away_from_zero((8, 5))), **_AOT),
-        _b(
+        base("basic", arrays(input=normal((8, 5)), target=_away_from_zero((8, 5))), **AOT),
+        base(
             "zero_targets",
-            _fixed(
+            fixed(
                 input=[0.5, -1.0, 2.0, 1e-9, 0.0, 3.0, -0.25],
                 target=[0.0, 0.0, 1e-9, 0.0, 0.0, 1.5, -1e-9, 2.0, -0.5],
             ),
-            reductions=_ELEMENTWISE,
+            reductions=ELEMENTWISE,
             skip={"grad_fd": _CLAMP},
         ),
-        _b(
+        base(
             "ties",
             _mape_ties,
             reductions=("mean",),
             skip={"grad_fd": _MAPE_TIE},
         ),
-        _b(
+        base(
             "broadcast_eps",
-            _arrays(input=_normal((8, 5)), target=_const([0.1, -0.3, 0.0, 1.5, -2.0])),
+            arrays(input=normal((8, 5)), target=const([0.1, -0.3, 0.0, 1.5, -2.0])),
             {"eps": 0.5},
             reductions=("sum",),
             skip={"keras_mape": "Keras's epsilon is fixed at 1e-7; this case has eps = 0.5"},
@@ -355,24 +347,24 @@ _MAPE = _entry(
     extra_oracles=(KERAS_MAPE,),
 )
 
-_MSLE = _entry(
+_MSLE = entry(
     "msle_loss",
     [
-        _b("basic", _arrays(input=_positive((8, 5)), target=_positive((8, 5))), **_AOT),
-        _b(
+        base("basic", arrays(input=_positive((8, 5)), target=_positive((8, 5))), **AOT),
+        base(
             "near_minus_one_large",
             # -0.95, not closer to -1: the central difference's truncation error grows like
             # (h / (1 + x))^2, 1.3e-5 relative at x = -0.999 (the unit tests take x = -0.999)
-            _fixed(
+            fixed(
                 input=[-0.95, -0.5, 0.0, 1e4, 3.0, -0.9, 2.5],
                 target=[0.0, 1e4, -0.9, 0.5, 7.0, -0.25, 1.0, 0.0, 1e3],
             ),
-            reductions=_ELEMENTWISE,
+            reductions=ELEMENTWISE,
             skip={"keras_msle": _KERAS_CLIPS},
         ),
-        _b(
+        base(
             "keras_clip",
-            _fixed(
+            fixed(
                 input=[0.0, -0.5, 2.0, -3.0, 0.25, 4.0, 1e-9],
                 target=[1.0, 0.0, -2.0, 0.5, 0.0, 3.0, 2.0, -1.0, 6.0],
             ),
@@ -380,9 +372,9 @@ _MSLE = _entry(
             reductions=("mean",),
             skip={"grad_fd": _MSLE_CLIP},
         ),
-        _b(
+        base(
             "broadcast",
-            _arrays(input=_positive((8, 5), 20.0), target=_positive((5,), 20.0)),
+            arrays(input=_positive((8, 5), 20.0), target=_positive((5,), 20.0)),
             reductions=("sum",),
         ),
     ],

@@ -1,4 +1,4 @@
-"""Conformance entries for the regularization losses beyond the frameworks (issue 4).
+"""Conformance entries for the regularization losses beyond the frameworks.
 
 ``l1_regularization``, ``l2_regularization`` and ``elastic_net_regularization`` take a list of
 parameter arrays; the registry calls ``fn(**arrays, **kwargs)``, so each entry's function is a
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lossbridge.conformance.registry import Case, Entry, Oracle, _seed
+from lossbridge.conformance.cases import Case, Entry, Oracle, case_seed
 from lossbridge.regularization import (
     elastic_net_regularization,
     l1_regularization,
@@ -159,7 +159,7 @@ def _cases(loss: str, extra_kwargs: Mapping[str, Any]) -> tuple[Case, ...]:
         ("large_scaled", _three(scale=1e3), dict(extra_kwargs), {}),
     ]
     return tuple(
-        Case(label=label, make=make, kwargs=kwargs, seed=_seed(loss, label), **flags)
+        Case(label=label, make=make, kwargs=kwargs, seed=case_seed(loss, label), **flags)
         for label, make, kwargs, flags in bases
     )
 

@@ -1,4 +1,4 @@
-"""Conformance entries for the segmentation losses beyond the frameworks (issue 4).
+"""Conformance entries for the segmentation losses beyond the frameworks.
 
 ``dice_loss``, ``jaccard_loss``, ``tversky_loss`` and ``focal_tversky_loss``
 (:mod:`lossbridge.segmentation`). Each entry has five base cases on (2, 3, 4, 4) scores (or
@@ -37,17 +37,19 @@ from typing import Any
 
 import numpy as np
 
-from lossbridge.conformance.drivers import get_driver
-from lossbridge.conformance.registry import (
-    _AOT,
+from lossbridge.conformance.cases import (
+    AOT,
     Entry,
     Oracle,
-    _arrays,
-    _b,
-    _entry,
-    _normal,
-    _optax_unavailable,
+    arrays,
+    base,
+    entry,
+    normal,
+    optax_unavailable,
+    weights,
 )
+from lossbridge.conformance.drivers import get_driver
+from lossbridge.conformance.references import reduce
 from lossbridge.segmentation import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 
 # ------------------------------------------------------------------------------------------
@@ -113,12 +115,7 @@ def tversky_reference(
     if batch:
         losses = losses[0]
     w = np.ones(n_classes) if weight is None else np.asarray(weight, dtype=np.float64)
-    weighted = losses * w
-    if reduction == "none":
-        return weighted
-    if reduction == "sum":
-        return np.sum(weighted)
-    return np.sum(weighted) / ((1 if batch else n_samples) * np.sum(w))
+    return _reduce_classes(losses * w, weight, reduction, batch)
 
 
 def dice_reference(input, target, weight=None, **kwargs):
@@ -158,17 +155,14 @@ def _params(kind: str, kwargs: Mapping[str, Any]) -> tuple[float, float, float]:
     )
 
 
-def _reduce(weighted: np.ndarray, weight: np.ndarray | None, kwargs: Mapping[str, Any]) -> Any:
-    """lossbridge's reductions of already weighted per-(sample,) class losses."""
-    reduction = kwargs.get("reduction", "mean")
-    if reduction == "none":
-        return weighted
-    if reduction == "sum":
-        return np.sum(weighted)
+def _reduce_classes(weighted: np.ndarray, weight: Any, reduction: str, batch: bool) -> Any:
+    """:func:`~lossbridge.conformance.references.reduce` of already weighted per-(sample,)
+    class losses: the mean divides by the number of samples (1 with ``batch``) times the sum of
+    the class weights."""
     n_classes = weighted.shape[-1]
     w = np.ones(n_classes) if weight is None else np.asarray(weight, dtype=np.float64)
-    n = 1 if kwargs.get("batch", False) else weighted.shape[0]
-    return np.sum(weighted) / (n * np.sum(w))
+    n = 1 if batch else weighted.shape[0]
+    return reduce(weighted, reduction, denominator=n * np.sum(w))
 
 
 def _channels(inputs: Mapping[str, np.ndarray], kwargs: Mapping[str, Any], dtype: str, at: int):
@@ -219,7 +213,9 @@ def _monai(kind: str):
             out = out**gamma
             if weight is not None:
                 out = out * weight
-        return _reduce(out, weight, kwargs)
+        return _reduce_classes(
+            out, weight, kwargs.get("reduction", "mean"), kwargs.get("batch", False)
+        )
 
     return fn
 
@@ -281,7 +277,9 @@ def _optax(kind: str):
             out = out**gamma
             if weight is not None:
                 out = out * weight
-        return _reduce(out, weight, kwargs)
+        return _reduce_classes(
+            out, weight, kwargs.get("reduction", "mean"), kwargs.get("batch", False)
+        )
 
     return fn
 
@@ -312,7 +310,9 @@ def _keras(kind: str):
         weight = inputs.get("weight")
         if weight is not None:
             out = out * weight
-        return _reduce(out, weight, kwargs)
+        return _reduce_classes(
+            out, weight, kwargs.get("reduction", "mean"), kwargs.get("batch", False)
+        )
 
     return fn
 
@@ -332,10 +332,10 @@ _MONAI_DICE = Oracle("monai_dice_loss", "monai", _monai("dice"), _monai_unavaila
 _MONAI_JACCARD = Oracle("monai_jaccard_loss", "monai", _monai("jaccard"), _monai_unavailable)
 _MONAI_TVERSKY = Oracle("monai_tversky_loss", "monai", _monai("tversky"), _monai_unavailable)
 _MONAI_FOCAL = Oracle("monai_focal_tversky_loss", "monai", _monai("focal"), _monai_unavailable)
-_OPTAX_DICE = Oracle("optax_dice_loss", "optax", _optax("dice"), _optax_unavailable)
-_OPTAX_JACCARD = Oracle("optax_jaccard_loss", "optax", _optax("jaccard"), _optax_unavailable)
-_OPTAX_TVERSKY = Oracle("optax_tversky_loss", "optax", _optax("tversky"), _optax_unavailable)
-_OPTAX_FOCAL = Oracle("optax_focal_tversky_loss", "optax", _optax("focal"), _optax_unavailable)
+_OPTAX_DICE = Oracle("optax_dice_loss", "optax", _optax("dice"), optax_unavailable)
+_OPTAX_JACCARD = Oracle("optax_jaccard_loss", "optax", _optax("jaccard"), optax_unavailable)
+_OPTAX_TVERSKY = Oracle("optax_tversky_loss", "optax", _optax("tversky"), optax_unavailable)
+_OPTAX_FOCAL = Oracle("optax_focal_tversky_loss", "optax", _optax("focal"), optax_unavailable)
 _KERAS_DICE = Oracle("keras_dice", "keras", _keras("dice"), _keras_unavailable)
 _KERAS_TVERSKY = Oracle("keras_tversky", "keras", _keras("tversky"), _keras_unavailable)
 
@@ -385,28 +385,28 @@ def _bases(
         return {k: v for k, v in reasons.items() if k in names or k.startswith("grad")}
 
     return [
-        _b(
+        base(
             "softmax_index",
-            _arrays(input=_normal(_SHAPE, 2.0), target=_index((2, 4, 4))),
+            arrays(input=normal(_SHAPE, 2.0), target=_index((2, 4, 4))),
             dict(extra),
-            **_AOT,
+            **AOT,
         ),
-        _b(
+        base(
             "sigmoid_soft_weight",
-            _arrays(
-                input=_normal(_SHAPE, 2.0),
+            arrays(
+                input=normal(_SHAPE, 2.0),
                 target=lambda r: r.uniform(0.0, 1.0, _SHAPE),
-                weight=lambda r: r.uniform(0.2, 2.0, 3),
+                weight=weights(3),
             ),
             {**extra, "activation": "sigmoid"},
         ),
-        _b(
+        base(
             "channels_last_batch",
-            _arrays(input=_normal(_LAST, 2.0), target=_index((2, 4, 4))),
+            arrays(input=normal(_LAST, 2.0), target=_index((2, 4, 4))),
             {**extra, "channel_axis": -1, "batch": True, **(last or {})},
             reductions=("none", "mean"),
         ),
-        _b(
+        base(
             "absent",
             _absent,
             {**extra, "activation": None},
@@ -419,7 +419,7 @@ def _bases(
                 }
             ),
         ),
-        _b(
+        base(
             "absent_smooth",
             _absent,
             {**extra, "activation": None, "smooth": 0.5, **(absent_smooth or {})},
@@ -430,7 +430,7 @@ def _bases(
 
 
 def _seg_entry(name, fn, reference, oracles, extra=None, **opts) -> Entry:
-    return _entry(
+    return entry(
         name,
         _bases(extra or {}, oracles, **opts),
         fn=fn,

@@ -26,6 +26,13 @@ import numpy as np
 
 __all__ = [
     "NUMPY_OPS",
+    "f64",
+    "log_sigmoid",
+    "log_softmax",
+    "reduce",
+    "reduce_ctc",
+    "reduce_empty_as_zero",
+    "softmax",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "complete_box_iou_loss",
@@ -62,7 +69,8 @@ __all__ = [
 ]
 
 
-def _f64(a):
+def f64(a):
+    """``a`` as a float64 NumPy array (``None`` stays ``None``)."""
     return None if a is None else np.asarray(a, dtype=np.float64)
 
 
@@ -72,7 +80,20 @@ def _mean(total, count):
         return np.float64(total) / np.float64(count)
 
 
-def _reduce(loss, reduction, *, denominator=None):
+def reduce(loss, reduction, *, denominator=None):
+    """The float64 NumPy reduction every reference of the suite uses (one for all of them).
+
+    Parameters
+    ----------
+    loss : numpy.ndarray
+        The unreduced loss (float64).
+    reduction : {'none', 'sum', 'mean', 'batchmean'}
+        ``'mean'`` and ``'batchmean'`` divide the sum by ``denominator`` (default: the number of
+        elements, ``loss.size``), with ``0 / 0 = nan`` and no warning.
+    denominator : float, optional
+        What the mean divides by, where the loss's mean is not over elements (the weight sum of
+        class-weighted losses, the non-ignored count, the batch size for ``'batchmean'``).
+    """
     if reduction == "none":
         return loss
     if reduction == "sum":
@@ -82,12 +103,45 @@ def _reduce(loss, reduction, *, denominator=None):
     raise ValueError(f"unknown reduction {reduction!r}")
 
 
-def _log_softmax_last(x):
-    """Log-softmax along the last axis, shifted by the row max."""
-    m = np.max(x, axis=-1, keepdims=True)
+def softmax(z, axis):
+    """``exp(z) / sum(exp(z))`` along ``axis``, shifted by the max."""
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(z, axis):
+    """``z - log(sum(exp(z)))`` along ``axis``, shifted by the max (by 0 where it is infinite)."""
+    m = np.max(z, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
-    z = x - m
-    return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+    return z - m - np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -log(1 + exp(-x))``, as ``-logaddexp(0, -x)`` (exact for any x)."""
+    return -np.logaddexp(0.0, -x)
+
+
+def reduce_empty_as_zero(loss, reduction):
+    """:func:`reduce`, with the mean of no element 0 instead of NaN.
+
+    torchvision's box losses (``loss.mean() if loss.numel() > 0 else 0.0 * loss.sum()``) and
+    Berman's Lovász ``mean`` (``empty=0``) reduce so.
+    """
+    return reduce(loss, reduction, denominator=max(loss.size, 1))
+
+
+def reduce_ctc(loss, target_lengths, reduction, *, zero_infinity=False):
+    """torch's ``ctc_loss`` reduction of per-sequence losses, through :func:`reduce`.
+
+    With ``zero_infinity``, infinite losses count as 0; ``'mean'`` is the batch mean of each
+    loss divided by its target length (at least 1).
+    """
+    loss = f64(loss)
+    if zero_infinity:
+        loss = np.where(np.isinf(loss), 0.0, loss)
+    if reduction == "mean":
+        return reduce(loss / np.maximum(target_lengths, 1), "mean")
+    return reduce(loss, reduction)
 
 
 def _classes_last(input, target, index_target):
@@ -116,13 +170,13 @@ def cross_entropy(
     index_target = np.asarray(target).dtype.kind in "iu"
     x, t = _classes_last(input, target, index_target)
     n_classes = x.shape[-1]
-    w = np.ones(n_classes) if weight is None else _f64(weight)
-    logp = _log_softmax_last(x)
+    w = np.ones(n_classes) if weight is None else f64(weight)
+    logp = log_softmax(x, -1)
     e = float(label_smoothing)
     if not index_target:
         t = (1.0 - e) * t + e / n_classes
         loss = -np.sum(w * t * logp, axis=-1)
-        out = _reduce(loss, reduction)
+        out = reduce(loss, reduction)
         return out[0] if one_d and reduction == "none" else out
     valid = t != ignore_index
     safe = np.where(valid, t, 0)
@@ -131,7 +185,7 @@ def cross_entropy(
     nll = np.where(valid, -w_y * picked, 0.0)
     smooth = np.where(valid, -np.sum(w * logp, axis=-1), 0.0)
     loss = (1.0 - e) * nll + (e / n_classes) * smooth
-    out = _reduce(loss, reduction, denominator=np.sum(w_y))
+    out = reduce(loss, reduction, denominator=np.sum(w_y))
     return out[0] if one_d and reduction == "none" else out
 
 
@@ -139,43 +193,43 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """``-w[y] * input[y]`` over non-ignored items; ``'mean'`` divides by ``sum w[y]``."""
     one_d = np.ndim(input) == 1
     x, t = _classes_last(input, target, True)
-    w = np.ones(x.shape[-1]) if weight is None else _f64(weight)
+    w = np.ones(x.shape[-1]) if weight is None else f64(weight)
     valid = t != ignore_index
     safe = np.where(valid, t, 0)
     picked = np.take_along_axis(x, safe[..., None], axis=-1)[..., 0]
     w_y = np.where(valid, w[safe], 0.0)
     loss = np.where(valid, -w_y * picked, 0.0)
-    out = _reduce(loss, reduction, denominator=np.sum(w_y))
+    out = reduce(loss, reduction, denominator=np.sum(w_y))
     return out[0] if one_d and reduction == "none" else out
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """``-w [y max(log x, -100) + (1 - y) max(log(1 - x), -100)]`` (torch's clamp at -100)."""
-    x, y = _f64(input), _f64(target)
+    x, y = f64(input), f64(target)
     with np.errstate(divide="ignore"):
         log_x = np.maximum(np.log(x), -100.0)
         log_1mx = np.maximum(np.log1p(-x), -100.0)
     loss = -(y * log_x + (1.0 - y) * log_1mx)
     if weight is not None:
-        loss = loss * _f64(weight)
-    return _reduce(loss, reduction)
+        loss = loss * f64(weight)
+    return reduce(loss, reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
     """``-w [p y log s(x) + (1 - y) log(1 - s(x))]``, the logs as ``-logaddexp(0, -+x)``."""
-    x, y = _f64(input), _f64(target)
-    p = 1.0 if pos_weight is None else _f64(pos_weight)
+    x, y = f64(input), f64(target)
+    p = 1.0 if pos_weight is None else f64(pos_weight)
     log_sig = -np.logaddexp(0.0, -x)
     log_one_minus_sig = -np.logaddexp(0.0, x)
     loss = -(p * y * log_sig + (1.0 - y) * log_one_minus_sig)
     if weight is not None:
-        loss = loss * _f64(weight)
-    return _reduce(loss, reduction)
+        loss = loss * f64(weight)
+    return reduce(loss, reduction)
 
 
 def kl_div(input, target, reduction="mean", log_target=False):
     """``y (log y - x)`` with ``0 log 0 = 0``, or ``exp(y) (y - x)`` with ``log_target``."""
-    x, y = _f64(input), _f64(target)
+    x, y = f64(input), f64(target)
     if log_target:
         loss = np.exp(y) * (y - x)
     else:
@@ -183,46 +237,46 @@ def kl_div(input, target, reduction="mean", log_target=False):
             y_log_y = np.where(y == 0, 0.0, y * np.log(y))
         loss = y_log_y - y * x
     if reduction == "batchmean":
-        return _reduce(loss, reduction, denominator=x.shape[0] if x.ndim else 1)
-    return _reduce(loss, reduction)
+        return reduce(loss, reduction, denominator=x.shape[0] if x.ndim else 1)
+    return reduce(loss, reduction)
 
 
 def _weighted(loss, weight, reduction, *, mean_over_weights):
     if weight is None:
-        return _reduce(loss, reduction)
-    w = _f64(weight)
+        return reduce(loss, reduction)
+    w = f64(weight)
     loss = loss * w
     if reduction == "mean" and mean_over_weights:
         return _mean(np.sum(loss), np.sum(w))
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def mse_loss(input, target, reduction="mean", weight=None):
     """``w (x - y)^2``; weighted ``'mean'`` is ``sum(w l) / sum(w)``."""
-    d = _f64(input) - _f64(target)
+    d = f64(input) - f64(target)
     return _weighted(d * d, weight, reduction, mean_over_weights=True)
 
 
 def l1_loss(input, target, reduction="mean", weight=None):
     """``w |x - y|``; weighted ``'mean'`` is ``sum(w l) / sum(w)``."""
-    d = _f64(input) - _f64(target)
+    d = f64(input) - f64(target)
     return _weighted(np.abs(d), weight, reduction, mean_over_weights=True)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d^2`` for ``|d| < delta``, else ``delta (|d| - delta / 2)``; weighted mean over N."""
-    a = np.abs(_f64(input) - _f64(target))
+    a = np.abs(f64(input) - f64(target))
     loss = np.where(a < delta, 0.5 * a * a, delta * (a - 0.5 * delta))
     return _weighted(loss, weight, reduction, mean_over_weights=False)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """``0.5 d^2 / beta`` for ``|d| < beta``, else ``|d| - beta / 2``; ``beta = 0`` is L1."""
-    a = np.abs(_f64(input) - _f64(target))
+    a = np.abs(f64(input) - f64(target))
     if beta == 0:
-        return _reduce(a, reduction)
+        return reduce(a, reduction)
     loss = np.where(a < beta, 0.5 * a * a / beta, a - 0.5 * beta)
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
@@ -231,14 +285,14 @@ def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduct
     Stirling's approximation of ``log y!`` is ``y log y - y + 0.5 log(2 pi y)``, added only where
     ``y > 1`` (torch's rule).
     """
-    x, y = _f64(input), _f64(target)
+    x, y = f64(input), f64(target)
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = np.exp(x) - y * x if log_input else x - y * np.log(x + eps)
         if full:
             y_safe = np.where(y > 1, y, 1.0)
             stirling = y_safe * np.log(y_safe) - y_safe + 0.5 * np.log(2.0 * math.pi * y_safe)
             loss = loss + np.where(y > 1, stirling, 0.0)
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
@@ -247,7 +301,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     ``var`` may be a float, the input's shape, ``input.shape[:-1]`` (one variance per row) or the
     input's shape with one axis of size 1 (broadcast).
     """
-    x, y = _f64(input), _f64(target)
+    x, y = f64(input), f64(target)
     v = np.asarray(var, dtype=np.float64)
     if v.ndim and v.shape != x.shape and v.shape == x.shape[:-1]:
         v = v[..., None]
@@ -256,7 +310,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     loss = 0.5 * (np.log(v) + d * d / v)
     if full:
         loss = loss + 0.5 * math.log(2.0 * math.pi)
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 # ------------------------------------------------------------------------------------------
@@ -264,27 +318,23 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 # ------------------------------------------------------------------------------------------
 
 
-def _log_sigmoid(x):
-    return -np.logaddexp(0.0, -x)
-
-
 def soft_margin_loss(input, target, reduction="mean"):
     """``log(1 + exp(-y x))`` as ``logaddexp(0, -y x)`` (exact for any ``y x``)."""
-    return _reduce(np.logaddexp(0.0, -_f64(target) * _f64(input)), reduction)
+    return reduce(np.logaddexp(0.0, -f64(target) * f64(input)), reduction)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     """``-w [y log s(x) + (1 - y) log s(-x)]`` summed over the last axis, divided by C."""
-    x, y = _f64(input), _f64(target)
-    loss = -(y * _log_sigmoid(x) + (1.0 - y) * _log_sigmoid(-x))
+    x, y = f64(input), f64(target)
+    loss = -(y * log_sigmoid(x) + (1.0 - y) * log_sigmoid(-x))
     if weight is not None:
-        loss = loss * _f64(weight)
-    return _reduce(np.sum(loss, axis=-1) / x.shape[-1], reduction)
+        loss = loss * f64(weight)
+    return reduce(np.sum(loss, axis=-1) / x.shape[-1], reduction)
 
 
 def _items(input, target):
     """``(x, t, C)``: input as (N, C) rows (a 0-d input is one item of one class)."""
-    x = _f64(input)
+    x = f64(input)
     c = 1 if x.ndim == 0 else x.shape[-1]
     return x.reshape(-1, c), np.asarray(target).reshape(-1), c
 
@@ -314,13 +364,13 @@ def multilabel_margin_loss(input, target, reduction="mean"):
     loss = np.array(losses, dtype=np.float64)
     if np.ndim(input) <= 1:
         loss = loss.reshape(())
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
     """torch's kernel: ``sum_{i != y} w[y] [margin - x[y] + x[i]]_+^p / C`` per item."""
     x, t, c = _items(input, target)
-    w = None if weight is None else _f64(weight)
+    w = None if weight is None else f64(weight)
     losses = []
     for xi, yi in zip(x, t, strict=True):
         total = 0.0
@@ -332,20 +382,20 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
                 h = z if p == 1 else z * z
                 total += h if w is None else h * w[yi]
         losses.append(total / c)
-    return _reduce(np.array(losses, dtype=np.float64).reshape(np.shape(target)), reduction)
+    return reduce(np.array(losses, dtype=np.float64).reshape(np.shape(target)), reduction)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     """``[y != 1] max(0, margin - x) + [y != -1] x`` (both terms for other target values)."""
-    x, y = np.broadcast_arrays(_f64(input), _f64(target))
+    x, y = np.broadcast_arrays(f64(input), f64(target))
     loss = np.where(y != 1, np.maximum(0.0, margin - x), 0.0) + np.where(y != -1, x, 0.0)
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """``max(0, -y (x1 - x2) + margin)``."""
-    loss = np.maximum(0.0, -_f64(target) * (_f64(input1) - _f64(input2)) + margin)
-    return _reduce(loss, reduction)
+    loss = np.maximum(0.0, -f64(target) * (f64(input1) - f64(input2)) + margin)
+    return reduce(loss, reduction)
 
 
 #: torch's ``EPSILON`` in ``aten/src/ATen/native/Loss.cpp``: the C++ float ``1e-12``.
@@ -355,17 +405,17 @@ _COSINE_EPS = float(np.float32(1e-12))
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """``1 - cos`` for ``y = 1``, ``max(0, cos - margin)`` for ``y = -1``, 0 otherwise, with
     ``cos = x1.x2 / sqrt((|x1|^2 + eps) (|x2|^2 + eps))``."""
-    x1, x2, y = _f64(input1), _f64(input2), _f64(target)
+    x1, x2, y = f64(input1), f64(input2), f64(target)
     prod = np.sum(x1 * x2, axis=-1)
     mag = (np.sum(x1 * x1, axis=-1) + _COSINE_EPS) * (np.sum(x2 * x2, axis=-1) + _COSINE_EPS)
     cos = prod / np.sqrt(mag)
     loss = np.where(y == 1, 1.0 - cos, 0.0) + np.where(y == -1, np.maximum(0.0, cos - margin), 0.0)
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6):
     """``|| x1 - x2 + eps ||_p`` over the last axis (torch adds ``eps`` to the difference)."""
-    d = np.abs(_f64(x1) - _f64(x2) + eps)
+    d = np.abs(f64(x1) - f64(x2) + eps)
     if math.isinf(p):
         return np.max(d, axis=-1)
     return np.sum(d**p, axis=-1) ** (1.0 / p)
@@ -374,7 +424,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6):
 def _triplet(d_pos, d_neg, d_swap, margin, swap, reduction):
     if swap:
         d_neg = np.minimum(d_neg, d_swap())
-    return _reduce(np.maximum(0.0, margin + d_pos - d_neg), reduction)
+    return reduce(np.maximum(0.0, margin + d_pos - d_neg), reduction)
 
 
 def triplet_margin_loss(
@@ -397,7 +447,7 @@ def triplet_margin_with_distance_loss(
 ):
     """:func:`triplet_margin_loss` with ``distance_function`` (called on the NumPy arrays;
     default :func:`pairwise_distance` with ``p = 2``, ``eps = 1e-6``)."""
-    a, p, n = _f64(anchor), _f64(positive), _f64(negative)
+    a, p, n = f64(anchor), f64(positive), f64(negative)
     dist = pairwise_distance if distance_function is None else distance_function
 
     def d(u, v):
@@ -464,7 +514,7 @@ def ctc_loss(
     ``log_probs`` is (T, N, C) or unbatched (T, C); ``targets`` padded (N, S), concatenated
     1-D, or (S,) unbatched. Infeasible sequences give ``inf`` (0 with ``zero_infinity``).
     """
-    lp = _f64(log_probs)
+    lp = f64(log_probs)
     t = np.asarray(targets)
     il = np.asarray(input_lengths).reshape(-1)
     tl = np.asarray(target_lengths).reshape(-1)
@@ -480,13 +530,8 @@ def ctc_loss(
         [_ctc_sequence(lp[: il[i], i], labels[i], blank) for i in range(lp.shape[1])],
         dtype=np.float64,
     )
-    if zero_infinity:
-        loss = np.where(np.isinf(loss), 0.0, loss)
-    if reduction == "mean":
-        return np.mean(loss / np.maximum(tl, 1))
-    if unbatched and reduction == "none":
-        return loss[0]
-    return _reduce(loss, reduction)
+    out = reduce_ctc(loss, tl, reduction, zero_infinity=zero_infinity)
+    return out[0] if unbatched and reduction == "none" else out
 
 
 # ------------------------------------------------------------------------------------------
@@ -554,6 +599,9 @@ def tv_loss_inter_union(m, boxes1, boxes2):
 
 
 def _tv_reduce_boxes(loss, reduction):
+    """torchvision's own reduction lines of the box losses (an empty mean is 0), transcribed
+    with the rest: it also runs on torch tensors (the tests' ops table), which :func:`reduce`
+    does not. On NumPy it is :func:`reduce_empty_as_zero`."""
     if reduction == "mean":
         n = loss.size if isinstance(loss, np.ndarray) else loss.numel()
         return loss.mean() if n > 0 else 0.0 * loss.sum()
@@ -623,13 +671,13 @@ def tv_ciou(m, boxes1, boxes2, reduction="none", eps=1e-7, frozen_alpha=None):
 
 
 def _boxes(boxes1, boxes2):
-    return _f64(boxes1), _f64(boxes2)
+    return f64(boxes1), f64(boxes2)
 
 
 def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
     """torchvision's ``sigmoid_focal_loss`` (:func:`tv_focal` on NumPy)."""
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        return tv_focal(NUMPY_OPS, _f64(inputs), _f64(targets), alpha, gamma, reduction)
+        return tv_focal(NUMPY_OPS, f64(inputs), f64(targets), alpha, gamma, reduction)
 
 
 def generalized_box_iou_loss(boxes1, boxes2, reduction="none", eps=1e-7):

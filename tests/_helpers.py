@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+# ``np_dtype("bfloat16")`` is ml_dtypes' bfloat16: the conformance drivers' one helper.
+from lossbridge.conformance.drivers import numpy_dtype as np_dtype
+
 DTYPES = ("float32", "float64")
 # Relative tolerances per dtype (float32: a few ulp after a reduction of a few dozen terms).
 RTOL = {"float32": 2e-6, "float64": 1e-12}
@@ -200,15 +203,6 @@ def backend_grad(
             out = tf.reduce_sum(fn(*arrays[:wrt], x, *arrays[wrt + 1 :]))
         return to_numpy(tf.convert_to_tensor(tape.gradient(out, x)))  # IndexedSlices too
     raise AssertionError(f"{name} has no autodiff")
-
-
-def np_dtype(dtype: str) -> np.dtype:
-    """The NumPy dtype named ``dtype`` (``'bfloat16'``: ml_dtypes')."""
-    if dtype == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(dtype)
 
 
 def backend_array(backend: str, a: Any, dtype: str | None = None) -> Any:
