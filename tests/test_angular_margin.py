@@ -9,6 +9,11 @@ Expected values come from:
 * pytorch-metric-learning's ``ArcFaceLoss`` and ``CosFaceLoss`` (values and autograd);
 * for MagFace, a torch transcription of ``IrvingMeng/MagFace`` ``MagLinear`` + ``MagLoss``
   (values and autograd).
+
+Every case's value on every backend and dtype and the gradients against finite differences are
+the conformance registry's (``conformance/extra_angular.py``); the tests here keep what it does
+not check: hand values, the defaults, the reference implementations' values and gradients,
+infinite-derivative points, edges, dtypes and bad input.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from _helpers import (
 )
 
 from lossbridge.angular_margin import arcface_loss, cosface_loss, magface_loss
+from lossbridge.conformance.references import reduce
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -53,14 +59,6 @@ def np_ce_rows(z, y):
     return lse - z[np.arange(len(y)), y]
 
 
-def np_reduce(loss, reduction):
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    return loss.sum() / loss.size if loss.size else np.nan
-
-
 def np_arc_target(c, m, easy_margin):
     theta = np.arccos(c)
     if easy_margin:
@@ -78,13 +76,13 @@ def np_arcface(x, y, w=None, scale=64.0, margin=0.5, easy_margin=False, reductio
     cos = np_cosines(x, w)
     c = cos[np.arange(len(y)), y]
     z = scale * np_replace_target(cos, y, np_arc_target(c, margin, easy_margin))
-    return np_reduce(np_ce_rows(z, y), reduction)
+    return reduce(np_ce_rows(z, y), reduction)
 
 
 def np_cosface(x, y, w=None, scale=64.0, margin=0.35, reduction="mean"):
     cos = np_cosines(x, w)
     z = scale * (cos - margin * np.eye(cos.shape[1])[y])
-    return np_reduce(np_ce_rows(z, y), reduction)
+    return reduce(np_ce_rows(z, y), reduction)
 
 
 def np_magface(
@@ -107,22 +105,7 @@ def np_magface(
     c = cos[np.arange(len(y)), y]
     z = scale * np_replace_target(cos, y, np_arc_target(c, m, easy_margin))
     g = 1.0 / a + a / ua**2
-    return np_reduce(np_ce_rows(z, y) + lambda_g * g, reduction)
-
-
-def central_fd(f, args, wrt, h=1e-6):
-    """Central difference of sum(f(*args)) w.r.t. args[wrt] (float64)."""
-    x = np.array(args[wrt], dtype=np.float64)
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        step = h * max(1.0, abs(x[idx]))
-        up[idx] += step
-        down[idx] -= step
-        fu = np.sum(f(*[up if i == wrt else a for i, a in enumerate(args)]))
-        fd = np.sum(f(*[down if i == wrt else a for i, a in enumerate(args)]))
-        grad[idx] = (fu - fd) / (2 * step)
-    return grad
+    return reduce(np_ce_rows(z, y) + lambda_g * g, reduction)
 
 
 # ------------------------------------------------------------------------------------------
@@ -269,30 +252,13 @@ def test_magface_hand_values(backend):
 
 
 # ------------------------------------------------------------------------------------------
-# Values on every backend, both dtypes, every reduction, against the float64 formulas
+# Values on every backend, both dtypes, every reduction, against the float64 formulas: the
+# registry's cases (conformance/extra_angular.py) take embeddings, cosine logits, the fallback
+# region, the easy margin, MagFace's magnitudes and the defaults; a negative CosFace margin here
 # ------------------------------------------------------------------------------------------
 
 CASES = {
-    "arcface_embeddings": (arcface_loss, np_arcface, X, W, dict(scale=4.0, margin=0.5)),
-    "arcface_cosines": (arcface_loss, np_arcface, COS, None, dict(scale=4.0, margin=0.4)),
-    "arcface_fallback": (arcface_loss, np_arcface, X_OPPOSED, W, dict(scale=4.0, margin=0.8)),
-    "arcface_easy": (
-        arcface_loss,
-        np_arcface,
-        X_OPPOSED,
-        W,
-        dict(scale=4.0, margin=0.6, easy_margin=True),
-    ),
-    "cosface_embeddings": (cosface_loss, np_cosface, X, W, dict(scale=4.0, margin=0.35)),
     "cosface_cosines": (cosface_loss, np_cosface, COS, None, dict(scale=4.0, margin=-0.1)),
-    "magface": (magface_loss, np_magface, X_MAG, W, dict(scale=4.0)),
-    "magface_fallback": (
-        magface_loss,
-        np_magface,
-        X_OPPOSED * 20,
-        W,
-        dict(scale=4.0, easy_margin=False),
-    ),
 }
 
 
@@ -311,22 +277,6 @@ def test_values(backend, dtype, name):
         # norm-wise: a per-sample loss near 0 (log(1 + small)) carries the absolute rounding
         # error of log-sum-exp minus the target logit, about eps * |logits|
         assert_close(out, expected, RTOL[dtype], atol=RTOL[dtype] * np.max(np.abs(expected)))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("fn", [arcface_loss, cosface_loss, magface_loss])
-def test_paper_scale_64(dtype, fn):
-    """The defaults (scale 64): float64 exact; float32 within 2e-6 of the float64 value.
-
-    The logits are 64 cosines, so a cosine's float32 rounding error (about 6e-8) moves a logit
-    by about 4e-6 in absolute terms; relative to losses of order 10-50 that stays below 1e-6.
-    """
-    ref = {arcface_loss: np_arcface, cosface_loss: np_cosface, magface_loss: np_magface}[fn]
-    x = X_MAG if fn is magface_loss else X
-    x, w = rounded(x, dtype), rounded(W, dtype)
-    out = fn(x.astype(dtype), Y, w.astype(dtype))
-    assert out.dtype == np.dtype(dtype)
-    assert_close(out, ref(x, Y, w), 1e-12 if dtype == "float64" else 2e-6)
 
 
 def test_default_parameters():
@@ -496,41 +446,9 @@ def test_magface_none_is_ce_plus_g_per_sample():
 
 
 # ------------------------------------------------------------------------------------------
-# Gradients through every autodiff backend vs finite differences of the formulas
+# Gradients where the sine's derivative is infinite (finite differences of the formulas in the
+# embeddings, weight and cosine logits: the registry's grad_fd check)
 # ------------------------------------------------------------------------------------------
-
-GRAD_CASES = [
-    "arcface_embeddings",
-    "arcface_fallback",
-    "arcface_easy",
-    "cosface_embeddings",
-    "magface",
-    "magface_fallback",
-]
-
-
-@pytest.mark.parametrize("name", GRAD_CASES)
-def test_gradients(ad_backend, name):
-    fn, ref, x, w, kw = CASES[name]
-    for wrt in (0, 2):
-
-        def ours(a, y, b):
-            return fn(a, y, b, reduction="sum", **kw)
-
-        def formula(a, y, b):
-            return ref(a, y, b, reduction="sum", **kw)
-
-        got = backend_grad(ad_backend, ours, [x, Y, w], wrt)
-        expected = central_fd(formula, [x, Y, w], wrt)
-        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
-
-
-def test_gradient_cosine_logits(ad_backend):
-    """d loss / d cos, for cosine-logit input, against the formula's finite difference."""
-    kw = dict(scale=4.0, margin=0.4)
-    got = backend_grad(ad_backend, lambda c, y: arcface_loss(c, y, **kw), [COS, Y], 0)
-    expected = central_fd(lambda c, y: np_arcface(c, y, **kw), [COS, Y], 0)
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
 
 
 def test_gradient_finite_at_cosine_plus_minus_one(ad_backend):
@@ -689,11 +607,11 @@ def test_compiled_matches_formula():
             (X, Y, W),
             {"margin": math.pi},
             ValueError,
-            r"margin must be an angle in radians in \[0, pi\)",
+            r"arcface_loss: margin must be < pi \(an angle in radians in \[0, pi\)",
         ),
         (arcface_loss, (X, Y, W), {"margin": 28.6}, ValueError, "math.radians"),
-        (arcface_loss, (X, Y, W), {"margin": -0.1}, ValueError, "margin must be an angle"),
-        (arcface_loss, (X, Y, W), {"scale": 0.0}, ValueError, "scale must be greater than 0"),
+        (arcface_loss, (X, Y, W), {"margin": -0.1}, ValueError, r"margin must be >= 0 \(an angle"),
+        (arcface_loss, (X, Y, W), {"scale": 0.0}, ValueError, "scale must be > 0"),
         (arcface_loss, (X, Y, W), {"scale": "64"}, TypeError, "scale must be a real number"),
         (
             arcface_loss,
@@ -718,7 +636,7 @@ def test_compiled_matches_formula():
             "weight must have a real floating dtype",
         ),
         (cosface_loss, (X, Y, W), {"margin": math.inf}, ValueError, "margin must be finite"),
-        (cosface_loss, (X, Y, W), {"scale": -1.0}, ValueError, "scale must be greater than 0"),
+        (cosface_loss, (X, Y, W), {"scale": -1.0}, ValueError, "scale must be > 0"),
         (magface_loss, (X, Y, None), {}, TypeError, r"magface_loss: weight .* is required"),
         (magface_loss, (X, Y), {}, TypeError, "weight"),
         (
@@ -733,21 +651,21 @@ def test_compiled_matches_formula():
             (X, Y, W),
             {"lower_magnitude": 0.0},
             ValueError,
-            "lower_magnitude must be greater than 0",
+            "lower_magnitude must be > 0",
         ),
         (
             magface_loss,
             (X, Y, W),
             {"upper_margin": 4.0},
             ValueError,
-            "upper_margin must be an angle",
+            r"upper_margin must be < pi \(an angle",
         ),
         (
             magface_loss,
             (X, Y, W),
             {"lower_margin": -0.1},
             ValueError,
-            "lower_margin must be an angle",
+            r"lower_margin must be >= 0 \(an angle",
         ),
         (magface_loss, (X, Y, W), {"lambda_g": math.nan}, ValueError, "lambda_g must be finite"),
     ],

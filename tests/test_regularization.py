@@ -220,8 +220,8 @@ def test_integer_param():
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [
-        (lambda: l1_regularization(W, scale=-0.1), ValueError, "scale must be a finite number"),
-        (lambda: l2_regularization(W, scale=float("inf")), ValueError, "scale"),
+        (lambda: l1_regularization(W, scale=-0.1), ValueError, "scale must be >= 0"),
+        (lambda: l2_regularization(W, scale=float("inf")), ValueError, "scale must be finite"),
         (lambda: l2_regularization(W, scale=True), TypeError, "scale must be a real number"),
         (lambda: elastic_net_regularization(W, l1=-1.0), ValueError, "l1 must be"),
         (lambda: elastic_net_regularization(W, l2="0.1"), TypeError, "l2 must be a real"),
