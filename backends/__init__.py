@@ -8,7 +8,7 @@ Dispatch
 --------
 * NumPy, PyTorch, JAX, array-api-strict (and anything else array-api-compat knows: CuPy, Dask,
   ndonnx, sparse) go through :func:`array_api_compat.array_namespace`.
-* TensorFlow goes through our own namespace, :mod:`lossbridge.backends._tensorflow`, because
+* TensorFlow goes through our own namespace, :mod:`lossbridge.backends.tensorflow`, because
   array-api-compat has no TensorFlow support (data-apis/array-api-compat PR #441 is unmerged). The
   seam is one import line in :func:`_load_namespace`, to switch to upstream if it ever lands.
 * Framework types are detected through ``sys.modules`` and never imported here, so
@@ -173,7 +173,7 @@ def _load_namespace(framework: str) -> Any:
         import jax.numpy as xp
     elif framework == "tensorflow":
         # The one line to change if array-api-compat ever ships TensorFlow support.
-        from lossbridge.backends import _tensorflow as xp
+        from lossbridge.backends import tensorflow as xp
     elif framework == "array_api_strict":
         import array_api_strict as xp
     else:
@@ -469,7 +469,7 @@ def fused(xp: Any, name: str) -> Any:
         from lossbridge.backends import _torch_ops as ops
     elif ns == "jax.numpy":
         from lossbridge.backends import _jax_ops as ops
-    elif ns == "lossbridge.backends._tensorflow":
+    elif ns == "lossbridge.backends.tensorflow":
         from lossbridge.backends import _tf_ops as ops
     else:
         return None

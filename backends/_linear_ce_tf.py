@@ -40,7 +40,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from lossbridge.backends import _tensorflow as tnp
+from lossbridge.backends import tensorflow as tnp
 from lossbridge.backends._ctc_ops import _tf_taped
 from lossbridge.backends._linear_ce import ChunkSpec
 

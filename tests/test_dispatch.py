@@ -30,7 +30,7 @@ def expected_namespace(name: str):
         "numpy": lambda: array_api_compat.numpy,
         "torch": lambda: array_api_compat.torch,
         "jax": lambda: jnp,
-        "tensorflow": lambda: importlib.import_module("lossbridge.backends._tensorflow"),
+        "tensorflow": lambda: importlib.import_module("lossbridge.backends.tensorflow"),
         "array_api_strict": lambda: strict,
     }[name]()
 

@@ -1,9 +1,18 @@
-"""Tests of the TensorFlow array API namespace (``backends/_tensorflow.py``).
+"""Tests of the TensorFlow array API namespace (``backends/tensorflow/``).
 
-NumPy (float64, and float32 where relevant) is the reference. Also covered: the promotion
-table, weak Python scalars, devices, ``tf.Variable`` inputs, parity between eager,
-``tf.function`` and ``tf.function(jit_compile=True)``, ``tf.GradientTape`` gradients, and a
-scan of ``src/lossbridge`` for ``xp.<name>`` uses that the namespace does not implement.
+The standard's own test suite (data-apis/array-api-tests; tests/test_array_api_tests.py in CI,
+``nox -s array_api_tests``) checks the namespace against the standard: names, signatures, result
+dtypes and shapes, broadcasting, exact integer and bool results, the special cases (NaN,
+infinities, signed zeros). Its floating-point value checks are deliberately generous (25 %
+relative, 1 absolute), so this file keeps the accuracy checks against NumPy float64, and what the
+suite cannot see: tracing under ``tf.function`` and XLA, ``tf.Variable`` inputs, gradients,
+devices, the extras (``float16`` / ``bfloat16``, ``stop_gradient``, ``is_concrete``...), the
+namespace's own rules beyond the standard (mixed-kind promotion raises, weak Python scalars in
+every function, NaN ordering in sort / argsort / argmax, negative indices), the functions the
+suite skips at API version 2023.12 (``take_along_axis``, ``count_nonzero``, ``cumulative_prod``,
+``diff``, ``reciprocal``) or as flaky (``remainder``), and those whose suite tests are xfailed
+for TF's array object (``clip``, ``broadcast_to``, ``reshape``, ``repeat``, ``concat`` /
+``stack`` / ``where`` of mixed dtypes, ``asarray`` of arrays).
 """
 
 from __future__ import annotations
@@ -11,11 +20,9 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
-import inspect
 import math
 import os
 import re
-import sys
 import types
 from pathlib import Path
 
@@ -26,25 +33,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip("tensorflow")
 
 ROOT = Path(__file__).parents[1]
-MODULE_PATH = ROOT / "backends" / "_tensorflow.py"
+PACKAGE_DIR = ROOT / "backends" / "tensorflow"
 
-
-def _load_namespace():
-    """Import ``lossbridge.backends._tensorflow``, or load the file by path if that fails."""
-    try:
-        return importlib.import_module("lossbridge.backends._tensorflow")
-    except Exception:  # package not installed / not importable yet
-        name = "_lossbridge_tf_namespace_under_test"
-        if name in sys.modules:
-            return sys.modules[name]
-        spec = importlib.util.spec_from_file_location(name, MODULE_PATH)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-        return mod
-
-
-xp = _load_namespace()
+xp = importlib.import_module("lossbridge.backends.tensorflow")
 
 NAN, INF = math.nan, math.inf
 RNG = np.random.default_rng(1234)
@@ -108,20 +99,6 @@ def test_implemented_and_extras_are_complete():
         and n not in {"annotations", "IMPLEMENTED", "EXTRAS"}
     }
     assert public <= set(xp.IMPLEMENTED) | set(xp.EXTRAS), public - set(xp.IMPLEMENTED)
-    required = (
-        "abs acos acosh add asin asinh atan atan2 atanh ceil clip copysign cos cosh divide "
-        "equal exp expm1 floor floor_divide greater greater_equal hypot isfinite isinf isnan "
-        "less less_equal log log1p log2 log10 logaddexp logical_and logical_not logical_or "
-        "logical_xor maximum minimum multiply negative not_equal positive pow reciprocal "
-        "remainder round sign signbit sin sinh sqrt square subtract tan tanh trunc sum prod "
-        "mean max min std var cumulative_sum cumulative_prod all any count_nonzero "
-        "broadcast_arrays broadcast_to concat expand_dims flip moveaxis permute_dims reshape "
-        "roll squeeze stack tile repeat unstack take take_along_axis argmax argmin where "
-        "nonzero searchsorted sort argsort matmul matrix_transpose tensordot vecdot asarray "
-        "arange empty empty_like eye full full_like linspace ones ones_like zeros zeros_like "
-        "meshgrid tril triu isdtype finfo iinfo can_cast astype result_type"
-    ).split()
-    assert set(required) <= set(xp.IMPLEMENTED), set(required) - set(xp.IMPLEMENTED)
 
 
 def test_functions_are_not_autograph_converted():
@@ -139,80 +116,22 @@ def test_functions_are_not_autograph_converted():
 
 
 def test_no_numpy_behaviour_or_tf_experimental_numpy():
-    tree = ast.parse(MODULE_PATH.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            assert node.attr != "experimental_enable_numpy_behavior"
-            if node.attr == "numpy" and isinstance(node.value, ast.Attribute):
-                assert node.value.attr != "experimental"
+    files = sorted(PACKAGE_DIR.glob("*.py"))
+    assert len(files) > 10, files
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):
+                assert node.attr != "experimental_enable_numpy_behavior", path
+                if node.attr == "numpy" and isinstance(node.value, ast.Attribute):
+                    assert node.value.attr != "experimental", path
     assert not hasattr(tf.constant([1.0]), "reshape")  # numpy behaviour is off
-
-
-SIGNATURES = {
-    "asarray": "(obj, /, *, dtype=None, device=None, copy=None)",
-    "arange": "(start, /, stop=None, step=1, *, dtype=None, device=None)",
-    "eye": "(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None)",
-    "full": "(shape, fill_value, *, dtype=None, device=None)",
-    "full_like": "(x, /, fill_value, *, dtype=None, device=None)",
-    "linspace": "(start, stop, /, num, *, dtype=None, device=None, endpoint=True)",
-    "zeros_like": "(x, /, *, dtype=None, device=None)",
-    "astype": "(x, dtype, /, *, copy=True, device=None)",
-    "add": "(x1, x2, /)",
-    "exp": "(x, /)",
-    "clip": "(x, /, min=None, max=None)",
-    "sum": "(x, /, *, axis=None, dtype=None, keepdims=False)",
-    "var": "(x, /, *, axis=None, correction=0.0, keepdims=False)",
-    "cumulative_sum": "(x, /, *, axis=None, dtype=None, include_initial=False)",
-    "max": "(x, /, *, axis=None, keepdims=False)",
-    "concat": "(arrays, /, *, axis=0)",
-    "expand_dims": "(x, /, *, axis=0)",
-    "moveaxis": "(x, source, destination, /)",
-    "permute_dims": "(x, /, axes)",
-    "reshape": "(x, /, shape, *, copy=None)",
-    "roll": "(x, /, shift, *, axis=None)",
-    "squeeze": "(x, /, axis)",
-    "repeat": "(x, repeats, /, *, axis=None)",
-    "tile": "(x, repetitions, /)",
-    "take": "(x, indices, /, *, axis=None)",
-    "take_along_axis": "(x, indices, /, *, axis=-1)",
-    "argmax": "(x, /, *, axis=None, keepdims=False)",
-    "where": "(condition, x1, x2, /)",
-    "searchsorted": "(x1, x2, /, *, side='left', sorter=None)",
-    "sort": "(x, /, *, axis=-1, descending=False, stable=True)",
-    "argsort": "(x, /, *, axis=-1, descending=False, stable=True)",
-    "tensordot": "(x1, x2, /, *, axes=2)",
-    "vecdot": "(x1, x2, /, *, axis=-1)",
-    "result_type": "(*arrays_and_dtypes)",
-    "isdtype": "(dtype, kind)",
-    "can_cast": "(from_, to, /)",
-    "finfo": "(type, /)",
-}
-
-
-@pytest.mark.parametrize("name", sorted(SIGNATURES))
-def test_signatures(name):
-    assert str(inspect.signature(getattr(xp, name))) == SIGNATURES[name]
 
 
 # ---------------------------------------------------------------------------------------------
 # Promotion, weak scalars, default dtypes
 # ---------------------------------------------------------------------------------------------
 
-PROMOTIONS = [
-    ("float32", "float64", "float64"),
-    ("float64", "float32", "float64"),
-    ("int8", "int16", "int16"),
-    ("int32", "int64", "int64"),
-    ("uint8", "uint32", "uint32"),
-    ("int8", "uint8", "int16"),
-    ("uint16", "int8", "int32"),
-    ("int16", "uint8", "int16"),
-    ("int8", "uint32", "int64"),
-    ("int64", "uint32", "int64"),
-    ("float32", "complex64", "complex64"),
-    ("float64", "complex64", "complex128"),
-    ("float32", "complex128", "complex128"),
-    ("bool", "bool", "bool"),
+PROMOTIONS = [  # the extras (standard pairs: test_promotion_matches_array_api_strict_...)
     ("float16", "float32", "float32"),
     ("float16", "bfloat16", "float32"),
 ]
@@ -411,6 +330,7 @@ def test_device_of_arrays_and_creation():
 # Element-wise functions
 # ---------------------------------------------------------------------------------------------
 
+
 UNARY = {
     # name: (numpy function, low, high)
     "abs": (np.abs, -3, 3),
@@ -459,35 +379,22 @@ SPECIAL = np.array([NAN, INF, -INF, -0.0, 0.0, 0.5, 1.5, 2.5, -0.5, -2.5, 1.0, -
 
 
 @pytest.mark.parametrize(
-    "name",
+    ("name", "ref"),
     [
-        "abs",
-        "ceil",
-        "floor",
-        "trunc",
-        "round",
-        "sign",
-        "isfinite",
-        "isinf",
-        "isnan",
-        "signbit",
-        "negative",
-        "square",
+        ("ceil", np.ceil),
+        ("floor", np.floor),
+        ("trunc", np.trunc),
+        ("negative", np.negative),
+        ("square", np.square),
     ],
 )
-def test_unary_special_values(name):
-    ref = {
-        "signbit": np.signbit,
-        "isfinite": np.isfinite,
-        "isinf": np.isinf,
-        "isnan": np.isnan,
-    }.get(name) or UNARY[name][0]
+def test_unary_special_values(name, ref):
+    """Signed zeros, NaN and infinities where the suite parses no special case."""
     for dtype in (np.float64, np.float32):
         a = SPECIAL.astype(dtype)
         out = getattr(xp, name)(tf.constant(a))
         exact(out, ref(a))
-        if name in ("round", "trunc", "ceil", "floor", "abs", "negative"):  # signed zeros
-            np.testing.assert_array_equal(np.signbit(npy(out)), np.signbit(ref(a)))
+        np.testing.assert_array_equal(np.signbit(npy(out)), np.signbit(ref(a)))
 
 
 def test_unary_integer_and_dtype_rules():
@@ -569,16 +476,10 @@ def test_binary_vs_numpy_with_broadcasting(name, dtype):
 
 
 def test_binary_special_values():
+    """NaN and infinities where the suite parses no special case; no overflow."""
     a = np.array([NAN, 1.0, NAN, INF, -INF, -INF, INF, 2.0, -0.0, 3.0])
     b = np.array([1.0, NAN, NAN, INF, -INF, INF, NAN, 2.0, 0.0, -1e300])
-    for name, ref in [
-        ("maximum", np.maximum),
-        ("minimum", np.minimum),
-        ("logaddexp", np.logaddexp),
-        ("hypot", np.hypot),
-        ("copysign", np.copysign),
-        ("atan2", np.arctan2),
-    ]:
+    for name, ref in [("logaddexp", np.logaddexp), ("hypot", np.hypot), ("atan2", np.arctan2)]:
         with np.errstate(all="ignore"):
             close(getattr(xp, name)(tf.constant(a), tf.constant(b)), ref(a, b), rtol=1e-12)
     close(xp.hypot(tf.constant([3e30], tf.float32), 4e30), [5e30], rtol=1e-6)
@@ -603,25 +504,8 @@ def test_integer_binary():
     exact(xp.add(tf.constant([1], tf.int8), tf.constant([200], tf.uint8)), [201], dtype=xp.int16)
 
 
-def test_logical_and_bitwise():
-    p = np.array([True, True, False, False])
-    q = np.array([True, False, True, False])
-    tp, tq = tf.constant(p), tf.constant(q)
-    exact(xp.logical_and(tp, tq), p & q)
-    exact(xp.logical_or(tp, tq), p | q)
-    exact(xp.logical_xor(tp, tq), p ^ q)
-    exact(xp.logical_not(tp), ~p)
+def test_logical_functions_take_non_bool_inputs():
     exact(xp.logical_and(tf.constant([0.0, 2.0]), True), [False, True])
-    a, b = np.array([12, 10, -3], np.int32), np.array([10, 3, 1], np.int32)
-    ta, tb = tf.constant(a), tf.constant(b)
-    exact(xp.bitwise_and(ta, tb), a & b)
-    exact(xp.bitwise_or(ta, tb), a | b)
-    exact(xp.bitwise_xor(ta, tb), a ^ b)
-    exact(xp.bitwise_invert(ta), ~a)
-    exact(xp.bitwise_left_shift(ta, 1), a << 1)
-    exact(xp.bitwise_right_shift(ta, tb), a >> b)
-    exact(xp.bitwise_and(tp, tq), p & q)
-    exact(xp.bitwise_invert(tp), ~p)
 
 
 def test_clip():
@@ -985,32 +869,13 @@ def test_linear_algebra():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_creation_vs_numpy():
-    exact(xp.arange(5), np.arange(5))
-    exact(xp.arange(2, 11, 3), np.arange(2, 11, 3))
-    exact(xp.arange(5, 0, -2), np.arange(5, 0, -2))
+def test_creation_beyond_the_suite():
+    with pytest.raises(TypeError):  # no silent float -> int fill
+        xp.full((2,), 1.5, dtype=xp.int32)
+    exact(xp.arange(1, 0, dtype=xp.uint8), np.arange(1, 0, dtype=np.uint8), dtype=xp.uint8)
+    # float values to rounding (the suite's own float checks allow 25 % relative error)
     close(xp.arange(0.0, 1.0, 0.1), np.arange(0.0, 1.0, 0.1), rtol=1e-6)
     close(xp.arange(0, 1, 0.1, dtype=xp.float64), np.arange(0, 1, 0.1))
-    exact(xp.arange(3, dtype=xp.float64), np.arange(3.0), dtype=xp.float64)
-    exact(xp.arange(0), np.arange(0))
-    for k in (-1, 0, 2):
-        exact(xp.eye(3, 4, k=k), np.eye(3, 4, k=k), dtype=xp.float32)
-    exact(xp.eye(2, dtype=xp.int32), np.eye(2, dtype=np.int32), dtype=xp.int32)
-    exact(xp.full((2, 3), 7), np.full((2, 3), 7), dtype=xp.int64)
-    exact(xp.full((2,), 0.5), [0.5, 0.5], dtype=xp.float32)
-    exact(xp.full((), True), True, dtype=xp.bool)
-    exact(xp.full(3, 2, dtype=xp.float64), [2.0, 2.0, 2.0], dtype=xp.float64)
-    with pytest.raises(TypeError):
-        xp.full((2,), 1.5, dtype=xp.int32)
-    x = tf.constant([[1, 2], [3, 4]], tf.int32)
-    exact(xp.full_like(x, 9), [[9, 9], [9, 9]], dtype=xp.int32)
-    exact(xp.full_like(x, 0.5, dtype=xp.float64), np.full((2, 2), 0.5), dtype=xp.float64)
-    exact(xp.zeros_like(x), np.zeros((2, 2)), dtype=xp.int32)
-    exact(xp.ones_like(x, dtype=xp.bool), np.ones((2, 2), bool), dtype=xp.bool)
-    exact(xp.empty_like(x), np.zeros((2, 2)), dtype=xp.int32)
-    exact(xp.zeros((2, 3)), np.zeros((2, 3)), dtype=xp.float32)
-    exact(xp.ones(3, dtype=xp.int8), np.ones(3), dtype=xp.int8)
-    assert xp.empty((0, 2)).shape == (0, 2)
     for endpoint in (True, False):
         close(
             xp.linspace(0, 1, 7, endpoint=endpoint),
@@ -1021,56 +886,40 @@ def test_creation_vs_numpy():
             xp.linspace(-2.5, 10, 5, dtype=xp.float64, endpoint=endpoint),
             np.linspace(-2.5, 10, 5, endpoint=endpoint),
         )
-    exact(xp.linspace(3, 4, 1), [3.0])
-    assert xp.linspace(0, 1, 0).shape == (0,)
-    assert npy(xp.linspace(0, 1, 11, dtype=xp.float64))[-1] == 1.0
-    u, v = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0])
-    for indexing in ("xy", "ij"):
-        got = xp.meshgrid(tf.constant(u), tf.constant(v), indexing=indexing)
-        for g, w in zip(got, np.meshgrid(u, v, indexing=indexing), strict=True):
-            exact(g, w)
-    m = RNG.standard_normal((2, 3, 4))
+    assert npy(xp.linspace(0, 1, 11, dtype=xp.float64))[-1] == 1.0  # computed in float64
+    # TF caches eager scalar constants by value (-0.0 == 0.0): the sign must survive it
+    for v in (0.0, -0.0, 0.0, -0.0):
+        for dt in (None, xp.float64, xp.complex64):
+            got = npy(xp.asarray(v, dtype=dt))
+            assert np.signbit(got.real) == np.signbit(v), (v, dt)
+    assert np.signbit(npy(xp.add(tf.constant([-0.0]), -0.0)))[0]
+    m = RNG.standard_normal((2, 3, 4))  # tril / triu: not in the suite's creation tests
     for k in (-1, 0, 1):
         exact(xp.tril(tf.constant(m), k=k), np.tril(m, k=k))
         exact(xp.triu(tf.constant(m), k=k), np.triu(m, k=k))
-    exact(xp.from_dlpack(np.arange(3.0)), [0.0, 1.0, 2.0], dtype=xp.float64)
 
 
-def test_dtype_functions():
-    assert xp.isdtype(xp.float32, "real floating")
-    assert xp.isdtype(xp.bfloat16, "real floating")
-    assert not xp.isdtype(xp.float32, "integral")
-    assert xp.isdtype(xp.uint8, "unsigned integer") and xp.isdtype(xp.uint8, "integral")
-    assert xp.isdtype(xp.int8, "signed integer") and not xp.isdtype(xp.int8, "unsigned integer")
-    assert xp.isdtype(xp.complex64, "complex floating") and xp.isdtype(xp.complex64, "numeric")
-    assert xp.isdtype(xp.bool, "bool") and not xp.isdtype(xp.bool, "numeric")
-    assert xp.isdtype(xp.int16, ("bool", "signed integer"))
-    assert xp.isdtype(xp.int16, xp.int16) and not xp.isdtype(xp.int16, (xp.int8, xp.int32))
+def test_dtype_functions_extras_and_errors():
+    assert xp.isdtype(xp.bfloat16, "real floating") and xp.isdtype(xp.float16, "numeric")
     with pytest.raises(ValueError):
         xp.isdtype(xp.int16, "integer")
+    # the values, against NumPy (the suite checks the attributes' types, not their values)
     for dt, npdt in [(xp.float32, np.float32), (xp.float64, np.float64), (xp.float16, np.float16)]:
         fi, ref = xp.finfo(dt), np.finfo(npdt)
         assert (fi.bits, fi.eps, fi.max, fi.min) == (ref.bits, ref.eps, ref.max, ref.min)
         assert fi.smallest_normal == ref.smallest_normal and fi.dtype == dt
-        assert isinstance(fi.eps, float)
-    assert xp.finfo(xp.complex128).dtype == xp.float64
-    assert xp.finfo(tf.ones(2)).eps == np.finfo(np.float32).eps
-    assert xp.finfo(xp.bfloat16).eps == 2.0**-7
     for dt, npdt in [(xp.int8, np.int8), (xp.uint16, np.uint16), (xp.int64, np.int64)]:
         ii, ref = xp.iinfo(dt), np.iinfo(npdt)
         assert (ii.bits, ii.max, ii.min, ii.dtype) == (ref.bits, ref.max, ref.min, dt)
+    assert isinstance(xp.finfo(xp.float32).eps, float)  # Python numbers: weak scalars
+    assert xp.finfo(tf.ones(2)).eps == np.finfo(np.float32).eps
+    assert xp.finfo(xp.bfloat16).eps == 2.0**-7
     with pytest.raises(TypeError):
         xp.iinfo(xp.float32)
     with pytest.raises(TypeError):
         xp.finfo(xp.int32)
-    assert xp.can_cast(xp.int8, xp.int16) and not xp.can_cast(xp.int16, xp.int8)
-    assert xp.can_cast(xp.float32, xp.complex64) and not xp.can_cast(xp.float64, xp.float32)
-    assert xp.can_cast(tf.ones(1, tf.uint8), xp.int16)
     x = tf.constant([1.7, -1.7, 0.0])
-    exact(xp.astype(x, xp.int32), [1, -1, 0], dtype=xp.int32)
-    exact(xp.astype(x, xp.bool), [True, True, False])
     assert xp.astype(x, xp.float32, copy=False) is x
-    exact(xp.astype(x, xp.float32), npy(x))
     with pytest.raises(TypeError):
         xp.result_type(xp.int8, 2.5)
     with pytest.raises(ValueError):

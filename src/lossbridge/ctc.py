@@ -429,7 +429,7 @@ def _native(
         if not usable:
             return None
         return _ctc_ops.torch_ctc(log_probs, labels, il, tl, blank, neg_inf)
-    if ns == "lossbridge.backends._tensorflow":
+    if ns == "lossbridge.backends.tensorflow":
         from lossbridge.backends import _ctc_ops
 
         if il is not None and tl is not None and host_labels is not None:
