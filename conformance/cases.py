@@ -134,10 +134,11 @@ class Case:
         """A fresh generator seeded with :attr:`seed`."""
         return np.random.default_rng(self.seed)
 
-    def inputs(self) -> dict[str, np.ndarray]:
-        """The case's array arguments (float64 data, int64 indices), the same on every call."""
+    def inputs(self, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+        """The case's array arguments (float64 data, int64 indices), drawn from ``rng``:
+        by default the case's own seed, the same on every call."""
         out = {}
-        for k, v in self.make(self.rng()).items():
+        for k, v in self.make(self.rng() if rng is None else rng).items():
             a = np.asarray(v)
             if a.dtype.kind == "f":
                 a = a.astype(np.float64)

@@ -311,7 +311,7 @@ class _Base:
     ``torch.nn.Module`` when torch is imported at that moment (``state_dict``, ``.to()``,
     hooks, ``add_module``: the weights given as torch tensors are buffers), and of
     :class:`_Plain` otherwise, so that ``import lossbridge.nn`` and a NumPy-only use never
-    import torch. A type checker sees neither base: ``torch.nn.Module``'s methods called
+    load torch. A type checker sees neither base: ``torch.nn.Module``'s methods called
     here carry a ``type: ignore`` naming it, and each public class declares
     ``__call__ = forward`` for type checkers only (at run time the base's ``__call__`` calls
     :meth:`forward`, with torch's hooks on a module), so that a call has :meth:`forward`'s
