@@ -39,6 +39,7 @@ from lossbridge.conformance import (
     extra_angular,
     extra_boxes,
     extra_classification,
+    extra_contrastive,
     extra_embedding,
     extra_keras,
     extra_linear_ce,
@@ -905,6 +906,7 @@ EXTRA_MODULES = (
     extra_lovasz,
     extra_boxes,
     extra_embedding,
+    extra_contrastive,
     extra_angular,
     extra_linear_ce,
 )

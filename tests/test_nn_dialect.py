@@ -191,7 +191,13 @@ def test_signatures_defaults_and_attributes_equal_torch(name):
     ours, theirs = getattr(lnn, name), getattr(torch.nn, name)
     assert _params(ours.__init__) == _params(theirs.__init__)
     fwd = [p.name for p in inspect.signature(ours.forward).parameters.values()]
-    assert fwd == [p.name for p in inspect.signature(theirs.forward).parameters.values()]
+    # lossbridge's one extension: a keyword-only denominator= (issue 16, global means), last
+    assert fwd[-1] == "denominator"
+    assert (
+        inspect.signature(ours.forward).parameters["denominator"].kind
+        is inspect.Parameter.KEYWORD_ONLY
+    )
+    assert fwd[:-1] == [p.name for p in inspect.signature(theirs.forward).parameters.values()]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # NLLLoss2d
         a, b = ours(), theirs()

@@ -11,7 +11,11 @@ loss docstrings state them), never lossbridge's own output:
   with 160 MiB per worker computes a Huber loss over 2 x 21 chunks of 8 MiB (336 MiB, more
   than the 320 MiB the workers hold together), equal to NumPy summing chunk by chunk;
 * a subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=4``: losses and their
-  gradients under ``jax.jit`` on batch-sharded arrays equal the unsharded ones and the formulas.
+  gradients under ``jax.jit`` on batch-sharded arrays equal the unsharded ones and the formulas;
+* "Losses across devices", its examples as written: gradient accumulation over micro-batches
+  (torch), a DDP script of two gloo processes, ``shard_map`` on four CPU devices and a
+  ``MirroredStrategy`` over two logical CPUs, each against the full batch computed here with
+  ``torch.nn.functional.cross_entropy`` or the float64 formula.
 """
 
 from __future__ import annotations
@@ -380,3 +384,191 @@ def test_jax_sharded_mesh_matches_numpy():
             np.testing.assert_allclose(
                 gs, expected_grad[name], rtol=1e-10, atol=1e-15, err_msg=name
             )
+
+
+# ------------------------------------------------------------------------------------------
+# docs/scale.md, "Losses across devices": the examples as written, against the full batch
+# ------------------------------------------------------------------------------------------
+
+
+def _np_ce_ignore(z, t, ignore=-100):
+    """Mean cross-entropy over the targets != ignore, and its gradient w.r.t. z (float64)."""
+    kept = t != ignore
+    n = kept.sum()
+    p = _softmax(z)
+    m = z.max(axis=1, keepdims=True)
+    lse = (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))[:, 0]
+    tt = np.where(kept, t, 0)
+    value = (lse - z[np.arange(len(t)), tt])[kept].sum() / n
+    grad = np.where(kept[:, None], p - np.eye(z.shape[1])[tt], 0.0) / n
+    return value, grad
+
+
+def _linear_ce_expected(weight, bias, x, y):
+    """torch's own F.cross_entropy of a Linear model on the full batch, float64: loss, grads."""
+    torch = pytest.importorskip("torch")
+    w = torch.tensor(np.asarray(weight, dtype=np.float64), requires_grad=True)
+    b = torch.tensor(np.asarray(bias, dtype=np.float64), requires_grad=True)
+    xt = torch.tensor(np.asarray(x, dtype=np.float64))
+    loss = torch.nn.functional.cross_entropy(xt @ w.T + b, torch.tensor(np.asarray(y)))
+    loss.backward()
+    return loss.item(), w.grad.numpy(), b.grad.numpy()
+
+
+def test_docs_gradient_accumulation_example():
+    """Micro-batches with the summed count: the full batch's gradient and SGD step (float32)."""
+    torch = pytest.importorskip("torch")
+    ns: dict = {}
+    exec(compile(_doc_block("example: accumulation"), str(DOCS), "exec"), ns)
+    torch.manual_seed(0)
+    initial = torch.nn.Linear(8, 3)  # the example's model before its step
+    x = torch.cat([b[0] for b in ns["micro_batches"]])
+    y = torch.cat([b[1] for b in ns["micro_batches"]])
+    assert (y == -100).any() and (y != -100).any()
+    _, gw, gb = _linear_ce_expected(initial.weight.detach(), initial.bias.detach(), x, y)
+    model = ns["model"]
+    # float32 forward and backward over 12 rows: rounding of a few ulps of O(1) terms
+    np.testing.assert_allclose(model.weight.grad.numpy(), gw, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.bias.grad.numpy(), gb, rtol=1e-5, atol=1e-6)
+    step = initial.weight.detach().double().numpy() - 0.1 * gw
+    np.testing.assert_allclose(model.weight.detach().numpy(), step, rtol=1e-5, atol=1e-6)
+    assert float(ns["count"]) == float((y != -100).sum())
+    # the docs' alternative: each micro-batch's sum (denominator=1), the gradients divided by
+    # the total count at the end
+    torch.manual_seed(0)
+    model = torch.nn.Linear(8, 3)
+    total = 0
+    for xb, yb in ns["micro_batches"]:
+        logits = model(xb)
+        total += lossbridge.mean_denominator(cross_entropy, logits, yb)
+        cross_entropy(logits, yb, denominator=1).backward()
+    for p in model.parameters():
+        p.grad /= total
+    np.testing.assert_allclose(model.weight.grad.numpy(), gw, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.bias.grad.numpy(), gb, rtol=1e-5, atol=1e-6)
+
+
+def test_docs_torch_ddp_example(tmp_path):
+    """The DDP example, run as a script (2 gloo processes): full-batch loss and gradient."""
+    torch = pytest.importorskip("torch")
+    import socket
+
+    script = tmp_path / "ddp_example.py"
+    script.write_text(_doc_block("example: torch-ddp"))
+    with socket.socket() as s:  # a free port for this run; the example defaults to 29500
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    m = re.search(r"loss (\S+)  grad\[0\] (\[.*\])", proc.stdout)
+    assert m, proc.stdout
+    # the same batch and initial weights, single process, float64 with torch's own op
+    ns: dict = {"__name__": "ddp_example"}
+    exec(compile(script.read_text(), str(script), "exec"), ns)
+    x, y = ns["global_batch"]()
+    assert [int((y[s] != -100).sum()) for s in ns["SHARDS"]] == [5, 0]  # rank 1: all ignored
+    torch.manual_seed(0)
+    initial = torch.nn.Linear(8, 3)
+    loss, gw, _ = _linear_ce_expected(initial.weight.detach(), initial.bias.detach(), x, y)
+    assert float(m.group(1)) == pytest.approx(loss, rel=1e-6)
+    np.testing.assert_allclose(json.loads(m.group(2)), gw[0], rtol=1e-5, atol=1e-6)
+
+
+def test_docs_jax_shard_map_example():
+    """The shard_map example on 4 CPU devices: the psum of the shares is the full-batch mean."""
+    pytest.importorskip("jax")
+    source = textwrap.dedent(
+        """
+        import json, sys
+        import jax
+        jax.config.update("jax_enable_x64", True)  # the test's choice: float64 to compare
+        exec(sys.stdin.read())
+        print("RESULT" + json.dumps({"loss": float(loss), "grad": np.asarray(grad).tolist(),
+                                     "logits": np.asarray(logits).tolist(),
+                                     "labels": np.asarray(labels).tolist(),
+                                     "devices": len(jax.devices())}))
+        """
+    )
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run(
+        [sys.executable, "-c", source],
+        input=_doc_block("example: jax-shard-map"),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(s for s in proc.stdout.splitlines() if s.startswith("RESULT"))
+    out = json.loads(line.removeprefix("RESULT"))
+    assert out["devices"] == 4
+    labels = np.asarray(out["labels"])
+    assert (labels[4:8] == -100).all()  # device 1 holds only padding
+    value, grad = _np_ce_ignore(np.asarray(out["logits"]), labels)
+    assert out["loss"] == pytest.approx(value, rel=RTOL)
+    np.testing.assert_allclose(out["grad"], grad, rtol=1e-10, atol=1e-15)
+
+
+def test_docs_tf_mirrored_example():
+    """The MirroredStrategy example on 2 logical CPUs: loss and SGD step of the full batch."""
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("keras")
+    source = textwrap.dedent(
+        """
+        import json, sys
+        exec(sys.stdin.read())
+        print("RESULT" + json.dumps({"loss": float(loss), "w": w.numpy().tolist(),
+                                     "features": features.tolist(), "labels": labels.tolist(),
+                                     "replicas": strategy.num_replicas_in_sync}))
+        """
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run(
+        [sys.executable, "-c", source],
+        input=_doc_block("example: tf-mirrored"),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(s for s in proc.stdout.splitlines() if s.startswith("RESULT"))
+    out = json.loads(line.removeprefix("RESULT"))
+    assert out["replicas"] == 2
+    x, y = np.asarray(out["features"], dtype=np.float32), np.asarray(out["labels"])
+    w0 = np.random.default_rng(0)  # the example's draws, in its order
+    w0.standard_normal((12, 8)), w0.integers(0, 3, 12)
+    w0 = w0.standard_normal((8, 3)).astype(np.float32).astype(np.float64)
+    value, dz = _np_ce_ignore(x.astype(np.float64) @ w0, y)
+    assert out["loss"] == pytest.approx(value, rel=1e-6)  # float32 computation
+    # one SGD step (lr 0.5) by the full batch's gradient: the replicas' gradients summed
+    np.testing.assert_allclose(out["w"], w0 - 0.5 * (x.T @ dz), rtol=1e-5, atol=1e-6)
+
+
+def test_docs_dialects_example():
+    """The dialects' example: each shard sum equals the framework's own full-batch loss."""
+    torch = pytest.importorskip("torch")
+    keras = pytest.importorskip("keras")
+    optax = pytest.importorskip("optax")
+    jnp = pytest.importorskip("jax.numpy")
+    ns: dict = {}
+    exec(compile(_doc_block("example: dialects"), str(DOCS), "exec"), ns)
+    x, y, labels, sw = ns["x"], ns["y"], ns["labels"], ns["sw"]
+    expected_nn = torch.nn.CrossEntropyLoss(
+        weight=torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
+    )(torch.tensor(x), torch.tensor(y))
+    assert float(ns["nn_total"]) == pytest.approx(expected_nn.item(), rel=1e-14)
+    expected_keras = keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=-1, dtype="float64"
+    )(labels, x, sw)
+    # Keras computes in float64 here; its log-softmax and ours differ by rounding only
+    assert float(ns["keras_total"]) == pytest.approx(float(expected_keras), rel=1e-12)
+    valid = labels >= 0
+    per_example = optax.softmax_cross_entropy_with_integer_labels(
+        jnp.asarray(x, dtype=jnp.float32), jnp.asarray(np.maximum(labels, 0))
+    )
+    expected_optax = float(np.asarray(per_example, dtype=np.float64)[valid].mean())
+    assert float(ns["optax_total"]) == pytest.approx(expected_optax, rel=1e-6)  # optax in float32

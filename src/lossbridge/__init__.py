@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 # public (`as`: an explicit re-export for type checkers; __all__ lists the losses only)
 from lossbridge._lookup import available as available
 from lossbridge._lookup import get as get
+from lossbridge._reduction import mean_denominator
 from lossbridge.angular_margin import arcface_loss, cosface_loss, magface_loss
 from lossbridge.classification import (
     binary_cross_entropy,
@@ -37,6 +38,7 @@ from lossbridge.classification import (
     softmax_focal_loss,
     squared_hinge_loss,
 )
+from lossbridge.contrastive import clip_loss, siglip_loss, supcon_loss
 from lossbridge.ctc import ctc_loss
 from lossbridge.detection import (
     box_iou_loss,
@@ -85,6 +87,7 @@ from lossbridge.regularization import (
     l1_regularization,
     l2_regularization,
 )
+from lossbridge.sampled import nce_loss, sampled_softmax_loss
 from lossbridge.segmentation import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 
 #: The version: its one source (pyproject.toml reads it; CHANGELOG.md has its section).
@@ -112,6 +115,7 @@ __all__ = [
     "box_iou_loss",
     "categorical_hinge_loss",
     "circle_loss",
+    "clip_loss",
     "complete_box_iou_loss",
     "contrastive_loss",
     "cosface_loss",
@@ -142,11 +146,13 @@ __all__ = [
     "magface_loss",
     "mape_loss",
     "margin_ranking_loss",
+    "mean_denominator",
     "mse_loss",
     "msle_loss",
     "multi_margin_loss",
     "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
+    "nce_loss",
     "nll_loss",
     "ntxent_loss",
     "pairwise_distance",
@@ -154,12 +160,15 @@ __all__ = [
     "poly1_cross_entropy",
     "quantile_loss",
     "rmse_loss",
+    "sampled_softmax_loss",
     "scylla_box_iou_loss",
+    "siglip_loss",
     "sigmoid_focal_loss",
     "smooth_l1_loss",
     "soft_margin_loss",
     "softmax_focal_loss",
     "squared_hinge_loss",
+    "supcon_loss",
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
     "tversky_loss",
@@ -172,13 +181,15 @@ DIALECTS = ("keras", "optax", "nn")
 
 
 if TYPE_CHECKING:  # the dialects' types for type checkers; imported on first use at run time
+    from lossbridge import distributed as distributed
     from lossbridge import keras as keras
     from lossbridge import nn as nn
     from lossbridge import optax as optax
 
 
 def __getattr__(name: str) -> ModuleType:
-    """``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``: imported on first use."""
-    if name in DIALECTS:
+    """``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn`` and ``lossbridge.distributed``:
+    imported on first use."""
+    if name in DIALECTS or name == "distributed":
         return importlib.import_module(f"lossbridge.{name}")
     raise AttributeError(f"module 'lossbridge' has no attribute {name!r}")

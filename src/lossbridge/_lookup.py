@@ -17,8 +17,8 @@ import lossbridge  # the package's DIALECTS, read at call time (the package impo
 
 #: Exports of each module that are not losses (``""``: the core), left out of :func:`available`.
 NOT_LOSSES: dict[str, frozenset[str]] = {
-    # linear_cross_entropy's options; a distance the margin losses use
-    "": frozenset({"LinearCrossEntropyOptions", "pairwise_distance"}),
+    # linear_cross_entropy's options; a distance the margin losses use; the count of a mean
+    "": frozenset({"LinearCrossEntropyOptions", "mean_denominator", "pairwise_distance"}),
     # the base classes and keras.losses's get/serialize/deserialize
     "keras": frozenset({"Loss", "LossFunctionWrapper", "deserialize", "get", "serialize"}),
     # a factory of losses and a label transform

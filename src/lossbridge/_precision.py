@@ -14,7 +14,9 @@ numbers):
    (``quantile``, a per-class ``alpha``): computed with in float32 too, they never change the
    result's dtype, except those named in ``promoting`` (the optax dialect's ``ArrayLike``
    hyperparameters, which JAX promotes: a float32 ``delta`` array with bfloat16 predictions
-   gives float32, as optax returns it).
+   gives float32, as optax returns it). A call with ``denominator=COUNT``
+   (:func:`lossbridge.mean_denominator`) returns its count in float32, never rounded to the half
+   dtype, and no framework half kernel takes a call with a ``denominator``.
 2. **Under ``torch.autocast``** (any device type): the same float32 computation with autocast
    switched off inside the loss (so no matmul of the loss runs in half), and a float32 result,
    as ``torch.nn.functional``'s losses return there (torch's autocast float32 op lists). The few
@@ -41,6 +43,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from lossbridge._keras_guard import check_caller
+from lossbridge._reduction import COUNT
 from lossbridge._validation import _PUBLIC_NAMES, name_error
 from lossbridge.backends import (
     autocast_off,
@@ -116,7 +119,8 @@ def half_precision(
             plan = half_plan(lead)
             if plan is None:
                 return fn(*args, **kwargs)
-            if plan[1] is None:  # half, outside autocast: the framework's half kernel first
+            if plan[1] is None and kwargs.get("denominator") is None:
+                # half, outside autocast: the framework's half kernel first
                 out = native_half_loss(name, plan[0], args, kwargs)
                 if out is not None:
                     return out
@@ -159,6 +163,8 @@ def _in_float32(
     kwargs = {k: up(v, [] if k in options else floats) for k, v in kwargs.items()}
     with autocast_off(autocast) if autocast is not None else contextlib.nullcontext():
         out = fn(*args, **kwargs)
+    if kwargs.get("denominator") is COUNT:
+        return out  # mean_denominator's count: float32, never rounded to the half dtype
     if autocast is not None and autocast not in keeps_half:
         return out  # float32 (float64 stays float64), as torch's losses under autocast
     if not is_half(lead, fw) or any(d != floats[0] for d in floats):

@@ -587,3 +587,72 @@ def name_public_errors(
                         setattr(cls, method, public_entry(fn))
         elif inspect.isfunction(obj) and not hasattr(obj, "__lossbridge_entry__"):
             namespace[public] = public_entry(obj, public)
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 16: denominator= (global means across shards, devices and accumulation steps)
+# ------------------------------------------------------------------------------------------
+
+
+def check_denominator(
+    value: Any, reduction: str, *, loss: str, means: tuple[str, ...] = ("mean",)
+) -> Any:
+    """The user's ``denominator=`` checked, for :func:`lossbridge._reduction.reduce`'s ``override``.
+
+    ``None`` comes back as None (the loss's own count). A Python real number (``bool``
+    refused; NumPy scalars pass) must be finite and ``>= 0`` and comes back as a float (``0``
+    gives inf/nan as ``0/0`` does in torch); an array must be 0-d with a real (integer or
+    floating) dtype, and its value is not read (it may be traced). The private
+    :data:`lossbridge._reduction.COUNT` passes. Any of them with a ``reduction`` not in
+    ``means``: ``ValueError``.
+    """
+    from lossbridge._reduction import COUNT
+
+    if value is None:
+        return None
+    if reduction not in means:
+        expected = " or ".join(repr(m) for m in means)
+        raise ValueError(
+            f"{loss}: denominator= applies to reduction={expected}; got reduction={reduction!r}"
+        )
+    if value is COUNT:
+        return value
+    if isinstance(value, (str, bytes, bool)) or not (
+        isinstance(value, numbers.Real) or hasattr(value, "shape")
+    ):
+        raise TypeError(
+            f"{loss}: denominator must be a real number or a 0-d array (the count the 'mean' "
+            f"divides by); got {type(value).__name__} {value!r:.40}"
+        )
+    if isinstance(value, numbers.Real) and framework_name(value) is None:
+        v = float(value)  # a Python or NumPy scalar
+        if not (math.isfinite(v) and v >= 0.0):
+            raise ValueError(
+                f"{loss}: denominator must be a finite number >= 0 (the count the 'mean' "
+                f"divides by); got {v!r}"
+            )
+        return v
+    shape = tuple(value.shape)
+    if shape != ():
+        raise ValueError(
+            f"{loss}: denominator must be a real number or a 0-d array; got an array of shape "
+            f"{shape_str(shape)}"
+        )
+    dtype = getattr(value, "dtype", None)
+    kind = getattr(dtype, "kind", None)  # NumPy dtypes
+    name = str(getattr(dtype, "name", dtype))
+    if kind is not None and kind not in "iuf" or any(s in name for s in ("bool", "complex")):
+        raise TypeError(
+            f"{loss}: denominator must have a real (integer or floating) dtype; got {name}"
+        )
+    if framework_name(value) == "numpy":  # host data: checked and used as a Python number
+        return check_denominator(float(value), reduction, loss=loss, means=means)
+    return value
+
+
+def no_denominator(denominator: Any, *, loss: str, why: str) -> None:
+    """``ValueError`` for a ``denominator=`` given to a loss whose mean is not a ratio."""
+    if denominator is not None:
+        raise ValueError(
+            f"{loss}: 'mean' is not a sum divided by a count ({why}), so it takes no denominator"
+        )

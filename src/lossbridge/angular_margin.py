@@ -27,6 +27,7 @@ from lossbridge._reduction import reduce
 from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_class_indices,
+    check_denominator,
     check_floating,
     check_integer,
     check_range,
@@ -184,6 +185,7 @@ def arcface_loss(
     margin: float = 0.5,
     easy_margin: bool = False,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""ArcFace: softmax cross-entropy with an additive angular margin on the target class.
 
@@ -226,6 +228,10 @@ def arcface_loss(
     reduction : {'mean', 'sum', 'none'}
         As ``torch.nn.functional.cross_entropy``: ``'mean'`` over the N samples (NaN for an
         empty batch).
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of samples N. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -266,6 +272,7 @@ def arcface_loss(
     """
     loss = "arcface_loss"
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="arcface_loss")
     scale = check_real(scale, "scale", loss=loss, finite=True, low=0.0, strict=True)
     margin = _angle_margin(margin, "margin", loss)
     easy_margin = _flag(easy_margin, "easy_margin", loss)
@@ -274,7 +281,7 @@ def arcface_loss(
     cos_m, sin_m = math.cos(margin), math.sin(margin)
     psi = _angular_target(xp, c, cos_m, sin_m, math.sin(math.pi - margin) * margin, easy_margin)
     logits = scale * _with_target(xp, cos, target, psi)
-    return cross_entropy(logits, target, reduction=reduction)
+    return cross_entropy(logits, target, reduction=reduction, denominator=over)
 
 
 @half_precision
@@ -286,6 +293,7 @@ def cosface_loss(
     scale: float = 64.0,
     margin: float = 0.35,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""CosFace (large margin cosine loss): softmax cross-entropy on :math:`s(\cos\theta - m)`.
 
@@ -310,6 +318,10 @@ def cosface_loss(
         :math:`m`, a cosine margin (any finite real; the paper uses 0.35).
     reduction : {'mean', 'sum', 'none'}
         As ``torch.nn.functional.cross_entropy``.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of samples N. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -340,12 +352,13 @@ def cosface_loss(
     """
     loss = "cosface_loss"
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="cosface_loss")
     scale = check_real(scale, "scale", loss=loss, finite=True, low=0.0, strict=True)
     margin = check_real(margin, "margin", loss=loss, finite=True)
     xp, cos, target, _, _ = _cosines(input, target, weight, loss)
     c = _target_column(xp, cos, target)
     logits = scale * _with_target(xp, cos, target, c - margin)
-    return cross_entropy(logits, target, reduction=reduction)
+    return cross_entropy(logits, target, reduction=reduction, denominator=over)
 
 
 @half_precision
@@ -362,6 +375,7 @@ def magface_loss(
     lambda_g: float = 35.0,
     easy_margin: bool = True,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""MagFace: ArcFace with a margin that grows with the feature magnitude, plus a regulariser.
 
@@ -407,6 +421,10 @@ def magface_loss(
     reduction : {'mean', 'sum', 'none'}
         ``'none'`` gives :math:`\mathrm{CE}_n + \lambda_g g(a_n)` per sample, ``'sum'`` their
         sum, ``'mean'`` their mean (NaN for an empty batch).
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of samples N. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -450,6 +468,7 @@ def magface_loss(
     """
     loss = "magface_loss"
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="magface_loss")
     if weight is None:
         raise TypeError(
             f"{loss}: weight (class centres of shape (C, D)) is required: the margin depends "
@@ -478,4 +497,4 @@ def magface_loss(
     logits = scale * _with_target(xp, cos, target, psi)
     ce = cross_entropy(logits, target, reduction="none")
     g = 1.0 / a + a / (u_a * u_a)
-    return reduce(xp, ce + lambda_g * g, reduction)
+    return reduce(xp, ce + lambda_g * g, reduction, override=over)

@@ -25,11 +25,12 @@ from lossbridge._primitives import (
     softmax_shift,
     xlogx,
 )
-from lossbridge._reduction import reduce
+from lossbridge._reduction import COUNT, reduce
 from lossbridge._typing import ArrayLike, ArrayT, KLDivReduction, Reduction
 from lossbridge._validation import (
     check_broadcastable,
     check_class_indices,
+    check_denominator,
     check_floating,
     check_int,
     check_integer,
@@ -169,6 +170,8 @@ def cross_entropy(
     ignore_index: int = -100,
     reduction: Reduction = "mean",
     label_smoothing: float = 0.0,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Cross-entropy between logits and class indices or class probabilities.
 
@@ -209,6 +212,12 @@ def cross_entropy(
         negative value (``ValueError`` otherwise, as torch refuses it).
     reduction : {'mean', 'sum', 'none'}
     label_smoothing : float in [0, 1], default 0
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count,
+        which is the sum of the class weights of the non-ignored targets (their number without
+        ``weight``); with probability targets, the number of items. Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -239,13 +248,15 @@ def cross_entropy(
     >>> print(round(float(lb.cross_entropy(x, y, label_smoothing=0.1)), 4))
     0.9547
     """
-    out = native_loss(
-        "cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing
-    )
-    if out is not None:
-        return out
+    if denominator is None:
+        out = native_loss(
+            "cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing
+        )
+        if out is not None:
+            return out
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="cross_entropy")
     label_smoothing = check_real(
         label_smoothing, "label_smoothing", loss="cross_entropy", what=_SMOOTHING, low=0.0, high=1.0
     )
@@ -262,14 +273,14 @@ def cross_entropy(
 
     if tuple(target.shape) == tuple(input.shape) and input.ndim > 0:
         return _cross_entropy_probs(
-            xp, input, target, w_b, ca, reduction, label_smoothing, ignore_index
+            xp, input, target, w_b, ca, reduction, label_smoothing, ignore_index, over
         )
 
     may_ignore = _check_index_target(xp, input, target, ca, ignore_index, "cross_entropy")
     eps = float(label_smoothing)
     if not may_ignore and weight is None and eps == 0.0:
         # Nothing ignored, no weights (known from the range check): the per-item loss alone.
-        return reduce(xp, _index_nll(xp, input, target, ca), reduction)
+        return reduce(xp, _index_nll(xp, input, target, ca), reduction, override=over)
     m = softmax_shift(xp, input, ca)
     log_sum = xp.log(xp.sum(xp.exp(input - m), axis=ca, keepdims=True))
     valid, safe = _split_index_target(xp, target, ignore_index)
@@ -277,8 +288,8 @@ def cross_entropy(
     nll_item = xp.squeeze(log_sum - picked, axis=ca)
     nll, w = _index_loss(xp, nll_item, target, valid, safe, weight)
     denom = xp.sum(w) if reduction == "mean" else None
-    out = reduce(xp, nll, reduction, denominator=denom)
-    if eps == 0.0:
+    out = reduce(xp, nll, reduction, denominator=denom, override=over)
+    if eps == 0.0 or over is COUNT:
         return out
     # -sum_c w_c log p_c = sum_c w_c (log_sum - (x_c - m))
     shifted = input - m
@@ -288,7 +299,7 @@ def cross_entropy(
         smooth = xp.sum(w_b) * log_sum - xp.sum(shifted * w_b, axis=ca, keepdims=True)
     smooth = xp.squeeze(smooth, axis=ca)
     smooth = xp.where(valid, smooth, xp.zeros_like(smooth))
-    smooth = reduce(xp, smooth, reduction, denominator=denom)
+    smooth = reduce(xp, smooth, reduction, denominator=denom, override=over)
     return (1.0 - eps) * out + (eps / n_classes) * smooth
 
 
@@ -301,6 +312,7 @@ def _cross_entropy_probs(
     reduction: str,
     label_smoothing: float,
     ignore_index: int,
+    over: Any,
 ) -> Any:
     _check_prob_target(xp, input, target, "cross_entropy", ignore_index)
     input, target = promote_floats(xp, input, target)
@@ -317,7 +329,7 @@ def _cross_entropy_probs(
     for i, d in enumerate(input.shape):
         if i != ca:
             n_items *= d
-    return reduce(xp, loss, reduction, denominator=n_items)
+    return reduce(xp, loss, reduction, denominator=n_items, override=over)
 
 
 @half_precision
@@ -327,6 +339,8 @@ def nll_loss(
     weight: ArrayLike | None = None,
     ignore_index: int = -100,
     reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Negative log-likelihood of class indices, given log-probabilities.
 
@@ -348,6 +362,11 @@ def nll_loss(
     weight : array, shape (C,), optional
     ignore_index : int, default -100
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the sum
+        of the class weights of the non-ignored targets (their number without ``weight``). Pass the
+        count summed over shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up
+        to the full batch's mean.
 
     Returns
     -------
@@ -368,11 +387,13 @@ def nll_loss(
     >>> bool(np.isclose(loss, -(np.log(0.7) + 3 * np.log(0.6)) / (1 + 3)))  # weighted mean
     True
     """
-    out = native_loss("nll_loss", input, target, weight, ignore_index, reduction)
-    if out is not None:
-        return out
+    if denominator is None:
+        out = native_loss("nll_loss", input, target, weight, ignore_index, reduction)
+        if out is not None:
+            return out
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="nll_loss")
     ca = _class_axis(xp, input, "nll_loss")
     weight = _class_weight(xp, weight, input, input.shape[ca])
     if weight is not None:
@@ -380,11 +401,12 @@ def nll_loss(
     may_ignore = _check_index_target(xp, input, target, ca, ignore_index, "nll_loss")
     if not may_ignore and weight is None:
         # Nothing ignored, no weights: -x[n, y_n] alone (the masks would all be true).
-        return reduce(xp, neg_picked(xp, input, target, ca), reduction)
+        return reduce(xp, neg_picked(xp, input, target, ca), reduction, override=over)
     valid, safe = _split_index_target(xp, target, ignore_index)
     picked = take_along_axis(xp, input, xp.expand_dims(safe, axis=ca), ca)
     loss, w = _index_loss(xp, -xp.squeeze(picked, axis=ca), target, valid, safe, weight)
-    return reduce(xp, loss, reduction, denominator=xp.sum(w) if reduction == "mean" else None)
+    denom = xp.sum(w) if reduction == "mean" else None
+    return reduce(xp, loss, reduction, denominator=denom, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -405,7 +427,12 @@ def _clamped_log(xp: Any, log_fn: Any, x: Any, ok: Any, neutral: float) -> Any:
 
 @half_precision
 def binary_cross_entropy(
-    input: ArrayT, target: ArrayLike, weight: ArrayLike | None = None, reduction: Reduction = "mean"
+    input: ArrayT,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Binary cross-entropy between probabilities and targets.
 
@@ -427,6 +454,11 @@ def binary_cross_entropy(
     weight : array, optional
         Broadcast against ``input``; multiplies each element's loss.
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (``weight`` scales the elements, it is not summed). Pass the count summed
+        over shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -456,6 +488,7 @@ def binary_cross_entropy(
     """
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="binary_cross_entropy")
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(
             f"binary_cross_entropy: target has shape {shape_str(target.shape)} but input has "
@@ -478,7 +511,7 @@ def binary_cross_entropy(
         loss = (target - 1.0) * log_1mx - target * log_x
     if weight is not None:
         loss = loss * weight
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 @half_precision
@@ -488,6 +521,8 @@ def binary_cross_entropy_with_logits(
     weight: ArrayLike | None = None,
     reduction: Reduction = "mean",
     pos_weight: ArrayLike | None = None,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Binary cross-entropy between logits and targets, computed stably.
 
@@ -512,6 +547,11 @@ def binary_cross_entropy_with_logits(
     pos_weight : array, optional
         Weight of the positive term, broadcast against ``input`` (so a shape of (C,) applies
         along the last axis, one weight per class).
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (``weight`` and ``pos_weight`` scale the elements, they are not summed).
+        Pass the count summed over shards (:func:`lossbridge.mean_denominator`) and the shards'
+        losses add up to the full batch's mean.
 
     Returns
     -------
@@ -533,21 +573,23 @@ def binary_cross_entropy_with_logits(
     >>> bool(np.isclose(loss, -(3.0 * y * np.log(p) + (1 - y) * np.log(1 - p)).mean()))
     True
     """
-    out = native_loss(
-        "binary_cross_entropy_with_logits", input, target, weight, reduction, pos_weight
-    )
-    if out is not None:
-        return out
+    if denominator is None:
+        out = native_loss(
+            "binary_cross_entropy_with_logits", input, target, weight, reduction, pos_weight
+        )
+        if out is not None:
+            return out
     xp, input, target, weight, pos_weight = setup(
         input, target=target, weight=weight, pos_weight=pos_weight
     )
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="binary_cross_entropy_with_logits")
     check_same_shape(input, target, "input", "target")
     input, target, weight, pos_weight = promote_floats(xp, input, target, weight, pos_weight)
     loss = bce_with_logits(xp, input, target, pos_weight)
     if weight is not None:
         loss = loss * weight
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -557,7 +599,12 @@ def binary_cross_entropy_with_logits(
 
 @half_precision
 def kl_div(
-    input: ArrayT, target: ArrayLike, reduction: KLDivReduction = "mean", log_target: bool = False
+    input: ArrayT,
+    target: ArrayLike,
+    reduction: KLDivReduction = "mean",
+    log_target: bool = False,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Pointwise Kullback-Leibler divergence, with log-probabilities as ``input``.
 
@@ -583,6 +630,12 @@ def kl_div(
         divergence); ``'batchmean'`` divides the sum by ``input.shape[0]`` and is the
         mathematically correct mean KL per sample.
     log_target : bool, default False
+    denominator : float or 0-d array, optional
+        For ``'mean'`` and ``'batchmean'`` only: divide the summed loss by this instead of the
+        mean's own count, which is the number of elements (``'mean'``) or the batch size
+        ``input.shape[0]`` (``'batchmean'``). Pass the count summed over shards
+        (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -603,11 +656,13 @@ def kl_div(
     >>> bool(np.isclose(kl, (p * np.log(p / q)).sum()))
     True
     """
-    out = native_loss("kl_div", input, target, reduction, log_target)
-    if out is not None:
-        return out
+    if denominator is None:
+        out = native_loss("kl_div", input, target, reduction, log_target)
+        if out is not None:
+            return out
     xp, input, target = setup(input, target=target)
     check_reduction(reduction, ("none", "batchmean", "mean", "sum"))
+    over = check_denominator(denominator, reduction, loss="kl_div", means=("mean", "batchmean"))
     check_broadcastable(input, target, "input", "target")
     warn_if_broadcast_grows(input, target, "kl_div")
     input, target = promote_floats(xp, input, target)
@@ -616,7 +671,8 @@ def kl_div(
     else:
         loss = xlogx(xp, target) - target * input
     batch = input.shape[0] if input.ndim else 1
-    return reduce(xp, loss, reduction, denominator=batch if reduction == "batchmean" else None)
+    denom = batch if reduction == "batchmean" else None
+    return reduce(xp, loss, reduction, denominator=denom, override=over)
 
 
 # ==========================================================================================
@@ -750,6 +806,7 @@ def softmax_focal_loss(
     gamma: float = 2.0,
     ignore_index: int = -100,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Focal loss on the softmax of logits (multi-class focal loss).
 
@@ -791,6 +848,11 @@ def softmax_focal_loss(
     reduction : {'mean', 'sum', 'none'}
         ``'mean'`` divides by the number of non-ignored items (probability targets: by
         :math:`N d_1 \cdots d_K`), **not** by the sum of the ``alpha`` weights.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of non-ignored items (probability targets: the number of items). Pass the count
+        summed over shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to
+        the full batch's mean.
 
     Returns
     -------
@@ -850,6 +912,7 @@ def softmax_focal_loss(
         )
     xp, input, target, alpha = setup(input, target=target, alpha=alpha)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss=loss_name)
     ca = _class_axis(xp, input, loss_name)
     n_classes = input.shape[ca]
     if alpha is not None:
@@ -875,7 +938,7 @@ def softmax_focal_loss(
         loss = -xp.sum(term, axis=ca)
         if alpha_scalar is not None:
             loss = alpha_scalar * loss
-        return reduce(xp, loss, reduction, denominator=_items(input, ca))
+        return reduce(xp, loss, reduction, denominator=_items(input, ca), override=over)
 
     _check_index_target(xp, input, target, ca, ignore_index, loss_name)
     log_pt, valid, safe = _label_log_prob(xp, input, target, ca, ignore_index)
@@ -890,7 +953,7 @@ def softmax_focal_loss(
         item = alpha_scalar * item
     loss = _masked(xp, valid, item)
     denom = _count(xp, valid, loss.dtype) if reduction == "mean" else None
-    return reduce(xp, loss, reduction, denominator=denom)
+    return reduce(xp, loss, reduction, denominator=denom, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -908,6 +971,7 @@ def poly1_cross_entropy(
     weight: ArrayLike | None = None,
     ignore_index: int = -100,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Poly-1 loss: cross-entropy plus :math:`\varepsilon (1 - p_t)`.
 
@@ -946,6 +1010,12 @@ def poly1_cross_entropy(
     ignore_index : int, default -100
         As in ``cross_entropy`` (a negative value with probability targets).
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the sum
+        of the class weights of the non-ignored targets (their number without ``weight``);
+        probability targets: the number of items. Pass the count summed over shards
+        (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full batch's
+        mean.
 
     Returns
     -------
@@ -984,6 +1054,7 @@ def poly1_cross_entropy(
     )
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss=loss_name)
     ca = _class_axis(xp, input, loss_name)
     n_classes = input.shape[ca]
     weight = _class_weight(xp, weight, input, n_classes)
@@ -1001,24 +1072,24 @@ def poly1_cross_entropy(
         if w_b is not None:
             term = term * w_b
         loss = xp.sum(term, axis=ca)
-        return reduce(xp, loss, reduction, denominator=_items(input, ca))
+        return reduce(xp, loss, reduction, denominator=_items(input, ca), override=over)
 
     _check_index_target(xp, input, target, ca, ignore_index, loss_name)
     log_pt, valid, safe = _label_log_prob(xp, input, target, ca, ignore_index)
     item = epsilon * _one_minus_exp(xp, log_pt) - log_pt
     loss, w = _index_loss(xp, item, target, valid, safe, weight)
     denom = xp.sum(w) if reduction == "mean" else None
-    if smoothing == 0.0:
-        return reduce(xp, loss, reduction, denominator=denom)
+    if smoothing == 0.0 or over is COUNT:
+        return reduce(xp, loss, reduction, denominator=denom, override=over)
     # t' = (1 - s) onehot + s / C: the label's term weighted by (1 - s), every class's by s / C
     log_p = log_softmax(xp, input, ca)
     every = epsilon * _one_minus_exp(xp, log_p) - log_p
     if w_b is not None:
         every = every * w_b
     every = _masked(xp, valid, xp.sum(every, axis=ca))
-    return (1.0 - smoothing) * reduce(xp, loss, reduction, denominator=denom) + (
+    return (1.0 - smoothing) * reduce(xp, loss, reduction, denominator=denom, override=over) + (
         smoothing / n_classes
-    ) * reduce(xp, every, reduction, denominator=denom)
+    ) * reduce(xp, every, reduction, denominator=denom, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -1034,6 +1105,7 @@ def generalized_cross_entropy(
     q: float = 0.7,
     ignore_index: int = -100,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Generalized cross-entropy :math:`L_q` for training with noisy labels.
 
@@ -1059,6 +1131,11 @@ def generalized_cross_entropy(
     ignore_index : int, default -100
     reduction : {'mean', 'sum', 'none'}
         ``'mean'`` divides by the number of non-ignored items (NaN if there is none).
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of non-ignored items. Pass the count summed over shards
+        (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full batch's
+        mean.
 
     Returns
     -------
@@ -1098,13 +1175,14 @@ def generalized_cross_entropy(
     check_real(q, "q", loss=loss_name, what=what, high=1.0)
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss=loss_name)
     ca = _class_axis(xp, input, loss_name)
     _index_only(input, target, loss_name)
     _check_index_target(xp, input, target, ca, ignore_index, loss_name)
     log_pt, valid, _ = _label_log_prob(xp, input, target, ca, ignore_index)
     loss = _masked(xp, valid, -xp.expm1(q * log_pt) / q)
     denom = _count(xp, valid, loss.dtype) if reduction == "mean" else None
-    return reduce(xp, loss, reduction, denominator=denom)
+    return reduce(xp, loss, reduction, denominator=denom, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -1168,7 +1246,12 @@ def _hinge_margin(input: Any, target: Any, zero_one: bool, reduction: str, loss:
 
 @half_precision
 def hinge_loss(
-    input: ArrayT, target: ArrayLike, *, zero_one: bool = False, reduction: Reduction = "mean"
+    input: ArrayT,
+    target: ArrayLike,
+    *,
+    zero_one: bool = False,
+    reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Binary hinge loss on scores and labels :math:`\pm 1`.
 
@@ -1190,6 +1273,11 @@ def hinge_loss(
         Read ``target`` as labels 0 and 1.
     reduction : {'mean', 'sum', 'none'}
         Over all elements.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -1226,13 +1314,19 @@ def hinge_loss(
     >>> bool(np.isclose(lb.hinge_loss(x, (y + 1) // 2, zero_one=True), lb.hinge_loss(x, y)))
     True
     """
+    over = check_denominator(denominator, reduction, loss="hinge_loss")
     xp, z = _hinge_margin(input, target, zero_one, reduction, "hinge_loss")
-    return reduce(xp, clamp_min0(xp, z), reduction)
+    return reduce(xp, clamp_min0(xp, z), reduction, override=over)
 
 
 @half_precision
 def squared_hinge_loss(
-    input: ArrayT, target: ArrayLike, *, zero_one: bool = False, reduction: Reduction = "mean"
+    input: ArrayT,
+    target: ArrayLike,
+    *,
+    zero_one: bool = False,
+    reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Squared binary hinge loss on scores and labels :math:`\pm 1`.
 
@@ -1250,6 +1344,11 @@ def squared_hinge_loss(
         Labels -1 and 1, or 0 and 1 with ``zero_one=True`` (see :func:`hinge_loss`).
     zero_one : bool, default False
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -1278,14 +1377,19 @@ def squared_hinge_loss(
     >>> print(round(float(lb.squared_hinge_loss(x, y)), 4))
     1.3133
     """
+    over = check_denominator(denominator, reduction, loss="squared_hinge_loss")
     xp, z = _hinge_margin(input, target, zero_one, reduction, "squared_hinge_loss")
     h = clamp_min0(xp, z)
-    return reduce(xp, h * h, reduction)
+    return reduce(xp, h * h, reduction, override=over)
 
 
 @half_precision
 def categorical_hinge_loss(
-    input: ArrayT, target: ArrayLike, *, reduction: Reduction = "mean"
+    input: ArrayT,
+    target: ArrayLike,
+    *,
+    reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Crammer-Singer multi-class hinge loss.
 
@@ -1311,6 +1415,10 @@ def categorical_hinge_loss(
         Class indices, integer, shape (), (N,) or (N, d1, ..., dK), values in [0, C); or
         one-hot / probability rows, floating, the shape of ``input``.
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of items. Pass the count summed over shards (:func:`lossbridge.mean_denominator`) and
+        the shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -1352,6 +1460,7 @@ def categorical_hinge_loss(
     loss_name = "categorical_hinge_loss"
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss=loss_name)
     ca = _class_axis(xp, input, loss_name)
     n_classes = input.shape[ca]
     if _is_prob_target(input, target):
@@ -1359,7 +1468,8 @@ def categorical_hinge_loss(
         input, target = promote_floats(xp, input, target)
         pos = xp.sum(target * input, axis=ca, keepdims=True)
         neg = max_split(xp, (1.0 - target) * input, ca)
-        return reduce(xp, xp.squeeze(clamp_min0(xp, neg - pos + 1.0), axis=ca), reduction)
+        loss = xp.squeeze(clamp_min0(xp, neg - pos + 1.0), axis=ca)
+        return reduce(xp, loss, reduction, override=over)
 
     expected = () if input.ndim == 1 else (input.shape[0], *input.shape[2:])
     if tuple(target.shape) != tuple(expected):
@@ -1375,4 +1485,4 @@ def categorical_hinge_loss(
     classes = xp.reshape(arange_like(xp, n_classes, input, t.dtype), _class_shape(input, ca))
     others = xp.where(classes == t, xp.full_like(input, -xp.inf), input)
     z = 1.0 + max_split(xp, others, ca) - x_y
-    return reduce(xp, xp.squeeze(clamp_min0(xp, z), axis=ca), reduction)
+    return reduce(xp, xp.squeeze(clamp_min0(xp, z), axis=ca), reduction, override=over)

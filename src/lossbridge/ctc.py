@@ -17,6 +17,7 @@ from lossbridge._reduction import reduce
 from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_array_like,
+    check_denominator,
     check_floating,
     check_integer,
     check_reduction,
@@ -46,6 +47,8 @@ def ctc_loss(
     blank: int = 0,
     reduction: Reduction = "mean",
     zero_infinity: bool = False,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Connectionist temporal classification loss (Graves et al., 2006).
 
@@ -103,6 +106,12 @@ def ctc_loss(
     zero_infinity : bool, default False
         Replace infinite losses (no alignment fits in the input length, e.g. fewer frames than
         labels plus the blanks that repeated labels need) and their gradients by zero.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        batch size N: the numerator is the sum of each sequence's loss divided by its target length
+        clamped to at least 1. Pass the count summed over shards
+        (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full batch's
+        mean.
 
     Returns
     -------
@@ -191,6 +200,7 @@ def ctc_loss(
     True
     """
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="ctc_loss")
     host_il, host_tl = _host_ints(input_lengths), _host_ints(target_lengths)
     xp, device, log_probs, targets, input_lengths, target_lengths = _convert(
         log_probs, targets, input_lengths, target_lengths
@@ -280,7 +290,8 @@ def ctc_loss(
         loss = xp.where(xp.isinf(loss), xp.zeros_like(loss), loss)
     if reduction == "mean":
         tl_f = xp.astype(target_lengths, loss.dtype)
-        loss = reduce(xp, loss / xp.where(tl_f >= 1, tl_f, xp.ones_like(tl_f)), "mean")
+        per_label = loss / xp.where(tl_f >= 1, tl_f, xp.ones_like(tl_f))
+        loss = reduce(xp, per_label, "mean", override=over)
     elif unbatched and reduction == "none":
         loss = xp.reshape(loss, ())
     else:

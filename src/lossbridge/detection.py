@@ -29,6 +29,7 @@ from lossbridge._reduction import reduce
 from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_array_like,
+    check_denominator,
     check_floating,
     check_real,
     check_real_dtype,
@@ -168,10 +169,12 @@ def _static_size(x: Any) -> int | None:
     return n
 
 
-def _reduce_boxes(xp: Any, loss: Any, reduction: str) -> Any:
-    """torchvision's box-loss reductions: ``'mean'`` of no boxes is 0 (``0.0 * loss.sum()``)."""
-    if reduction != "mean":
-        return reduce(xp, loss, reduction)
+def _reduce_boxes(xp: Any, loss: Any, reduction: str, over: Any) -> Any:
+    """torchvision's box-loss reductions: ``'mean'`` of no boxes is 0 (``0.0 * loss.sum()``).
+
+    ``over``: the user's denominator (its count: the number of boxes, 0 for none)."""
+    if reduction != "mean" or over is not None:
+        return reduce(xp, loss, reduction, override=over)
     n = _static_size(loss)
     if n is None:
         # A shape unknown while tracing (tf.function with a None dimension): count at run time.
@@ -194,6 +197,8 @@ def sigmoid_focal_loss(
     alpha: float = 0.25,
     gamma: float = 2,
     reduction: Reduction = "none",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Sigmoid focal loss of RetinaNet, as ``torchvision.ops.sigmoid_focal_loss``.
 
@@ -226,6 +231,10 @@ def sigmoid_focal_loss(
         Exponent of the modulating factor :math:`(1 - p_t)`. A Python number.
     reduction : {'none', 'mean', 'sum'}, default 'none'
         ``'mean'`` of an empty input is NaN, as in torchvision (``loss.mean()``).
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -257,6 +266,7 @@ def sigmoid_focal_loss(
     True
     """
     _check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="sigmoid_focal_loss")
     loss_name = "sigmoid_focal_loss"
     alpha = check_real(
         alpha, "alpha", loss=loss_name, what="a negative alpha disables the weighting"
@@ -282,7 +292,7 @@ def sigmoid_focal_loss(
     if alpha >= 0:
         alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
         loss = alpha_t * loss
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -292,7 +302,12 @@ def sigmoid_focal_loss(
 
 @half_precision
 def generalized_box_iou_loss(
-    boxes1: ArrayT, boxes2: ArrayLike, reduction: Reduction = "none", eps: float = 1e-7
+    boxes1: ArrayT,
+    boxes2: ArrayLike,
+    reduction: Reduction = "none",
+    eps: float = 1e-7,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Generalized IoU loss, as ``torchvision.ops.generalized_box_iou_loss``.
 
@@ -315,6 +330,10 @@ def generalized_box_iou_loss(
         Python lists and NumPy arrays are moved onto the other argument's framework.
     reduction : {'none', 'mean', 'sum'}, default 'none'
         ``'mean'`` of no boxes is 0 (torchvision: ``0.0 * loss.sum()``), not NaN.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of box pairs. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
     eps : float, default 1e-7
         Keeps the divisions finite for degenerate (zero-area) boxes.
 
@@ -340,18 +359,24 @@ def generalized_box_iou_loss(
     """
     eps = check_real(eps, "eps", loss="generalized_box_iou_loss", what=_EPS_DIVISIONS)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    over = check_denominator(denominator, reduction, loss="generalized_box_iou_loss")
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     intsctk, unionk = _inter_union(xp, b1, b2)
     iouk = intsctk / (unionk + eps)
     cw, ch = _enclosing(xp, b1, b2)
     area_c = cw * ch
     miouk = iouk - (area_c - unionk) / (area_c + eps)
-    return _reduce_boxes(xp, 1 - miouk, reduction)
+    return _reduce_boxes(xp, 1 - miouk, reduction, over)
 
 
 @half_precision
 def distance_box_iou_loss(
-    boxes1: ArrayT, boxes2: ArrayLike, reduction: Reduction = "none", eps: float = 1e-7
+    boxes1: ArrayT,
+    boxes2: ArrayLike,
+    reduction: Reduction = "none",
+    eps: float = 1e-7,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Distance IoU loss, as ``torchvision.ops.distance_box_iou_loss``.
 
@@ -373,6 +398,10 @@ def distance_box_iou_loss(
         Python lists and NumPy arrays are moved onto the other argument's framework.
     reduction : {'none', 'mean', 'sum'}, default 'none'
         ``'mean'`` of no boxes is 0 (torchvision: ``0.0 * loss.sum()``), not NaN.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of box pairs. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
     eps : float, default 1e-7
         Keeps the divisions finite for degenerate (zero-area) boxes.
 
@@ -398,13 +427,19 @@ def distance_box_iou_loss(
     """
     eps = check_real(eps, "eps", loss="distance_box_iou_loss", what=_EPS_DIVISIONS)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    over = check_denominator(denominator, reduction, loss="distance_box_iou_loss")
     loss, _ = _diou_iou_loss(xp, _unbind(boxes1), _unbind(boxes2), eps)
-    return _reduce_boxes(xp, loss, reduction)
+    return _reduce_boxes(xp, loss, reduction, over)
 
 
 @half_precision
 def complete_box_iou_loss(
-    boxes1: ArrayT, boxes2: ArrayLike, reduction: Reduction = "none", eps: float = 1e-7
+    boxes1: ArrayT,
+    boxes2: ArrayLike,
+    reduction: Reduction = "none",
+    eps: float = 1e-7,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Complete IoU loss, as ``torchvision.ops.complete_box_iou_loss``.
 
@@ -436,6 +471,10 @@ def complete_box_iou_loss(
         Python lists and NumPy arrays are moved onto the other argument's framework.
     reduction : {'none', 'mean', 'sum'}, default 'none'
         ``'mean'`` of no boxes is 0 (torchvision: ``0.0 * loss.sum()``), not NaN.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of box pairs. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
     eps : float, default 1e-7
         Keeps the divisions finite for degenerate (zero-area) boxes.
 
@@ -464,6 +503,7 @@ def complete_box_iou_loss(
     """
     eps = check_real(eps, "eps", loss="complete_box_iou_loss", what=_EPS_DIVISIONS)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    over = check_denominator(denominator, reduction, loss="complete_box_iou_loss")
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     diou_loss, iou = _diou_iou_loss(xp, b1, b2, _DIOU_EPS)
     x1, y1, x2, y2 = b1
@@ -474,7 +514,7 @@ def complete_box_iou_loss(
     h_gt = y2g - y1g
     v = (4 / math.pi**2) * (xp.atan(w_gt / h_gt) - xp.atan(w_pred / h_pred)) ** 2
     alpha = stop_gradient(v / (1 - iou + v + eps))
-    return _reduce_boxes(xp, diou_loss + alpha * v, reduction)
+    return _reduce_boxes(xp, diou_loss + alpha * v, reduction, over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -497,7 +537,12 @@ def _centre_offset(b1: tuple[Any, ...], b2: tuple[Any, ...]) -> tuple[Any, Any]:
 
 @half_precision
 def box_iou_loss(
-    boxes1: ArrayT, boxes2: ArrayLike, *, reduction: Reduction = "none", eps: float = 1e-7
+    boxes1: ArrayT,
+    boxes2: ArrayLike,
+    *,
+    reduction: Reduction = "none",
+    eps: float = 1e-7,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""IoU loss :math:`1 - \mathrm{IoU}` of box pairs, in torchvision's box-loss style.
 
@@ -522,6 +567,10 @@ def box_iou_loss(
         lists and NumPy arrays are moved onto the other argument's framework.
     reduction : {'none', 'mean', 'sum'}, default 'none'
         ``'mean'`` of no boxes is 0 (torchvision's box losses: ``0.0 * loss.sum()``), not NaN.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of box pairs. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
     eps : float, default 1e-7
         Added to the union, as in torchvision's ``generalized_box_iou_loss`` and
         ``distance_box_iou_loss``: two zero-area boxes give :math:`0 / \epsilon`, loss 1.
@@ -561,8 +610,9 @@ def box_iou_loss(
     """
     eps = check_real(eps, "eps", loss="box_iou_loss", what="added to the union")
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    over = check_denominator(denominator, reduction, loss="box_iou_loss")
     intsct, union = _inter_union(xp, _unbind(boxes1), _unbind(boxes2))
-    return _reduce_boxes(xp, 1 - intsct / (union + eps), reduction)
+    return _reduce_boxes(xp, 1 - intsct / (union + eps), reduction, over)
 
 
 @half_precision
@@ -573,6 +623,7 @@ def efficient_box_iou_loss(
     gamma: float = 0.0,
     reduction: Reduction = "none",
     eps: float = 1e-7,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Efficient IoU (EIoU) loss and Focal-EIoU of Zhang et al. (2022).
 
@@ -607,6 +658,10 @@ def efficient_box_iou_loss(
         Focal exponent :math:`\gamma \ge 0` of the IoU weight. A Python number.
     reduction : {'none', 'mean', 'sum'}, default 'none'
         ``'mean'`` of no boxes is 0 (as torchvision's box losses), not NaN.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of box pairs. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
     eps : float, default 1e-7
         Added to the union and to each squared enclosing length, as torchvision's
         ``distance_box_iou_loss`` adds it to :math:`c^2`: zero-size boxes give finite losses.
@@ -666,6 +721,7 @@ def efficient_box_iou_loss(
     )
     eps = check_real(eps, "eps", loss=loss_name, what=_EPS_ENCLOSING)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    over = check_denominator(denominator, reduction, loss="efficient_box_iou_loss")
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     loss, iou = _diou_iou_loss(xp, b1, b2, eps)
     cw, ch = _enclosing(xp, b1, b2)
@@ -677,7 +733,7 @@ def efficient_box_iou_loss(
         overlap = iou > 0
         safe = xp.where(overlap, iou, xp.ones_like(iou))
         loss = xp.where(overlap, safe**gamma, xp.zeros_like(iou)) * loss
-    return _reduce_boxes(xp, loss, reduction)
+    return _reduce_boxes(xp, loss, reduction, over)
 
 
 @half_precision
@@ -688,6 +744,7 @@ def scylla_box_iou_loss(
     theta: float = 4.0,
     reduction: Reduction = "none",
     eps: float = 1e-7,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""SCYLLA-IoU (SIoU) loss of Gevorgyan (2022): IoU, angle, distance and shape costs.
 
@@ -731,6 +788,10 @@ def scylla_box_iou_loss(
         Python number.
     reduction : {'none', 'mean', 'sum'}, default 'none'
         ``'mean'`` of no boxes is 0 (as torchvision's box losses), not NaN.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of box pairs. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
     eps : float, default 1e-7
         Added to the union, to :math:`C_w^2, C_h^2` and to :math:`\max(w, w^{gt})`,
         :math:`\max(h, h^{gt})`: zero-size boxes give finite losses.
@@ -790,6 +851,7 @@ def scylla_box_iou_loss(
     )
     eps = check_real(eps, "eps", loss=loss_name, what=_EPS_ENCLOSING)
     xp, boxes1, boxes2 = _box_setup(boxes1, boxes2, reduction)
+    over = check_denominator(denominator, reduction, loss="scylla_box_iou_loss")
     b1, b2 = _unbind(boxes1), _unbind(boxes2)
     intsct, union = _inter_union(xp, b1, b2)
     iou = intsct / (union + eps)
@@ -808,4 +870,4 @@ def scylla_box_iou_loss(
     omega_w = abs0(xp, w - w_gt) / (maximum(xp, w, w_gt) + eps)
     omega_h = abs0(xp, h - h_gt) / (maximum(xp, h, h_gt) + eps)
     shape = (-xp.expm1(-omega_w)) ** theta + (-xp.expm1(-omega_h)) ** theta
-    return _reduce_boxes(xp, 1 - iou + (distance + shape) / 2, reduction)
+    return _reduce_boxes(xp, 1 - iou + (distance + shape) / 2, reduction, over)

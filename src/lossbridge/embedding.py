@@ -24,6 +24,7 @@ import math
 import numbers
 from typing import Any
 
+from lossbridge._groups import anchor_index, check_group, gather, global_count
 from lossbridge._inputs import arange_like, hyper_on, promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import clamp_min0, logsumexp, softplus
@@ -34,6 +35,7 @@ from lossbridge._validation import (
     check_array_like,
     check_broadcastable,
     check_concrete_values,
+    check_denominator,
     check_floating,
     check_integer,
     check_real,
@@ -81,36 +83,44 @@ def _check_target_shape(pairs: tuple[Any, ...], target: Any) -> None:
         )
 
 
-def _batch_arrays(embeddings: Any, labels: Any, loss: str) -> tuple[Any, Any, Any]:
-    """``(xp, embeddings (N, D) floating, labels (N,) integer)`` with the shape checks."""
-    check_array_like(embeddings, "embeddings")
+def _batch_arrays(
+    embeddings: Any, labels: Any, loss: str, name: str = "embeddings"
+) -> tuple[Any, Any, Any]:
+    """``(xp, embeddings (N, D) floating, labels (N,) integer)`` with the shape checks;
+    ``name``: the embeddings' argument name in the messages (``supcon_loss``: features)."""
+    check_array_like(embeddings, name)
     check_array_like(labels, "labels")
-    xp, device = get_namespace(embeddings, labels, names=("embeddings", "labels"))
+    xp, device = get_namespace(embeddings, labels, names=(name, "labels"))
     embeddings = asarray_on(embeddings, xp, device)
-    check_floating(xp, embeddings, "embeddings")
+    check_floating(xp, embeddings, name)
     labels = asarray_on(labels, xp, device)
-    check_integer(xp, labels, "labels", "one class or group id per embedding")
+    check_integer(xp, labels, "labels", f"one class or group id per row of {name}")
     if embeddings.ndim != 2:
         raise ValueError(
-            f"{loss}: embeddings must have shape (N, D); got {shape_str(embeddings.shape)}"
+            f"{loss}: {name} must have shape (N, D); got {shape_str(embeddings.shape)}"
         )
     n = embeddings.shape[0]
     if labels.ndim != 1 or (n is not None and labels.shape[0] is not None and labels.shape[0] != n):
         raise ValueError(
             f"{loss}: labels has shape {shape_str(labels.shape)}; expected ({n},), one label "
-            f"per row of embeddings {shape_str(embeddings.shape)}"
+            f"per row of {name} {shape_str(embeddings.shape)}"
         )
     return xp, embeddings, labels
 
 
-def _pair_masks(xp: Any, labels: Any, like: Any) -> tuple[Any, Any]:
-    """``(positive, negative)`` (N, N) boolean masks: same label off the diagonal, and
-    different label."""
-    n = labels.shape[0]
-    same = xp.expand_dims(labels, axis=1) == xp.expand_dims(labels, axis=0)
-    idx = arange_like(xp, n, like)
-    diagonal = xp.expand_dims(idx, axis=1) == xp.expand_dims(idx, axis=0)
-    return xp.logical_and(same, xp.logical_not(diagonal)), xp.logical_not(same)
+def _pair_masks(
+    xp: Any, labels: Any, like: Any, candidates: Any = None, rows: Any = None
+) -> tuple[Any, Any]:
+    """``(positive, negative)`` (N, M) boolean masks of the anchors (``labels``, (N,)) against
+    the candidates (``candidates``, (M,); default the anchors): same label except the anchor
+    itself, and different label. ``rows``: the anchors' indices among the candidates (default
+    ``arange(N)``; a member's rows in the gathered batch across devices)."""
+    candidates = labels if candidates is None else candidates
+    same = xp.expand_dims(labels, axis=1) == xp.expand_dims(candidates, axis=0)
+    rows = arange_like(xp, labels.shape[0], like) if rows is None else rows
+    columns = arange_like(xp, candidates.shape[0], like, dtype=rows.dtype)
+    itself = xp.expand_dims(rows, axis=1) == xp.expand_dims(columns, axis=0)
+    return xp.logical_and(same, xp.logical_not(itself)), xp.logical_not(same)
 
 
 def _masked_logsumexp(xp: Any, z: Any, mask: Any) -> tuple[Any, Any]:
@@ -266,6 +276,8 @@ def ntxent_loss(
     *,
     temperature: float = 0.07,
     reduction: Reduction = "mean",
+    group: Any = None,
+    denominator: Any = None,
 ) -> ArrayT:
     r"""NT-Xent (normalised temperature-scaled cross-entropy) over a labelled batch.
 
@@ -300,13 +312,30 @@ def ntxent_loss(
     temperature : float, default 0.07
         :math:`\tau > 0`.
     reduction : {'mean', 'sum', 'none'}
+    group : lossbridge.distributed group, optional
+        Compute the member's share across devices (:mod:`lossbridge.contrastive`): the local
+        anchors against the embeddings and labels of every member (``group.all_gather``,
+        exact gradients); ``'mean'`` divides by the group's number of positive pairs
+        (``group.all_sum``). The shares add up to this loss on the **concatenated batch**,
+        the members' batches in rank order. Labels must be ids of the whole group: for
+        SimCLR, member :math:`r` with items :math:`rN, \dots, rN + N - 1` passes
+        ``concat([z1, z2])`` of its own items with the labels ``concat([ids, ids])``, ``ids
+        = r * N + arange(N)`` (local ``arange(N)`` on every member would make the items of
+        different members positives of each other). The concatenated batch then holds both
+        views of every item, in another order than ``concat([z1, z2])`` of the whole batch,
+        which the loss does not depend on: the shares add up to the SimCLR loss of all
+        :math:`2 N W` views.
+    denominator : float or 0-d array, optional
+        With ``'mean'``: divide the sum of :math:`\ell_{ij}` by this instead of the number of
+        positive pairs (see :func:`lossbridge.mean_denominator`).
 
     Returns
     -------
     array
         Scalar; with ``reduction='none'`` the (N, N) matrix of :math:`\ell_{ij}`, 0 where
-        :math:`(i, j)` is not a positive pair. ``'sum'`` is its sum, ``'mean'`` its sum
-        divided by the number of positive pairs (so not ``mean`` of the matrix).
+        :math:`(i, j)` is not a positive pair (with ``group``: (N, W N), the local anchors
+        against the gathered batch). ``'sum'`` is its sum, ``'mean'`` its sum divided by the
+        number of positive pairs (so not ``mean`` of the matrix).
 
     Notes
     -----
@@ -337,10 +366,18 @@ def ntxent_loss(
     """
     loss_name = "ntxent_loss"
     temperature = check_real(temperature, "temperature", loss=loss_name)
-    return _ntxent(embeddings, labels, temperature, reduction, loss_name)
+    return _ntxent(embeddings, labels, temperature, reduction, loss_name, group, denominator)
 
 
-def _ntxent(embeddings: Any, labels: Any, temperature: Any, reduction: str, loss_name: str) -> Any:
+def _ntxent(
+    embeddings: Any,
+    labels: Any,
+    temperature: Any,
+    reduction: str,
+    loss_name: str,
+    group: Any = None,
+    denominator: Any = None,
+) -> Any:
     """:func:`ntxent_loss` after its temperature's type check.
 
     ``temperature`` is a float, or an array (``lossbridge.optax.ntxent``: optax takes an
@@ -352,6 +389,8 @@ def _ntxent(embeddings: Any, labels: Any, temperature: Any, reduction: str, loss
         check_real(temperature, "temperature", loss=loss_name, finite=True, low=0.0, strict=True)
     xp, embeddings, labels = _batch_arrays(embeddings, labels, loss_name)
     check_reduction(reduction)
+    check_group(group, loss_name)
+    denominator = check_denominator(denominator, reduction, loss=loss_name)
     x = embeddings
     temperature = hyper_on(xp, temperature, x, "temperature", "embeddings", loss_name)
     if not isinstance(temperature, float):
@@ -367,19 +406,25 @@ def _ntxent(embeddings: Any, labels: Any, temperature: Any, reduction: str, loss
     eps = float(xp.finfo(x.dtype).eps)
     squared = xp.sum(x * x, axis=1, keepdims=True)
     unit = x / xp.sqrt(xp.where(squared > eps, squared, xp.full_like(squared, eps)))
-    cosines = xp.matmul(unit, xp.matrix_transpose(unit))
+    n = x.shape[0]
+    candidates = unit if n == 0 else gather(group, unit)
+    cosines = xp.matmul(unit, xp.matrix_transpose(candidates))
     if not isinstance(temperature, float):
         check_broadcastable(cosines, temperature, "the similarities", f"{loss_name}: temperature")
     cosines, temperature = promote_floats(xp, cosines, temperature)
     logits = cosines / temperature
-    if x.shape[0] == 0:  # an empty batch: no pair (a max over no entry would raise)
-        return reduce(xp, logits, reduction, denominator=_count(xp, logits != 0, logits.dtype))
-    positive, negative = _pair_masks(xp, labels, x)
+    if n == 0:  # an empty batch: no pair (a max over no entry would raise)
+        count = global_count(_count(xp, logits != 0, logits.dtype), group, reduction, denominator)
+        return reduce(xp, logits, reduction, denominator=count, override=denominator)
+    positive, negative = _pair_masks(
+        xp, labels, x, gather(group, labels), anchor_index(xp, n, group, x)
+    )
     lse_neg, has_neg = _masked_logsumexp(xp, logits, negative)
     per_pair = softplus(xp, lse_neg - logits)
     loss = xp.where(xp.logical_and(positive, has_neg), per_pair, xp.zeros_like(per_pair))
     if reduction == "mean":
-        return reduce(xp, loss, reduction, denominator=_count(xp, positive, loss.dtype))
+        count = global_count(_count(xp, positive, loss.dtype), group, reduction, denominator)
+        return reduce(xp, loss, reduction, denominator=count, override=denominator)
     return reduce(xp, loss, reduction)
 
 
@@ -402,6 +447,8 @@ def circle_loss(
     margin: float = 0.25,
     gamma: float = 256.0,
     reduction: Reduction = "mean",
+    group: Any = None,
+    denominator: Any = None,
 ) -> ArrayT:
     r"""Circle loss (pair-based form, cosine similarity) over a labelled batch.
 
@@ -435,6 +482,16 @@ def circle_loss(
     reduction : {'mean', 'sum', 'none'}
         ``'mean'`` averages :math:`\ell_i` over the anchors that have at least one positive
         and one negative.
+    group : lossbridge.distributed group, optional
+        Compute the member's share across devices (:mod:`lossbridge.contrastive`): the local
+        anchors against the embeddings and labels of every member (``group.all_gather``,
+        exact gradients); ``'mean'`` divides by the group's number of anchors with a
+        positive and a negative (``group.all_sum``). The shares add up to this loss on the
+        concatenated batch (the members' batches in rank order; labels are class ids of the
+        whole group).
+    denominator : float or 0-d array, optional
+        With ``'mean'``: divide the sum of :math:`\ell_i` by this instead of the number of
+        anchors with a positive and a negative (see :func:`lossbridge.mean_denominator`).
 
     Returns
     -------
@@ -482,12 +539,18 @@ def circle_loss(
     gamma = check_real(gamma, "gamma", loss=loss_name, finite=True, low=0.0, strict=True)
     xp, embeddings, labels = _batch_arrays(embeddings, labels, loss_name)
     check_reduction(reduction)
+    check_group(group, loss_name)
+    denominator = check_denominator(denominator, reduction, loss=loss_name)
     unit = _normalize_rows(xp, embeddings)
-    s = xp.matmul(unit, xp.matrix_transpose(unit))
-    if s.shape[0] == 0:  # an empty batch: no anchor (a max over no entry would raise)
-        empty = xp.sum(s, axis=1)
-        return reduce(xp, empty, reduction, denominator=_count(xp, empty != 0, s.dtype))
-    positive, negative = _pair_masks(xp, labels, s)
+    n = unit.shape[0]
+    if n == 0:  # an empty batch: no anchor (a max over no entry would raise)
+        empty = xp.sum(xp.matmul(unit, xp.matrix_transpose(unit)), axis=1)
+        count = global_count(_count(xp, empty != 0, empty.dtype), group, reduction, denominator)
+        return reduce(xp, empty, reduction, denominator=count, override=denominator)
+    s = xp.matmul(unit, xp.matrix_transpose(gather(group, unit)))
+    positive, negative = _pair_masks(
+        xp, labels, s, gather(group, labels), anchor_index(xp, n, group, s)
+    )
     fixed = stop_gradient(s)
     zeros = xp.zeros_like(s)
     alpha_p = xp.where(1.0 + margin - fixed > 0, 1.0 + margin - fixed, zeros)
@@ -500,7 +563,8 @@ def circle_loss(
     per_anchor = softplus(xp, xp.squeeze(lse_p + lse_n, axis=1))
     loss = xp.where(valid, per_anchor, xp.zeros_like(per_anchor))
     if reduction == "mean":
-        return reduce(xp, loss, reduction, denominator=_count(xp, valid, loss.dtype))
+        count = global_count(_count(xp, valid, loss.dtype), group, reduction, denominator)
+        return reduce(xp, loss, reduction, denominator=count, override=denominator)
     return reduce(xp, loss, reduction)
 
 

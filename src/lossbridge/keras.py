@@ -42,6 +42,18 @@ TensorFlow backend's ``keras/src/backend/tensorflow/nn.py``):
   losses) reweights the valid items by total/valid for ``'sum_over_batch_size'``/``'mean'``,
   so those reductions average over the valid items only; every item ignored gives 0.0.
 
+Global means (issue 16; gradient accumulation, data parallelism): a class's call takes a
+keyword-only ``denominator=`` for the reductions that divide (``'sum_over_batch_size'``,
+``'mean'``, ``'mean_with_sample_weight'``): the weighted sum of the unmasked per-sample losses
+divided by it in place of Keras's divisor, which ``lossbridge.mean_denominator(loss, y_true,
+y_pred, sample_weight=None)`` returns: the element count of the per-sample loss (the unmasked
+ones under a Keras mask) or the sum of the sample weights (``'mean_with_sample_weight'``).
+Summed over the shards of a batch into ``D``, ``sum(loss(shard, denominator=D))`` is Keras's
+loss of the whole batch. Keras's ``divide_no_nan`` is kept: a zero denominator gives 0, as
+Keras gives for a batch with every item masked or weighted 0 (the core losses give NaN there,
+as torch). A 0-d per-sample loss, which Keras returns undivided, counts 1, and with a
+denominator the result is always 0-d.
+
 Conventions chosen where Keras is not one thing:
 
 * **dtype.** The classes follow Keras's ``Loss``: both arrays are cast to ``dtype`` (a dtype
@@ -87,16 +99,18 @@ import struct
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
+from typing import Any, ClassVar, Literal, TypeAlias, TypeVar, cast
 
 from lossbridge._inputs import arange_like, hyper_on
 from lossbridge._keras_guard import keras_misuse_message
 from lossbridge._primitives import clamp_min0, log_sigmoid, log_softmax, softplus
+from lossbridge._reduction import COUNT
 from lossbridge._typing import ArrayLike, ArrayT
 from lossbridge._validation import (
     check_array_like,
     check_class_indices,
     check_concrete_values,
+    check_denominator,
     check_real,
     check_real_or_array,
     name_public_errors,
@@ -486,17 +500,35 @@ def _size(xp: Any, x: Any) -> Any:
 
 
 def _divide_no_nan(xp: Any, a: Any, b: Any) -> Any:
-    if isinstance(b, int):
+    """``a / b``, 0 where ``b`` is 0 (Keras's ``ops.divide_no_nan``); ``b`` a number or an
+    array."""
+    if isinstance(b, numbers.Real):
         return a / b if b else a * 0.0
     zero = b == 0
     return xp.where(zero, xp.zeros_like(a), a / xp.where(zero, xp.ones_like(b), b))
 
 
+#: Keras's reductions that divide the (weighted) sum: those that take ``denominator=``.
+MEANS: tuple[str, ...] = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
 def reduce_weighted_values(
-    xp: Any, values: Any, sample_weight: Any = None, mask: Any = None, reduction: Any = None
+    xp: Any,
+    values: Any,
+    sample_weight: Any = None,
+    mask: Any = None,
+    reduction: Any = None,
+    denominator: Any = None,
 ) -> Any:
-    """Keras's ``reduce_weighted_values``: mask into weights, weights times values, reduce."""
+    """Keras's ``reduce_weighted_values``: mask into weights, weights times values, reduce.
+
+    ``denominator`` (already checked, :func:`_check_denominator`; a :data:`MEANS` reduction):
+    the sum of the masked, weighted values (the mask not rescaled) divided by it, Keras's
+    ``divide_no_nan`` kept (a zero denominator gives 0); ``COUNT``: the divisor itself
+    (:func:`_divisor`).
+    """
     dtype = values.dtype
+    rescaled = None  # the mask's weight total/valid (Keras's 'mean', 'sum_over_batch_size')
     if mask is not None:
         maskf = xp.astype(mask, dtype)
         if reduction in ("mean", "sum_over_batch_size"):
@@ -504,7 +536,9 @@ def reduce_weighted_values(
             valid = xp.sum(maskf)
             if isinstance(total, int):
                 total = xp.full_like(valid, float(total))
-            maskf = maskf * _divide_no_nan(xp, total, valid)
+            rescaled = (total, valid)
+            if denominator is None:
+                maskf = maskf * _divide_no_nan(xp, total, valid)
         if sample_weight is not None:
             maskf, sample_weight = squeeze_or_expand_to_same_rank(xp, maskf, sample_weight)
             sample_weight = sample_weight * maskf
@@ -520,6 +554,14 @@ def reduce_weighted_values(
                     f"{shape_str(sv)}; expected shapes that broadcast together"
                 )
         values = values * sample_weight
+    if denominator is COUNT:
+        return _divisor(xp, values, sample_weight, rescaled, reduction)
+    if denominator is not None:
+        if hasattr(denominator, "shape"):
+            denominator = asarray_on(denominator, xp, get_namespace(values)[1])
+            if denominator.dtype != values.dtype:
+                denominator = xp.astype(denominator, values.dtype)
+        return _divide_no_nan(xp, xp.sum(values), denominator)
     shape = tuple(values.shape)
     if reduction is None or reduction == "none" or shape == () or shape == (0,):
         return values
@@ -529,6 +571,42 @@ def reduce_weighted_values(
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         return _divide_no_nan(xp, loss, xp.sum(sample_weight))
     return _divide_no_nan(xp, loss, _size(xp, values))
+
+
+def _divisor(xp: Any, values: Any, sample_weight: Any, rescaled: Any, reduction: Any) -> Any:
+    """What Keras's ``reduction`` (one of :data:`MEANS`) divides the weighted sum of
+    ``values`` by, as a 0-d array of their dtype: the weight sum (``'mean_with_sample_weight'``
+    with weights or a mask), else the element count; under a mask rescaled by total/valid
+    (``rescaled``) the count times valid/total (the valid count when the mask has the values'
+    shape). A 0-d per-sample loss, which Keras returns undivided, counts 1 (its mask's valid
+    fraction under a rescaled mask); an empty (0,) one 0."""
+    zero = xp.zeros_like(xp.sum(values))
+    shape = tuple(values.shape)
+    if shape == (0,):
+        return zero
+    if shape == ():
+        if reduction == "mean_with_sample_weight":
+            return zero + 1.0
+        size: Any = 1
+    elif reduction == "mean_with_sample_weight" and sample_weight is not None:
+        return zero + xp.sum(sample_weight)
+    else:
+        size = _size(xp, values)
+    count = zero + (float(size) if isinstance(size, int) else size)
+    if rescaled is not None:
+        total, valid = rescaled
+        count = _divide_no_nan(xp, count * valid, total)
+    return count
+
+
+def _check_denominator(denominator: Any, reduction: Any) -> Any:
+    """``denominator=`` of a Keras-dialect call checked (the class's name is added by its
+    public entry): None, ``COUNT``, a finite number >= 0 or a 0-d real array, with a
+    :data:`MEANS` reduction."""
+    if denominator is None:
+        return None
+    # a None reduction (Keras's) is shown as None: check_denominator only compares and prints it
+    return check_denominator(denominator, cast(str, reduction), loss="Loss", means=MEANS)
 
 
 def _weights_on(xp: Any, sample_weight: Any, like: Any, half: Any = None) -> Any:
@@ -2269,10 +2347,23 @@ class Loss:
         return self._dtype
 
     def __call__(
-        self, y_true: ArrayLike, y_pred: ArrayT, sample_weight: ArrayLike | None = None
+        self,
+        y_true: ArrayLike,
+        y_pred: ArrayT,
+        sample_weight: ArrayLike | None = None,
+        *,
+        denominator: float | ArrayLike | None = None,
     ) -> ArrayT:
         """The loss, weighted by ``sample_weight`` and reduced as :attr:`reduction` says, in
-        :attr:`dtype` (a float64 prediction stays float64 when no ``dtype`` was given)."""
+        :attr:`dtype` (a float64 prediction stays float64 when no ``dtype`` was given).
+
+        ``denominator`` (keyword-only; reductions ``'sum_over_batch_size'``, ``'mean'`` and
+        ``'mean_with_sample_weight'``): the weighted, masked sum is divided by it instead of
+        the divisor Keras would use (:func:`lossbridge.mean_denominator` returns that one);
+        a Python number or a 0-d array of the call's framework, traced values included. A
+        zero denominator gives 0, as Keras's ``divide_no_nan``.
+        """
+        denominator = _check_denominator(denominator, self.reduction)
         ours = type(self)._impl is not None  # lossbridge's losses compute half in float32
         xp, y_true, y_pred, half = _prep(
             y_true, y_pred, self._compute_dtype(y_pred), labels=self._labels, upcast=ours
@@ -2281,9 +2372,29 @@ class Loss:
         if half is not None and losses.dtype != xp.float32:
             losses = xp.astype(losses, xp.float32)  # a user's call in half: reduce in float32
         sample_weight = _weights_on(xp, sample_weight, losses, half)
-        return _round(
-            xp, reduce_weighted_values(xp, losses, sample_weight, mask, self.reduction), half
-        )
+        out = reduce_weighted_values(xp, losses, sample_weight, mask, self.reduction, denominator)
+        return out if denominator is COUNT else _round(xp, out, half)
+
+    def _mean_denominator(
+        self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Any:
+        """``lossbridge.mean_denominator(loss, y_true, y_pred, sample_weight=None)``: what
+        this loss's reduction divides the weighted sum by for these arguments, as a 0-d array
+        of ``y_pred``'s framework in the compute dtype (float32 for a half one).
+
+        ``'sum_over_batch_size'``/``'mean'``: the number of elements of the per-sample loss
+        (after the sample weights broadcast it), the unmasked ones only where the loss has a
+        Keras mask (``ignore_class``); ``'mean_with_sample_weight'``: the sum of the sample
+        weights (times the mask; the element count without either). Computed by
+        :meth:`__call__` itself, with the private ``COUNT`` denominator.
+        """
+        if self.reduction not in MEANS:
+            raise ValueError(
+                f"{type(self).__name__}: mean_denominator needs a reduction that divides ("
+                + ", ".join(repr(m) for m in MEANS)
+                + f"); got reduction={self.reduction!r}"
+            )
+        return self(y_true, y_pred, sample_weight, denominator=COUNT)
 
     def _call_masked(self, xp: Any, y_true: Any, y_pred: Any, half: Any) -> tuple[Any, Any]:
         return self.call(y_true, y_pred), None

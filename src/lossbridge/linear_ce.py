@@ -21,9 +21,11 @@ from typing import Any
 from lossbridge._inputs import promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import logsumexp
+from lossbridge._reduction import COUNT
 from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_class_indices,
+    check_denominator,
     check_floating,
     check_integer,
     check_real,
@@ -241,6 +243,7 @@ def linear_cross_entropy(
     options: LinearCrossEntropyOptions | None = None,
     z_loss: float = 0.0,
     softcap: float | None = None,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Cross-entropy of linearly transformed inputs, optionally in chunks of rows.
 
@@ -299,6 +302,12 @@ def linear_cross_entropy(
     softcap : float > 0 or None, default None
         Gemma 2's logit soft-capping: logits :math:`\leftarrow c \tanh(\text{logits} / c)`
         before the cross-entropy and the z-loss (Gemma 2 uses ``c = 30``). None: off.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, as
+        ``cross_entropy``'s: the sum of the class weights of the non-ignored targets (their number
+        without ``weight``); probability targets: the number of items (the z-loss is divided by the
+        same count). Pass the count summed over shards (:func:`lossbridge.mean_denominator`) and the
+        shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -371,6 +380,7 @@ def linear_cross_entropy(
         options=_call_options(options, input),
         z_loss=z_loss,
         softcap=softcap,
+        denominator=denominator,
     )
 
 
@@ -393,11 +403,13 @@ def _linear_cross_entropy(
     options: LinearCrossEntropyOptions | None,
     z_loss: float,
     softcap: float | None,
+    denominator: Any = None,
 ) -> Any:
     xp, input, linear_weight, target, linear_bias, weight = setup(
         input, linear_weight=linear_weight, target=target, linear_bias=linear_bias, weight=weight
     )
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss=_LOSS)
     eps = check_real(label_smoothing, "label_smoothing", loss=_LOSS, low=0.0, high=1.0)
     z = check_real(z_loss, "z_loss", loss=_LOSS, finite=True, low=0.0)
     cap = None
@@ -471,6 +483,7 @@ def _linear_cross_entropy(
             label_smoothing=eps,
             z_loss=z,
             softcap=cap,
+            over=over,
         )
 
     if not prob:
@@ -481,6 +494,8 @@ def _linear_cross_entropy(
     if not batch:
         input = xp.expand_dims(input, axis=0)
         target = xp.expand_dims(target, axis=0)
+    if over is COUNT:  # the count of cross_entropy's mean, without forming the logits
+        return xp.sum(_item_weight(xp, input.dtype, target, weight, prob, ii))
     n = input.shape[0]
     chunk = options._chunk_size(n, input.shape[1], n_classes)
     out = reduce_rows(
@@ -490,7 +505,7 @@ def _linear_cross_entropy(
         linear_bias,
         target,
         weight,
-        reduction=reduction,
+        reduction="sum" if over is not None else reduction,
         ignore_index=ii,
         label_smoothing=eps,
         z_loss=z,
@@ -500,6 +515,8 @@ def _linear_cross_entropy(
     )
     if reduction == "none" and not batch:
         out = xp.reshape(out, ())
+    if over is not None:  # the summed numerator over the caller's count
+        return out / (xp.astype(over, out.dtype) if hasattr(over, "dtype") else over)
     return out
 
 
@@ -566,6 +583,7 @@ def _reference(
     label_smoothing: float,
     z_loss: float,
     softcap: float | None,
+    over: Any,
 ) -> Any:
     """torch's reference: the logits formed whole, then :func:`cross_entropy` (+ the z-loss)."""
     input, linear_weight, linear_bias = promote_floats(xp, input, linear_weight, linear_bias)
@@ -584,10 +602,11 @@ def _reference(
         ignore_index=ignore_index,
         reduction=reduction,
         label_smoothing=label_smoothing,
+        denominator=over,
     )
-    if z_loss == 0.0:
+    if z_loss == 0.0 or over is COUNT:
         return out
-    return out + _z_term(xp, logits, target, weight, prob, reduction, ignore_index, z_loss)
+    return out + _z_term(xp, logits, target, weight, prob, reduction, ignore_index, z_loss, over)
 
 
 def _z_term(
@@ -599,25 +618,36 @@ def _z_term(
     reduction: str,
     ignore_index: int,
     z_loss: float,
+    over: Any = None,
 ) -> Any:
     """``z * lse^2`` per item, weighted like the item's cross-entropy and reduced like it."""
     ca = 0 if logits.ndim == 1 else 1
     lse = logsumexp(xp, logits, ca)
-    if prob:
-        item_weight = xp.ones_like(lse)
-    else:
-        valid = target != ignore_index
-        safe = xp.where(valid, target, xp.zeros_like(target))
-        if weight is None:
-            item_weight = xp.astype(valid, lse.dtype)
-        else:
-            w = xp.reshape(xp.take(weight, xp.reshape(safe, (-1,)), axis=0), tuple(safe.shape))
-            item_weight = xp.where(valid, xp.astype(w, lse.dtype), xp.zeros_like(lse))
+    item_weight = _item_weight(xp, lse.dtype, target, weight, prob, ignore_index)
     z = z_loss * item_weight * lse * lse
     if not prob:
-        z = xp.where(valid, z, xp.zeros_like(z))  # an ignored item's infinite lse gives 0
+        # an ignored item's infinite lse gives 0
+        z = xp.where(target != ignore_index, z, xp.zeros_like(z))
     if reduction == "none":
         return z
     if reduction == "sum":
         return xp.sum(z)
+    if over is not None:
+        return xp.sum(z) / (xp.astype(over, z.dtype) if hasattr(over, "dtype") else over)
     return xp.sum(z) / xp.sum(item_weight)
+
+
+def _item_weight(
+    xp: Any, dtype: Any, target: Any, weight: Any, prob: bool, ignore_index: int
+) -> Any:
+    """Each item's weight in cross_entropy's mean: 1 (probability targets), else its class's
+    weight (1 without ``weight``), 0 where ignored; summed, the mean's count."""
+    if prob:
+        ca = 0 if target.ndim == 1 else 1
+        return xp.ones_like(xp.sum(xp.astype(target, dtype), axis=ca))
+    valid = target != ignore_index
+    if weight is None:
+        return xp.astype(valid, dtype)
+    safe = xp.where(valid, target, xp.zeros_like(target))
+    w = xp.astype(xp.reshape(xp.take(weight, xp.reshape(safe, (-1,)), axis=0), safe.shape), dtype)
+    return xp.where(valid, w, xp.zeros_like(w))

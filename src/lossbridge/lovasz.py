@@ -55,11 +55,13 @@ from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     check_array_like,
     check_class_indices,
+    check_denominator,
     check_floating,
     check_integer,
     check_range,
     check_reduction,
     holds_only,
+    no_denominator,
     shape_str,
 )
 from lossbridge.backends import (
@@ -182,15 +184,25 @@ def _lovasz_extension(xp: Any, errors: Any, fg: Any, valid: Any) -> Any:
     return xp.sum(jaccard * steps, axis=-1)
 
 
-def _reduce_images(xp: Any, loss: Any, reduction: str) -> Any:
-    """Per-image losses (N,) reduced; ``'mean'`` of no image is 0, as the reference's ``mean``."""
-    if reduction != "mean":
-        return reduce(xp, loss, reduction)
+def _reduce_images(xp: Any, loss: Any, reduction: str, over: Any) -> Any:
+    """Per-image losses (N,) reduced; ``'mean'`` of no image is 0, as the reference's ``mean``.
+
+    ``over``: the user's denominator (its count: N, 0 for no image), see ``reduce``."""
+    if reduction != "mean" or over is not None:
+        return reduce(xp, loss, reduction, override=over)
     n = loss.shape[0]
     if n is None:
         count = xp.sum(xp.ones_like(loss))
         return xp.sum(loss) / xp.where(count > 0, count, xp.ones_like(count))
     return reduce(xp, loss, reduction, denominator=max(int(n), 1))
+
+
+def _check_denominator(denominator: Any, reduction: str, per_image: bool, loss: str) -> Any:
+    """``denominator=`` checked: per-image means only (one batch-wide loss is no ratio)."""
+    if not per_image:
+        why = "per_image=False: one Lovász extension over all the batch's pixels, not a sum of "
+        no_denominator(denominator, loss=loss, why=why + "per-item terms")
+    return check_denominator(denominator, reduction, loss=loss)
 
 
 def _check_binary_target(xp: Any, target: Any, ignore_index: int | None) -> None:
@@ -227,6 +239,7 @@ def lovasz_hinge_loss(
     per_image: bool = True,
     ignore_index: int | None = None,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Binary Lovász hinge loss: a convex surrogate of the Jaccard loss of a binary mask.
 
@@ -262,6 +275,13 @@ def lovasz_hinge_loss(
         With ``per_image=True``: ``'none'`` returns the (N,) per-image losses, ``'mean'`` their
         mean over all N images (0 for N = 0), ``'sum'`` their sum. With ``per_image=False``
         there is one loss, returned as a 0-d array by every reduction.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, with
+        ``per_image=True``, the number of images N (all of them, those with no valid pixel
+        included). With ``per_image=False`` the one loss over the batch's pixels is not a mean of
+        per-item terms: a denominator is refused (``ValueError``). Pass the count summed over shards
+        (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full batch's
+        mean.
 
     Returns
     -------
@@ -305,6 +325,7 @@ def lovasz_hinge_loss(
     xp, _, input, target = _setup(input, target)
     check_reduction(reduction)
     per_image = _check_flag(per_image, "per_image")
+    over = _check_denominator(denominator, reduction, per_image, "lovasz_hinge_loss")
     ignore_index = _check_ignore_index(ignore_index)
     if input.ndim < 2:
         raise ValueError(
@@ -341,7 +362,7 @@ def lovasz_hinge_loss(
     loss = _lovasz_extension(xp, errors, fg, valid)
     if not per_image:
         return xp.reshape(loss, ())
-    return _reduce_images(xp, loss, reduction)
+    return _reduce_images(xp, loss, reduction, over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -394,6 +415,7 @@ def lovasz_softmax_loss(
     from_logits: bool = True,
     channel_axis: int = 1,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Multiclass Lovász-Softmax loss: a convex surrogate of the mean Jaccard loss over classes.
 
@@ -440,6 +462,13 @@ def lovasz_softmax_loss(
         With ``per_image=True``: ``'none'`` returns the (N,) per-image losses, ``'mean'`` their
         mean over all N images (0 for N = 0), ``'sum'`` their sum. With ``per_image=False``
         there is one loss, returned as a 0-d array by every reduction.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, with
+        ``per_image=True``, the number of images N (all of them, those with no valid pixel
+        included). With ``per_image=False`` the one loss over the batch's pixels is not a mean of
+        per-item terms: a denominator is refused (``ValueError``). Pass the count summed over shards
+        (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full batch's
+        mean.
 
     Returns
     -------
@@ -483,6 +512,7 @@ def lovasz_softmax_loss(
     xp, device, input, target = _setup(input, target)
     check_reduction(reduction)
     per_image = _check_flag(per_image, "per_image")
+    over = _check_denominator(denominator, reduction, per_image, "lovasz_softmax_loss")
     from_logits = _check_flag(from_logits, "from_logits")
     ignore_index = _check_ignore_index(ignore_index)
     if input.ndim < 2:
@@ -545,4 +575,4 @@ def lovasz_softmax_loss(
         loss = xp.sum(w * per_class, axis=-1) / xp.where(total > 0, total, xp.ones_like(total))
     if not per_image:
         return xp.reshape(loss, ())
-    return _reduce_images(xp, loss, reduction)
+    return _reduce_images(xp, loss, reduction, over)

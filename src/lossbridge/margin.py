@@ -32,6 +32,7 @@ from lossbridge._validation import (
     check_array_like,
     check_broadcastable,
     check_class_indices,
+    check_denominator,
     check_floating,
     check_integer,
     check_range,
@@ -193,7 +194,13 @@ def _distance(xp: Any, x1: Any, x2: Any, p: float, eps: float, keepdim: bool = F
 
 
 @half_precision
-def soft_margin_loss(input: ArrayT, target: ArrayLike, reduction: Reduction = "mean") -> ArrayT:
+def soft_margin_loss(
+    input: ArrayT,
+    target: ArrayLike,
+    reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
+) -> ArrayT:
     r"""Two-class logistic loss on :math:`\pm 1` targets.
 
     Same as ``torch.nn.functional.soft_margin_loss`` (torch 2.13):
@@ -214,6 +221,11 @@ def soft_margin_loss(input: ArrayT, target: ArrayLike, reduction: Reduction = "m
     target : array, broadcastable to the shape of ``input``
         Usually 1 or -1; any real values are used as they are.
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -236,6 +248,7 @@ def soft_margin_loss(input: ArrayT, target: ArrayLike, reduction: Reduction = "m
     """
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="soft_margin_loss")
     _check_sign_target(xp, target, "soft_margin_loss")
     _check_broadcasts_to(input, target, "target", "soft_margin_loss")
     dtype = input.dtype
@@ -243,12 +256,17 @@ def soft_margin_loss(input: ArrayT, target: ArrayLike, reduction: Reduction = "m
     loss = softplus(xp, -y * x)
     if loss.dtype != dtype:  # torch keeps the input's dtype (a float64 target is cast)
         loss = xp.astype(loss, dtype)
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 @half_precision(autocast_keeps_half=("cpu",))
 def multilabel_soft_margin_loss(
-    input: ArrayT, target: ArrayLike, weight: ArrayLike | None = None, reduction: Reduction = "mean"
+    input: ArrayT,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Multi-label one-versus-all logistic loss: the class mean of BCE with logits.
 
@@ -273,6 +291,11 @@ def multilabel_soft_margin_loss(
         class.
     reduction : {'mean', 'sum', 'none'}
         ``'mean'`` averages the per-item losses :math:`\ell_n`.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of samples (the elements of ``input`` without its last, class axis; ``weight`` is not
+        summed). Pass the count summed over shards (:func:`lossbridge.mean_denominator`) and the
+        shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -296,6 +319,7 @@ def multilabel_soft_margin_loss(
     """
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="multilabel_soft_margin_loss")
     if input.ndim == 0:
         raise ValueError(
             "multilabel_soft_margin_loss: input must have shape (C,), (N, C) or (N, ..., C); "
@@ -312,7 +336,7 @@ def multilabel_soft_margin_loss(
         loss = loss * weight
     n_classes = input.shape[-1]
     loss = xp.sum(loss, axis=-1) / n_classes
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -339,7 +363,11 @@ def _frames(input: Any, loss: str) -> tuple[int, int]:
 
 @half_precision
 def multilabel_margin_loss(
-    input: ArrayT, target: ArrayLike, reduction: Reduction = "mean"
+    input: ArrayT,
+    target: ArrayLike,
+    reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Multi-label hinge loss with class-index targets padded by -1.
 
@@ -365,6 +393,11 @@ def multilabel_margin_loss(
         target with C entries. Every entry must lie in [-1, C), also after the first -1
         (torch's check).
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of samples N (1 for 1-D input). Pass the count summed over shards
+        (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full batch's
+        mean.
 
     Returns
     -------
@@ -395,6 +428,7 @@ def multilabel_margin_loss(
     """
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="multilabel_margin_loss")
     n, c = _frames(input, "multilabel_margin_loss")
     if input.ndim <= 1:
         ok = target.ndim <= 1 and math.prod(target.shape) == c
@@ -425,7 +459,7 @@ def multilabel_margin_loss(
     loss = xp.sum(xp.sum(h, axis=2), axis=1) / c
     if input.ndim <= 1:
         loss = xp.reshape(loss, ())
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 @half_precision
@@ -436,6 +470,8 @@ def multi_margin_loss(
     margin: float = 1.0,
     weight: ArrayLike | None = None,
     reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Multi-class hinge loss (Weston-Watkins), summed over the wrong classes, divided by C.
 
@@ -463,6 +499,11 @@ def multi_margin_loss(
         A weight per class, applied through the item's target class. ``'mean'`` still divides
         by N (not by the weights).
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of samples N (``weight`` is not summed). Pass the count summed over shards
+        (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full batch's
+        mean.
 
     Returns
     -------
@@ -494,6 +535,7 @@ def multi_margin_loss(
     margin = check_real(margin, "margin", loss="multi_margin_loss")
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="multi_margin_loss")
     n, c = _frames(input, "multi_margin_loss")
     if target.ndim > 1 or math.prod(target.shape) != n:
         raise ValueError(
@@ -523,7 +565,7 @@ def multi_margin_loss(
     if weight is not None:
         h = h * xp.reshape(xp.take(weight, xp.reshape(t, (-1,)), axis=0), (n, 1))
     loss = xp.reshape(xp.sum(h, axis=1) / c, tuple(target.shape))
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -533,7 +575,12 @@ def multi_margin_loss(
 
 @half_precision
 def hinge_embedding_loss(
-    input: ArrayT, target: ArrayLike, margin: float = 1.0, reduction: Reduction = "mean"
+    input: ArrayT,
+    target: ArrayLike,
+    margin: float = 1.0,
+    reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Hinge loss on distances for similar (1) and dissimilar (-1) pairs.
 
@@ -557,6 +604,11 @@ def hinge_embedding_loss(
         1 or -1; compared with 1 and -1 only, so its dtype does not affect the result's.
     margin : float, default 1.0
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -581,13 +633,14 @@ def hinge_embedding_loss(
     margin = check_real(margin, "margin", loss="hinge_embedding_loss")
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="hinge_embedding_loss")
     _check_sign_target(xp, target, "hinge_embedding_loss")
     check_broadcastable(input, target, "input", "target")
     warn_if_broadcast_grows(input, target, "hinge_embedding_loss")
     zeros = xp.zeros_like(input)
     margin_term = xp.where(target != 1, clamp_min0(xp, margin - input), zeros)
     self_term = xp.where(target != -1, input, zeros)
-    return reduce(xp, margin_term + self_term, reduction)
+    return reduce(xp, margin_term + self_term, reduction, override=over)
 
 
 @half_precision
@@ -597,6 +650,8 @@ def margin_ranking_loss(
     target: ArrayLike,
     margin: float = 0,
     reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Pairwise ranking hinge: ``input1`` should rank above ``input2`` where ``target`` is 1.
 
@@ -615,6 +670,11 @@ def margin_ranking_loss(
         1 (``input1`` should be larger) or -1; other values scale the difference.
     margin : float, default 0
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of the inputs broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -640,12 +700,15 @@ def margin_ranking_loss(
     margin = check_real(margin, "margin", loss=loss_name)
     xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="margin_ranking_loss")
     _check_sign_target(xp, target, loss_name)
     arrays = {"input1": input1, "input2": input2, "target": target}
     _same_ndim(arrays, loss_name)
     _broadcast_pairs(arrays)
     input1, input2, target = promote_floats(xp, input1, input2, target)
-    return reduce(xp, clamp_min0(xp, -target * (input1 - input2) + margin), reduction)
+    return reduce(
+        xp, clamp_min0(xp, -target * (input1 - input2) + margin), reduction, override=over
+    )
 
 
 def _check_pair_shapes(input1: Any, input2: Any, target: Any, loss_name: str, why: str) -> None:
@@ -671,6 +734,8 @@ def cosine_embedding_loss(
     target: ArrayLike,
     margin: float = 0,
     reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Cosine-similarity loss for similar (1) and dissimilar (-1) pairs.
 
@@ -701,6 +766,10 @@ def cosine_embedding_loss(
     margin : float, default 0
         Usually in [-1, 1].
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of pairs. Pass the count summed over shards (:func:`lossbridge.mean_denominator`) and
+        the shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -725,6 +794,7 @@ def cosine_embedding_loss(
     margin = check_real(margin, "margin", loss=loss_name)
     xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="cosine_embedding_loss")
     _check_sign_target(xp, target, loss_name)
     _check_pair_shapes(input1, input2, target, loss_name, "multi-target is not supported")
     input1, input2 = promote_floats(xp, input1, input2)
@@ -736,7 +806,7 @@ def cosine_embedding_loss(
     zeros = xp.zeros_like(cos)
     pos = xp.where(target == 1, 1.0 - cos, zeros)
     neg = xp.where(target == -1, clamp_min0(xp, cos - margin), zeros)
-    return reduce(xp, pos + neg, reduction)
+    return reduce(xp, pos + neg, reduction, override=over)
 
 
 @half_precision(autocast_keeps_half=("cpu",))
@@ -820,6 +890,8 @@ def triplet_margin_loss(
     eps: float = 1e-6,
     swap: bool = False,
     reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Triplet loss: the anchor should be closer to the positive than to the negative.
 
@@ -845,6 +917,10 @@ def triplet_margin_loss(
         Added to each difference.
     swap : bool, default False
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of triplets. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -881,12 +957,13 @@ def triplet_margin_loss(
     eps = check_real(eps, "eps", loss=loss_name)
     xp, anchor, positive, negative = _triplet_arrays(anchor, positive, negative, loss_name)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="triplet_margin_loss")
     anchor, positive, negative = promote_floats(xp, anchor, positive, negative)
     d_pos = _distance(xp, anchor, positive, p, eps)
     d_neg = _distance(xp, anchor, negative, p, eps)
     if swap:
         d_neg = minimum(xp, d_neg, _distance(xp, positive, negative, p, eps))
-    return reduce(xp, clamp_min0(xp, margin + d_pos - d_neg), reduction)
+    return reduce(xp, clamp_min0(xp, margin + d_pos - d_neg), reduction, override=over)
 
 
 @half_precision(autocast_keeps_half=("cpu",))
@@ -899,6 +976,7 @@ def triplet_margin_with_distance_loss(
     margin: float = 1.0,
     swap: bool = False,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Triplet loss with any distance function.
 
@@ -926,6 +1004,10 @@ def triplet_margin_with_distance_loss(
     swap : bool, default False
         The distance swap of Balntas et al. (2016).
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of triplets. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -954,6 +1036,7 @@ def triplet_margin_with_distance_loss(
     """
     loss_name = "triplet_margin_with_distance_loss"
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="triplet_margin_with_distance_loss")
     margin = check_real(margin, "margin", loss=loss_name, low=0.0, strict=True)
     if distance_function is not None and not callable(distance_function):
         raise TypeError(
@@ -971,4 +1054,4 @@ def triplet_margin_with_distance_loss(
     d_neg = distance_function(anchor, negative)
     if swap:
         d_neg = minimum(xp, d_neg, distance_function(positive, negative))
-    return reduce(xp, clamp_min0(xp, margin + d_pos - d_neg), reduction)
+    return reduce(xp, clamp_min0(xp, margin + d_pos - d_neg), reduction, override=over)

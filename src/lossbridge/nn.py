@@ -38,6 +38,29 @@ Differences from ``torch.nn`` (which would be bugs anywhere else):
   of :class:`TripletMarginWithDistanceLoss` is :func:`lossbridge.pairwise_distance`, a
   function, so it is not shown as a ``PairwiseDistance()`` child module.
 
+Global means (gradient accumulation, data parallelism): every :meth:`forward` takes a
+keyword-only ``denominator=`` (a Python number or a 0-d array of the input's framework, traced
+values included), passed to the core loss: with ``reduction='mean'`` (:class:`KLDivLoss`:
+``'batchmean'`` too) the loss is the shard's numerator (weighted, ignored targets left out, as
+the mean sums it) divided by ``denominator`` instead of the shard's own count; any other
+reduction raises ``ValueError``. ``lossbridge.mean_denominator(criterion, *args)`` returns the
+count the criterion's mean divides by for those arguments (its ``weight``, ``ignore_index``
+and other settings used), as a 0-d array; sum it over the shards into ``D`` and call
+``criterion(input, target, denominator=D)`` on each shard: the shards' losses add up to the
+full batch's mean, gradients too.
+
+>>> import lossbridge
+>>> loss = CrossEntropyLoss(weight=[1.0, 2.0, 0.5], ignore_index=0)
+>>> x = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.5]])
+>>> y = np.array([1, 0, 2])  # the second item is ignored
+>>> count = lossbridge.mean_denominator
+>>> d = count(loss, x[:2], y[:2]) + count(loss, x[2:], y[2:])
+>>> print(float(d))  # weight[1] + weight[2]
+2.5
+>>> parts = loss(x[:2], y[:2], denominator=d) + loss(x[2:], y[2:], denominator=d)
+>>> bool(np.isclose(parts, loss(x, y), rtol=1e-15, atol=0))
+True
+
 ``LinearCrossEntropyLoss`` owns its linear layer, as torch's does: a ``torch.nn.Linear``
 submodule while torch is imported, NumPy parameters otherwise (its docstring). Left out:
 ``AdaptiveLogSoftmaxWithLoss`` (an adaptive softmax layer, not a loss).
@@ -54,6 +77,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex
 
+from lossbridge._reduction import COUNT
 from lossbridge._typing import ArrayLike, ArrayT, KLDivReduction, Reduction
 from lossbridge._validation import (
     REDUCTIONS,
@@ -347,6 +371,28 @@ class _Base:
         """Extra text inside the ``repr``'s parentheses: empty, as for torch's losses."""
         return ""
 
+    def _mean_denominator(self, *args: Any, **kwargs: Any) -> Any:
+        """``lossbridge.mean_denominator(criterion, *args, **kwargs)``: the count this object's
+        ``'mean'`` (or ``'batchmean'``) divides by for a :meth:`forward` with these arguments.
+
+        :meth:`forward` itself computes it (the core loss with its private ``COUNT``
+        denominator), so the count is the one the mean uses: the object's ``weight``,
+        ``ignore_index``, ``blank`` and other settings apply. torch's hooks are not run.
+        """
+        name = type(self).__name__
+        if self.reduction not in ("mean", "batchmean"):
+            raise ValueError(
+                f"{name}: mean_denominator needs a criterion with reduction='mean'"
+                + (" or 'batchmean'" if "batchmean" in self._reductions else "")
+                + f" (the count its mean divides by); got reduction={self.reduction!r}"
+            )
+        if "denominator" in kwargs:
+            raise TypeError(
+                f"{name}: mean_denominator takes no denominator= (it returns the count)"
+            )
+        # each public class's forward (the type checker sees none on this base)
+        return self.forward(*args, denominator=COUNT, **kwargs)  # type: ignore[attr-defined]
+
     def _keep_weight(self, name: str, value: Any) -> None:
         """Keep a weight given at construction: a buffer when it is a torch tensor (or None)
         and the object a ``torch.nn.Module``, as torch registers it; else as given."""
@@ -465,9 +511,11 @@ class L1Loss(_Loss):
     True
     """
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of ``input`` against ``target`` (same shape)."""
-        return l1_loss(input, target, reduction=self.reduction)
+        return l1_loss(input, target, reduction=self.reduction, denominator=denominator)
 
     if TYPE_CHECKING:
         __call__ = forward
@@ -497,9 +545,11 @@ class MSELoss(_Loss):
     True
     """
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of ``input`` against ``target`` (same shape)."""
-        return mse_loss(input, target, reduction=self.reduction)
+        return mse_loss(input, target, reduction=self.reduction, denominator=denominator)
 
     if TYPE_CHECKING:
         __call__ = forward
@@ -536,9 +586,13 @@ class HuberLoss(_Loss):
         super().__init__(reduction=reduction)
         self.delta = check_real(delta, "delta", loss="nn.HuberLoss", low=0.0, strict=True)
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of ``input`` against ``target`` (same shape)."""
-        return huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+        return huber_loss(
+            input, target, reduction=self.reduction, denominator=denominator, delta=self.delta
+        )
 
     if TYPE_CHECKING:
         __call__ = forward
@@ -580,9 +634,13 @@ class SmoothL1Loss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.beta = check_real(beta, "beta", loss="nn.SmoothL1Loss", low=0.0)
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of ``input`` against ``target`` (same shape)."""
-        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+        return smooth_l1_loss(
+            input, target, reduction=self.reduction, denominator=denominator, beta=self.beta
+        )
 
     if TYPE_CHECKING:
         __call__ = forward
@@ -638,7 +696,9 @@ class PoissonNLLLoss(_Loss):
         self.full = _bool(full, "full")
         self.eps = check_real(eps, "eps", loss="nn.PoissonNLLLoss")
 
-    def forward(self, log_input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, log_input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of the prediction ``log_input`` (log-rate or rate) against counts."""
         return poisson_nll_loss(
             log_input,
@@ -647,6 +707,7 @@ class PoissonNLLLoss(_Loss):
             full=self.full,
             eps=self.eps,
             reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -690,10 +751,23 @@ class GaussianNLLLoss(_Loss):
         self.full = _bool(full, "full")
         self.eps = check_real(eps, "eps", loss="nn.GaussianNLLLoss")
 
-    def forward(self, input: ArrayT, target: ArrayLike, var: ArrayLike) -> ArrayT:
+    def forward(
+        self,
+        input: ArrayT,
+        target: ArrayLike,
+        var: ArrayLike,
+        *,
+        denominator: float | ArrayLike | None = None,
+    ) -> ArrayT:
         """The loss of the mean ``input`` and variance ``var`` against ``target``."""
         return gaussian_nll_loss(
-            input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
+            input,
+            target,
+            var,
+            full=self.full,
+            eps=self.eps,
+            reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -748,7 +822,9 @@ class NLLLoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = check_int(ignore_index, "ignore_index")
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of log-probabilities ``input`` against class indices ``target``."""
         return nll_loss(
             input,
@@ -756,6 +832,7 @@ class NLLLoss(_WeightedLoss):
             weight=_on_input(self.weight, input),
             ignore_index=self.ignore_index,
             reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -858,7 +935,9 @@ class CrossEntropyLoss(_WeightedLoss):
             label_smoothing, "label_smoothing", loss="nn.CrossEntropyLoss", low=0.0, high=1.0
         )
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of logits ``input`` against class indices or probabilities ``target``."""
         return cross_entropy(
             input,
@@ -866,6 +945,7 @@ class CrossEntropyLoss(_WeightedLoss):
             weight=_on_input(self.weight, input),
             ignore_index=self.ignore_index,
             reduction=self.reduction,
+            denominator=denominator,
             label_smoothing=self.label_smoothing,
         )
 
@@ -918,9 +998,17 @@ class KLDivLoss(_Base):
         super().__init__(size_average, reduce, reduction)
         self.log_target = _bool(log_target, "log_target")
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The divergence of ``target`` from the log-probabilities ``input``."""
-        return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+        return kl_div(
+            input,
+            target,
+            reduction=self.reduction,
+            denominator=denominator,
+            log_target=self.log_target,
+        )
 
     if TYPE_CHECKING:
         __call__ = forward
@@ -958,10 +1046,16 @@ class BCELoss(_WeightedLoss):
     100.0
     """
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of probabilities ``input`` against targets in [0, 1]."""
         return binary_cross_entropy(
-            input, target, weight=_on_input(self.weight, input), reduction=self.reduction
+            input,
+            target,
+            weight=_on_input(self.weight, input),
+            reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -1017,13 +1111,16 @@ class BCEWithLogitsLoss(_Loss):
         self._keep_weight("weight", weight)
         self._keep_weight("pos_weight", pos_weight)
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of logits ``input`` against targets in [0, 1]."""
         return binary_cross_entropy_with_logits(
             input,
             target,
             weight=_on_input(self.weight, input),
             reduction=self.reduction,
+            denominator=denominator,
             pos_weight=_on_input(self.pos_weight, input),
         )
 
@@ -1073,6 +1170,8 @@ class CTCLoss(_Loss):
         targets: ArrayLike,
         input_lengths: ArrayLike,
         target_lengths: ArrayLike,
+        *,
+        denominator: float | ArrayLike | None = None,
     ) -> ArrayT:
         """The loss of frame log-probabilities against label sequences."""
         return ctc_loss(
@@ -1082,6 +1181,7 @@ class CTCLoss(_Loss):
             target_lengths,
             blank=self.blank,
             reduction=self.reduction,
+            denominator=denominator,
             zero_infinity=self.zero_infinity,
         )
 
@@ -1132,10 +1232,22 @@ class MarginRankingLoss(_MarginLoss):
     [0.0, 0.5]
     """
 
-    def forward(self, input1: ArrayT, input2: ArrayLike, target: ArrayLike) -> ArrayT:
+    def forward(
+        self,
+        input1: ArrayT,
+        input2: ArrayLike,
+        target: ArrayLike,
+        *,
+        denominator: float | ArrayLike | None = None,
+    ) -> ArrayT:
         """The loss of the scores ``input1``, ``input2`` and the order ``target`` (+1 or -1)."""
         return margin_ranking_loss(
-            input1, input2, target, margin=self.margin, reduction=self.reduction
+            input1,
+            input2,
+            target,
+            margin=self.margin,
+            reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -1177,9 +1289,13 @@ class HingeEmbeddingLoss(_MarginLoss):
     ) -> None:
         super().__init__(margin, size_average, reduce, reduction)
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of distances ``input`` against labels ``target`` (+1 or -1)."""
-        return hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+        return hinge_embedding_loss(
+            input, target, margin=self.margin, reduction=self.reduction, denominator=denominator
+        )
 
     if TYPE_CHECKING:
         __call__ = forward
@@ -1214,10 +1330,22 @@ class CosineEmbeddingLoss(_MarginLoss):
     0.25
     """
 
-    def forward(self, input1: ArrayT, input2: ArrayLike, target: ArrayLike) -> ArrayT:
+    def forward(
+        self,
+        input1: ArrayT,
+        input2: ArrayLike,
+        target: ArrayLike,
+        *,
+        denominator: float | ArrayLike | None = None,
+    ) -> ArrayT:
         """The loss of the vector pairs ``input1``, ``input2`` and labels ``target``."""
         return cosine_embedding_loss(
-            input1, input2, target, margin=self.margin, reduction=self.reduction
+            input1,
+            input2,
+            target,
+            margin=self.margin,
+            reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -1247,9 +1375,11 @@ class SoftMarginLoss(_Loss):
     True
     """
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of scores ``input`` against labels ``target`` (+1 or -1)."""
-        return soft_margin_loss(input, target, reduction=self.reduction)
+        return soft_margin_loss(input, target, reduction=self.reduction, denominator=denominator)
 
     if TYPE_CHECKING:
         __call__ = forward
@@ -1280,9 +1410,13 @@ class MultiLabelMarginLoss(_Loss):
     [0.85, 1.0]
     """
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of scores ``input`` (C,) or (N, C) against label lists ``target``."""
-        return multilabel_margin_loss(input, target, reduction=self.reduction)
+        return multilabel_margin_loss(
+            input, target, reduction=self.reduction, denominator=denominator
+        )
 
     if TYPE_CHECKING:
         __call__ = forward
@@ -1317,10 +1451,16 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     True
     """
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of logits ``input`` against multi-hot ``target``."""
         return multilabel_soft_margin_loss(
-            input, target, weight=_on_input(self.weight, input), reduction=self.reduction
+            input,
+            target,
+            weight=_on_input(self.weight, input),
+            reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -1376,7 +1516,9 @@ class MultiMarginLoss(_WeightedLoss):
         self.p = int(p)
         self.margin = check_real(margin, "margin", loss="nn.MultiMarginLoss")
 
-    def forward(self, input: ArrayT, target: ArrayLike) -> ArrayT:
+    def forward(
+        self, input: ArrayT, target: ArrayLike, *, denominator: float | ArrayLike | None = None
+    ) -> ArrayT:
         """The loss of scores ``input`` (C,) or (N, C) against class indices ``target``."""
         return multi_margin_loss(
             input,
@@ -1385,6 +1527,7 @@ class MultiMarginLoss(_WeightedLoss):
             margin=self.margin,
             weight=_on_input(self.weight, input),
             reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -1440,7 +1583,14 @@ class TripletMarginLoss(_Loss):
         self.eps = check_real(eps, "eps", loss="nn.TripletMarginLoss")
         self.swap = _bool(swap, "swap")
 
-    def forward(self, anchor: ArrayT, positive: ArrayLike, negative: ArrayLike) -> ArrayT:
+    def forward(
+        self,
+        anchor: ArrayT,
+        positive: ArrayLike,
+        negative: ArrayLike,
+        *,
+        denominator: float | ArrayLike | None = None,
+    ) -> ArrayT:
         """The loss of the triplets (rows of ``anchor``, ``positive``, ``negative``)."""
         return triplet_margin_loss(
             anchor,
@@ -1451,6 +1601,7 @@ class TripletMarginLoss(_Loss):
             eps=self.eps,
             swap=self.swap,
             reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -1510,7 +1661,14 @@ class TripletMarginWithDistanceLoss(_Loss):
         )
         self.swap = _bool(swap, "swap")
 
-    def forward(self, anchor: ArrayT, positive: ArrayLike, negative: ArrayLike) -> ArrayT:
+    def forward(
+        self,
+        anchor: ArrayT,
+        positive: ArrayLike,
+        negative: ArrayLike,
+        *,
+        denominator: float | ArrayLike | None = None,
+    ) -> ArrayT:
         """The loss of the triplets (rows of ``anchor``, ``positive``, ``negative``)."""
         return triplet_margin_with_distance_loss(
             anchor,
@@ -1520,6 +1678,7 @@ class TripletMarginWithDistanceLoss(_Loss):
             margin=self.margin,
             swap=self.swap,
             reduction=self.reduction,
+            denominator=denominator,
         )
 
     if TYPE_CHECKING:
@@ -1691,6 +1850,7 @@ class LinearCrossEntropyLoss(_WeightedLoss):
         *,
         linear_weight: ArrayLike | None = None,
         linear_bias: ArrayLike | None = None,
+        denominator: float | ArrayLike | None = None,
     ) -> ArrayT:
         """The loss of ``input`` (N, in_features) or (in_features,) against ``target``.
 
@@ -1713,6 +1873,7 @@ class LinearCrossEntropyLoss(_WeightedLoss):
             linear_bias=b,
             weight=_on_input(self.weight, input),
             reduction=self.reduction,
+            denominator=denominator,
             ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing,
             options=_as_options(self.options),

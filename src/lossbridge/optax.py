@@ -35,6 +35,33 @@ within 1 ulp of the float64 value on the same inputs where optax's own can be 5 
 ``ctc_loss`` (with ``_with_forward_probs``) return float32 for half inputs (JAX's default
 float dtype enters through ``jax.nn.one_hot`` and the CTC recursion); so do these here.
 
+**Global means** (gradient accumulation, data parallelism). optax leaves the mean over a batch
+to the caller (``jnp.mean(l, where=valid)``), and the mean of per-shard means is not the mean of
+the batch when the shards' counts differ. ``lossbridge.mean_denominator(lbx.<fn>, *args,
+**kwargs)`` returns the count such a mean divides by, as a 0-d array (float32 for half inputs):
+the number of values whose row keeps a ``where`` entry (with ``where`` of the values' shape, a
+per-example mask: its True entries; a row with none gives 0 in optax), else the number of
+values; ``ranking_softmax_loss`` counts the lists its default mean averages. Sum it over the
+shards (or the members: :func:`lossbridge.distributed.global_denominator`) into
+``global_count`` and divide each shard's sum by it: ``l.sum() / global_count``, summed over the
+shards, is the full batch's mean (values and gradients).
+
+>>> import numpy as np
+>>> import lossbridge
+>>> from lossbridge import optax as lbx
+>>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.5, 0.0, 2.0]])
+>>> labels, valid = np.array([0, 2, 1, 2]), np.array([True, True, False, True])
+>>> ce = lbx.softmax_cross_entropy_with_integer_labels
+>>> shards = (slice(0, 1), slice(1, 4))
+>>> def count_of(s):
+...     return lossbridge.mean_denominator(ce, logits[s], labels[s], where=valid[s])
+>>> count = sum(count_of(s) for s in shards)
+>>> print(float(count))
+3.0
+>>> parts = sum(ce(logits[s], labels[s], where=valid[s]).sum() / count for s in shards)
+>>> bool(np.isclose(parts, np.mean(ce(logits, labels, where=valid), where=valid)))
+True
+
 Import as ``from lossbridge import optax as lbx`` (``lbx.softmax_cross_entropy(...)``); importing
 this module imports no framework.
 """
@@ -43,6 +70,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import numbers
 import warnings
 from collections.abc import Callable
@@ -63,9 +91,11 @@ from lossbridge._validation import (
 from lossbridge.backends import (
     asarray_on,
     eager_view,
+    framework_name,
     get_namespace,
     half_plan,
     is_concrete,
+    is_half,
     stop_gradient,
     take_along_axis,
 )
@@ -2510,3 +2540,118 @@ def multiclass_generalized_dice_loss(
 # make_fenchel_young_loss a public entry ("make_fenchel_young_loss: ..." errors); the losses
 # are entries already (half_precision).
 name_public_errors(globals())
+
+
+# ------------------------------------------------------------------------------------------
+# Global means (issue 16): lossbridge.mean_denominator(lossbridge.optax.<fn>, ...)
+# ------------------------------------------------------------------------------------------
+
+#: The losses whose ``where=`` masks classes (or list items) along ``axis``; a mask with fewer
+#: dimensions than the prediction is optax's per-example mask (``jnp.expand_dims``) for those
+#: in :data:`_EXPANDING`, broadcast from the right (``jnp.sum(..., where=)``) for the others.
+_MASKED = (
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels",
+    "poly_loss_cross_entropy",
+    "kl_divergence",
+    "kl_divergence_with_log_targets",
+    "generalized_kl_divergence",
+    "convex_kl_divergence",
+    "ranking_softmax_loss",
+)
+_EXPANDING = (
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels",
+    "poly_loss_cross_entropy",
+)
+#: The losses that return unreduced values without a mask: their mean counts every element.
+_UNMASKED = (
+    "binary_dice_loss",
+    "cosine_distance",
+    "cosine_similarity",
+    "ctc_loss",
+    "dice_loss",
+    "hinge_loss",
+    "huber_loss",
+    "l2_loss",
+    "log_cosh",
+    "multiclass_hinge_loss",
+    "multiclass_perceptron_loss",
+    "multiclass_sparsemax_loss",
+    "perceptron_loss",
+    "safe_softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_focal_loss",
+    "sparsemax_loss",
+    "squared_error",
+    "triplet_margin_loss",
+)
+
+
+def _mean_count(name: str, *args: Any, **kwargs: Any) -> Any:
+    """``lossbridge.mean_denominator(lossbridge.optax.<name>, *args, **kwargs)``.
+
+    The count a mean of the loss's values would divide by, as a 0-d array of the values'
+    framework, device and dtype (float32 for a half one): the number of values whose row has
+    a ``where`` entry left in (a row with none gives 0 in optax; ``where`` of the values' shape:
+    its True entries), else every value. ``ranking_softmax_loss`` counts the lists its default
+    mean averages (those with a valid item).
+    """
+    fn = globals()[name]
+    if "denominator" in kwargs:
+        raise TypeError(f"{name}: mean_denominator takes no denominator= (it returns the count)")
+    signature = inspect.signature(fn)
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{name}: {e}") from None
+    if name == "ranking_softmax_loss":
+        bound.arguments["reduce_fn"] = None  # the per-list losses the mean averages
+    values = fn(*bound.args, **bound.kwargs)
+    xp, device = get_namespace(values)
+    zero = xp.zeros_like(xp.sum(values))
+    if is_half(values, framework_name(values)):
+        zero = xp.astype(zero, xp.float32)  # a count above 2048 is not exact in half
+    bound.apply_defaults()
+    where = bound.arguments.get("where")
+    if where is None:
+        if None in tuple(values.shape):  # an unknown dimension while tracing
+            return zero + xp.sum(xp.ones_like(values, dtype=zero.dtype))
+        return zero + float(math.prod(int(d) for d in values.shape))
+    x = asarray_on(next(iter(bound.arguments.values())), xp, device)
+    w = _mask(xp, asarray_on(where, xp, device))
+    if name == "ranking_softmax_loss":
+        axes: tuple[int, ...] = (x.ndim - 1,)
+        labels = asarray_on(bound.arguments["labels"], xp, device)
+        x = xp.broadcast_arrays(x, labels)[0]
+    else:
+        axes = _axes(bound.arguments.get("axis"), x.ndim, name)
+        if name in _EXPANDING:
+            w = _expand_where(xp, w, axes, x.ndim)
+    w = xp.broadcast_arrays(w, xp.zeros_like(x, dtype=xp.bool))[0]
+    valid = xp.any(w, axis=axes)
+    valid = xp.broadcast_to(valid, tuple(values.shape))
+    return zero + xp.sum(xp.astype(valid, zero.dtype))
+
+
+#: The losses that reduce their batch themselves: no count for a caller's mean (the message).
+_REDUCING = {
+    "ntxent": "lossbridge.ntxent_loss(..., denominator=) is the same loss with a global mean",
+    "multiclass_generalized_dice_loss": "its class weights come from the whole batch's "
+    "class frequencies, so it is not a sum over examples",
+}
+
+
+def _reduces_itself(name: str, *args: Any, **kwargs: Any) -> Any:
+    raise ValueError(
+        f"{name}: it returns a mean over its batch, not per-example values, so "
+        f"mean_denominator has no count for it ({_REDUCING[name]})"
+    )
+
+
+for _name in _REDUCING:
+    globals()[_name]._mean_denominator = functools.partial(_reduces_itself, _name)
+for _name in (*_MASKED, *_UNMASKED):
+    # lossbridge.mean_denominator asks a loss object's _mean_denominator for its count
+    globals()[_name]._mean_denominator = functools.partial(_mean_count, _name)
+del _name

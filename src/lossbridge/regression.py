@@ -10,16 +10,18 @@ from typing import Any
 from lossbridge._inputs import promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, abs_error, huber, softplus, squared_error
-from lossbridge._reduction import reduce
+from lossbridge._reduction import COUNT, reduce
 from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
     _size,
     check_broadcastable,
+    check_denominator,
     check_floating,
     check_range,
     check_real,
     check_reduction,
     check_result,
+    no_denominator,
     shape_str,
     warn_if_broadcast,
     warn_if_broadcast_grows,
@@ -57,6 +59,7 @@ def _pointwise(
     elementwise: Any,
     *,
     mean_over_weights: bool,
+    denominator: Any = None,
 ) -> Any:
     """Shared body of mse/l1/huber/smooth_l1: broadcast, elementwise loss, optional weight.
 
@@ -65,6 +68,7 @@ def _pointwise(
     """
     xp, input, target, weight = setup(input, target=target, weight=weight)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss=name)
     check_broadcastable(input, target, "input", "target")
     warn_if_broadcast(input, target, name)
     input, target, weight = promote_floats(xp, input, target, weight)
@@ -72,7 +76,7 @@ def _pointwise(
         input, target = xp.broadcast_arrays(input, target)
     loss = elementwise(xp, input, target)
     if weight is None:
-        return reduce(xp, loss, reduction)
+        return reduce(xp, loss, reduction, override=over)
     if tuple(weight.shape) != tuple(input.shape):
         raise ValueError(
             f"{name}: weight has shape {shape_str(weight.shape)}; expected the input's shape "
@@ -80,12 +84,17 @@ def _pointwise(
         )
     loss = loss * weight
     denom = xp.sum(weight) if (reduction == "mean" and mean_over_weights) else None
-    return reduce(xp, loss, reduction, denominator=denom)
+    return reduce(xp, loss, reduction, denominator=denom, override=over)
 
 
 @half_precision
 def mse_loss(
-    input: ArrayT, target: ArrayLike, reduction: Reduction = "mean", weight: ArrayLike | None = None
+    input: ArrayT,
+    target: ArrayLike,
+    reduction: Reduction = "mean",
+    weight: ArrayLike | None = None,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Mean squared error, :math:`\ell = w (x - y)^2`.
 
@@ -98,6 +107,11 @@ def mse_loss(
     reduction : {'mean', 'sum', 'none'}
     weight : array, the shape of ``input``, optional
         With a weight, ``'mean'`` is :math:`\sum w \ell / \sum w`.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``), or the sum of ``weight``. Pass
+        the count summed over shards (:func:`lossbridge.mean_denominator`) and the shards' losses
+        add up to the full batch's mean.
 
     Returns
     -------
@@ -116,17 +130,30 @@ def mse_loss(
     >>> bool(np.isclose(lb.mse_loss(x, y), ((x - y) ** 2).mean()))
     True
     """
-    out = native_loss("mse_loss", input, target, reduction, weight)
-    if out is not None:
-        return out
+    if denominator is None:
+        out = native_loss("mse_loss", input, target, reduction, weight)
+        if out is not None:
+            return out
     return _pointwise(
-        "mse_loss", input, target, reduction, weight, squared_error, mean_over_weights=True
+        "mse_loss",
+        input,
+        target,
+        reduction,
+        weight,
+        squared_error,
+        mean_over_weights=True,
+        denominator=denominator,
     )
 
 
 @half_precision
 def l1_loss(
-    input: ArrayT, target: ArrayLike, reduction: Reduction = "mean", weight: ArrayLike | None = None
+    input: ArrayT,
+    target: ArrayLike,
+    reduction: Reduction = "mean",
+    weight: ArrayLike | None = None,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Mean absolute error, :math:`\ell = w |x - y|`.
 
@@ -139,6 +166,11 @@ def l1_loss(
     reduction : {'mean', 'sum', 'none'}
     weight : array, the shape of ``input``, optional
         With a weight, ``'mean'`` is :math:`\sum w \ell / \sum w`.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``), or the sum of ``weight``. Pass
+        the count summed over shards (:func:`lossbridge.mean_denominator`) and the shards' losses
+        add up to the full batch's mean.
 
     Returns
     -------
@@ -157,11 +189,19 @@ def l1_loss(
     >>> bool(np.isclose(lb.l1_loss(x, y), np.abs(x - y).mean()))
     True
     """
-    out = native_loss("l1_loss", input, target, reduction, weight)
-    if out is not None:
-        return out
+    if denominator is None:
+        out = native_loss("l1_loss", input, target, reduction, weight)
+        if out is not None:
+            return out
     return _pointwise(
-        "l1_loss", input, target, reduction, weight, abs_error, mean_over_weights=True
+        "l1_loss",
+        input,
+        target,
+        reduction,
+        weight,
+        abs_error,
+        mean_over_weights=True,
+        denominator=denominator,
     )
 
 
@@ -172,6 +212,8 @@ def huber_loss(
     reduction: Reduction = "mean",
     delta: float = 1.0,
     weight: ArrayLike | None = None,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Huber loss: quadratic near zero, linear beyond ``delta``.
 
@@ -191,6 +233,11 @@ def huber_loss(
     weight : array, the shape of ``input``, optional
         With a weight, ``'mean'`` is :math:`\operatorname{mean}(w \ell)` (torch's huber_loss
         divides by the element count, unlike its mse_loss and l1_loss).
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``; ``weight`` is not summed). Pass
+        the count summed over shards (:func:`lossbridge.mean_denominator`) and the shards' losses
+        add up to the full batch's mean.
 
     Returns
     -------
@@ -213,9 +260,10 @@ def huber_loss(
     delta = check_real(
         delta, "delta", loss="huber_loss", what="the threshold", low=0.0, strict=True
     )
-    out = native_loss("huber_loss", input, target, reduction, delta, weight)
-    if out is not None:
-        return out
+    if denominator is None:
+        out = native_loss("huber_loss", input, target, reduction, delta, weight)
+        if out is not None:
+            return out
     return _pointwise(
         "huber_loss",
         input,
@@ -224,12 +272,18 @@ def huber_loss(
         weight,
         lambda xp, a, b: huber(xp, a, b, delta),
         mean_over_weights=False,
+        denominator=denominator,
     )
 
 
 @half_precision
 def smooth_l1_loss(
-    input: ArrayT, target: ArrayLike, reduction: Reduction = "mean", beta: float = 1.0
+    input: ArrayT,
+    target: ArrayLike,
+    reduction: Reduction = "mean",
+    beta: float = 1.0,
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Smooth L1 loss: Huber divided by ``beta``.
 
@@ -248,6 +302,11 @@ def smooth_l1_loss(
     reduction : {'mean', 'sum', 'none'}
     beta : float, default 1.0
         Must be non-negative.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -267,12 +326,20 @@ def smooth_l1_loss(
     1.395
     """
     beta = check_real(beta, "beta", loss="smooth_l1_loss", what="the threshold", low=0.0)
-    out = native_loss("smooth_l1_loss", input, target, reduction, beta)
-    if out is not None:
-        return out
+    if denominator is None:
+        out = native_loss("smooth_l1_loss", input, target, reduction, beta)
+        if out is not None:
+            return out
     if beta == 0:
         return _pointwise(
-            "smooth_l1_loss", input, target, reduction, None, abs_error, mean_over_weights=False
+            "smooth_l1_loss",
+            input,
+            target,
+            reduction,
+            None,
+            abs_error,
+            mean_over_weights=False,
+            denominator=denominator,
         )
     return _pointwise(
         "smooth_l1_loss",
@@ -282,6 +349,7 @@ def smooth_l1_loss(
         None,
         lambda xp, a, b: huber(xp, a, b, beta) / beta,
         mean_over_weights=False,
+        denominator=denominator,
     )
 
 
@@ -293,6 +361,8 @@ def poisson_nll_loss(
     full: bool = False,
     eps: float = 1e-8,
     reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Negative log-likelihood of a Poisson target.
 
@@ -316,6 +386,11 @@ def poisson_nll_loss(
     full : bool, default False
     eps : float, default 1e-8
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -338,6 +413,7 @@ def poisson_nll_loss(
     eps = check_real(eps, "eps", loss="poisson_nll_loss", what="added to the rate in the log")
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="poisson_nll_loss")
     check_broadcastable(input, target, "input", "target")
     warn_if_broadcast_grows(input, target, "poisson_nll_loss")
     input, target = promote_floats(xp, input, target)
@@ -350,7 +426,7 @@ def poisson_nll_loss(
         t = xp.where(keep, target, xp.ones_like(target))
         stirling = t * xp.log(t) - t + 0.5 * xp.log(2.0 * math.pi * t)
         loss = loss + xp.where(keep, stirling, xp.zeros_like(stirling))
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 @half_precision(autocast_keeps_half=("cpu",))
@@ -361,6 +437,8 @@ def gaussian_nll_loss(
     full: bool = False,
     eps: float = 1e-6,
     reduction: Reduction = "mean",
+    *,
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Negative log-likelihood of a Gaussian target with predicted mean and variance.
 
@@ -387,6 +465,11 @@ def gaussian_nll_loss(
     full : bool, default False
     eps : float, default 1e-6
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements of the loss (``input``'s, broadcast with ``target`` and ``var``). Pass
+        the count summed over shards (:func:`lossbridge.mean_denominator`) and the shards' losses
+        add up to the full batch's mean.
 
     Returns
     -------
@@ -430,6 +513,7 @@ def gaussian_nll_loss(
                 f"{shape_str(in_shape[:-1])}, or the input's shape with one dimension of size 1"
             )
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="gaussian_nll_loss")
     input, target, var = promote_floats(xp, input, target, var)
     # max(var, eps) in value, identity in gradient (torch clamps in place under no_grad);
     # skipped where the eager check read min(var) >= eps (a no-op then, values and gradients).
@@ -439,7 +523,7 @@ def gaussian_nll_loss(
     loss = 0.5 * (xp.log(var) + diff * diff / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -512,6 +596,7 @@ def rmse_loss(
     axis: int | tuple[int, ...] | None = None,
     eps: float = 0.0,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Root mean squared error, :math:`r = \sqrt{\operatorname{mean}_{\text{axis}} (x - y)^2
     + \epsilon}`.
@@ -532,6 +617,12 @@ def rmse_loss(
     eps : float, default 0.0
         Non-negative, added under the root (a smooth RMSE for ``eps > 0``).
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of per-sample RMSEs (the elements left after ``axis``). With ``axis=None`` the one
+        RMSE is the square root of a mean, not a mean: a denominator is refused (``ValueError``).
+        Pass the count summed over shards (:func:`lossbridge.mean_denominator`) and the shards'
+        losses add up to the full batch's mean.
 
     Returns
     -------
@@ -573,6 +664,10 @@ def rmse_loss(
     eps = check_real(
         eps, "eps", loss="rmse_loss", what="added under the root", finite=True, low=0.0
     )
+    if axis is None:
+        why = "axis=None: the square root of the mean over every element"
+        no_denominator(denominator, loss="rmse_loss", why=why)
+    over = check_denominator(denominator, reduction, loss="rmse_loss")
     xp, input, target = _pair("rmse_loss", input, target, reduction)
     axes = _axes(axis, input.ndim, "rmse_loss")
     d = input - target
@@ -585,11 +680,17 @@ def rmse_loss(
     r = xp.where(zero, xp.zeros_like(ms), xp.sqrt(xp.where(zero, xp.ones_like(ms), ms)))
     if axes is None:
         return r
-    return reduce(xp, r, reduction)
+    return reduce(xp, r, reduction, override=over)
 
 
 @half_precision
-def log_cosh_loss(input: ArrayT, target: ArrayLike, *, reduction: Reduction = "mean") -> ArrayT:
+def log_cosh_loss(
+    input: ArrayT,
+    target: ArrayLike,
+    *,
+    reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
+) -> ArrayT:
     r"""Log-cosh loss, :math:`\ell = \log \cosh(x - y)`, elementwise.
 
     Computed without overflow or cancellation: with :math:`d = x - y`,
@@ -613,6 +714,11 @@ def log_cosh_loss(input: ArrayT, target: ArrayLike, *, reduction: Reduction = "m
         Predictions, floating.
     target : array, broadcastable with ``input``
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -642,13 +748,14 @@ def log_cosh_loss(input: ArrayT, target: ArrayLike, *, reduction: Reduction = "m
     True
     """
     xp, input, target = _pair("log_cosh_loss", input, target, reduction)
+    over = check_denominator(denominator, reduction, loss="log_cosh_loss")
     d = input - target
     a = abs0(xp, d)
     small = a < 1.0
     s = xp.sinh(0.5 * xp.where(small, d, xp.zeros_like(d)))
     near = xp.log1p(2.0 * (s * s))
     far = a + softplus(xp, -2.0 * a) - math.log(2.0)
-    return reduce(xp, xp.where(small, near, far), reduction)
+    return reduce(xp, xp.where(small, near, far), reduction, override=over)
 
 
 def _quantile_values(xp: Any, q: Any) -> None:
@@ -701,6 +808,7 @@ def quantile_loss(
     *,
     quantile: ArrayLike = 0.5,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Quantile (pinball) loss, :math:`\ell = \max(q d, (q - 1) d)` with :math:`d = y - x`.
 
@@ -724,6 +832,11 @@ def quantile_loss(
         trace).
     reduction : {'mean', 'sum', 'none'}
         Over every element (all quantiles together).
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (all quantiles together). Pass the count summed over shards
+        (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full batch's
+        mean.
 
     Returns
     -------
@@ -757,6 +870,7 @@ def quantile_loss(
     True
     """
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss="quantile_loss")
     q, vector = _parse_quantile(quantile)
     if not vector:
         xp, input, target = _pair("quantile_loss", input, target, reduction)
@@ -766,7 +880,7 @@ def quantile_loss(
             _quantile_values(xp, q)
             q = q if q.dtype == input.dtype else xp.astype(q, input.dtype)
         d = target - input
-        return reduce(xp, _tie_max(xp, q * d, (q - 1.0) * d), reduction)
+        return reduce(xp, _tie_max(xp, q * d, (q - 1.0) * d), reduction, override=over)
 
     xp, input, target, q = setup(input, target=target, quantile=q)
     check_floating(xp, q, "quantile")
@@ -790,12 +904,17 @@ def quantile_loss(
     input, target = promote_floats(xp, input, target)
     q = q if q.dtype == input.dtype else xp.astype(q, input.dtype)
     d = target - input
-    return reduce(xp, _tie_max(xp, q * d, (q - 1.0) * d), reduction)
+    return reduce(xp, _tie_max(xp, q * d, (q - 1.0) * d), reduction, override=over)
 
 
 @half_precision
 def mape_loss(
-    input: ArrayT, target: ArrayLike, *, eps: float = 1e-7, reduction: Reduction = "mean"
+    input: ArrayT,
+    target: ArrayLike,
+    *,
+    eps: float = 1e-7,
+    reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Mean absolute percentage error, :math:`\ell = 100 \, |y - x| / \max(|y|, \epsilon)`.
 
@@ -808,6 +927,11 @@ def mape_loss(
         Positive; the denominator's floor, so a zero target gives :math:`100 |x| / \epsilon`
         (large, finite) rather than a division by zero.
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -841,9 +965,10 @@ def mape_loss(
         eps, "eps", loss="mape_loss", what="floor of |target|", finite=True, low=0.0, strict=True
     )
     xp, input, target = _pair("mape_loss", input, target, reduction)
+    over = check_denominator(denominator, reduction, loss="mape_loss")
     at = abs0(xp, target)
     denom = xp.where(at > eps, at, xp.full_like(at, eps))
-    return reduce(xp, 100.0 * abs0(xp, target - input) / denom, reduction)
+    return reduce(xp, 100.0 * abs0(xp, target - input) / denom, reduction, override=over)
 
 
 def _check_log1p_domain(xp: Any, x: Any, name: str) -> None:
@@ -865,7 +990,12 @@ def _check_log1p_domain(xp: Any, x: Any, name: str) -> None:
 
 @half_precision
 def msle_loss(
-    input: ArrayT, target: ArrayLike, *, eps: float | None = None, reduction: Reduction = "mean"
+    input: ArrayT,
+    target: ArrayLike,
+    *,
+    eps: float | None = None,
+    reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Mean squared logarithmic error, :math:`\ell = (\log(1 + x) - \log(1 + y))^2`.
 
@@ -881,6 +1011,11 @@ def msle_loss(
         - \log(1 + \max(y, \epsilon)))^2`; pass ``eps=1e-7`` for Keras's numbers. Below the
         clip the gradient is 0.
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of elements (of ``input`` broadcast with ``target``). Pass the count summed over
+        shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up to the full
+        batch's mean.
 
     Returns
     -------
@@ -920,12 +1055,13 @@ def msle_loss(
             eps, "eps", loss="msle_loss", what=what, finite=True, low=-1.0, strict=True
         )
     xp, input, target = _pair("msle_loss", input, target, reduction)
+    over = check_denominator(denominator, reduction, loss="msle_loss")
     if eps is not None:
         input = xp.where(input < eps, xp.full_like(input, eps), input)
         target = xp.where(target < eps, xp.full_like(target, eps), target)
     d = xp.log1p(input) - xp.log1p(target)
-    out = reduce(xp, d * d, reduction)
-    if eps is not None:
+    out = reduce(xp, d * d, reduction, override=over)
+    if eps is not None or over is COUNT:
         return out
 
     def diagnose() -> None:

@@ -59,10 +59,12 @@ from lossbridge._reduction import reduce
 from lossbridge._typing import ArrayLike, ArrayT, Reduction, SegmentationActivation
 from lossbridge._validation import (
     check_class_indices,
+    check_denominator,
     check_floating,
     check_range,
     check_real,
     check_reduction,
+    no_denominator,
     shape_str,
 )
 from lossbridge.backends import get_namespace
@@ -160,6 +162,7 @@ def _tversky(
     channel_axis: Any,
     batch: Any,
     reduction: Any,
+    denominator: Any,
 ) -> Any:
     """``(1 - T)^gamma`` per sample and class (or per class), weighted and reduced."""
     check_reduction(reduction)
@@ -181,6 +184,10 @@ def _tversky(
     )
     if not isinstance(batch, bool):
         raise TypeError(f"batch must be a bool; got {batch!r}")
+    if batch:
+        why = "batch=True: one index per class over the whole batch, not a sum over samples"
+        no_denominator(denominator, loss=loss_name, why=why)
+    over = check_denominator(denominator, reduction, loss=loss_name)
 
     xp, input, target, weight = setup(input, target=target, weight=weight)
     if input.ndim < 2:
@@ -269,7 +276,7 @@ def _tversky(
         loss = xp.where(pos, base**gamma, xp.where(xp.isnan(loss), loss, xp.zeros_like(loss)))
 
     if weight is None:
-        return reduce(xp, loss, reduction)
+        return reduce(xp, loss, reduction, override=over)
     loss = loss * weight
     denom = None
     if reduction == "mean":
@@ -277,7 +284,7 @@ def _tversky(
         if n is None:  # a batch size unknown while tracing
             n = xp.sum(xp.ones_like(loss[:, 0]))
         denom = n * xp.sum(weight)
-    return reduce(xp, loss, reduction, denominator=denom)
+    return reduce(xp, loss, reduction, denominator=denom, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -318,6 +325,12 @@ _OPTIONS = """\
         :math:`\\sum_{n,c} w_c L_{nc} / (N \\sum_c w_c)`, the weighted mean over classes, then
         the mean over samples (N = 1 with ``batch=True``; :math:`w_c = 1` without a weight: the
         plain mean). An empty batch gives NaN for ``'mean'``, as in torch.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count,
+        :math:`N \\sum_c w_c` (:math:`N C` without a weight). Pass the count summed over shards
+        of the batch (:func:`lossbridge.mean_denominator`) and the shards' losses add up to
+        the full batch's mean. With ``batch=True`` the index pools the whole batch, so the loss
+        is not a sum over samples: a denominator is refused (``ValueError``).
 
     Returns
     -------
@@ -346,6 +359,7 @@ def dice_loss(
     channel_axis: int = 1,
     batch: bool = False,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Soft Dice loss, one minus the soft Dice coefficient of each sample and class.
 
@@ -410,6 +424,7 @@ def dice_loss(
         channel_axis=channel_axis,
         batch=batch,
         reduction=reduction,
+        denominator=denominator,
     )
 
 
@@ -426,6 +441,7 @@ def jaccard_loss(
     channel_axis: int = 1,
     batch: bool = False,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Soft Jaccard (IoU) loss, one minus the soft intersection over union.
 
@@ -483,6 +499,7 @@ def jaccard_loss(
         channel_axis=channel_axis,
         batch=batch,
         reduction=reduction,
+        denominator=denominator,
     )
 
 
@@ -501,6 +518,7 @@ def tversky_loss(
     channel_axis: int = 1,
     batch: bool = False,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Tversky loss: one minus the Tversky index, FP weighted by alpha, FN by beta.
 
@@ -565,6 +583,7 @@ def tversky_loss(
         channel_axis=channel_axis,
         batch=batch,
         reduction=reduction,
+        denominator=denominator,
     )
 
 
@@ -584,6 +603,7 @@ def focal_tversky_loss(
     channel_axis: int = 1,
     batch: bool = False,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Focal Tversky loss: the Tversky loss of each sample and class to the power gamma.
 
@@ -652,4 +672,5 @@ def focal_tversky_loss(
         channel_axis=channel_axis,
         batch=batch,
         reduction=reduction,
+        denominator=denominator,
     )
