@@ -41,9 +41,11 @@ from lossbridge.conformance import (
     extra_classification,
     extra_contrastive,
     extra_embedding,
+    extra_forecasting,
     extra_keras,
     extra_linear_ce,
     extra_lovasz,
+    extra_monai,
     extra_nn,
     extra_optax,
     extra_regression,
@@ -909,10 +911,12 @@ EXTRA_MODULES = (
     extra_contrastive,
     extra_angular,
     extra_linear_ce,
+    extra_forecasting,
 )
-#: The porting dialects (``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``): entries
-#: named ``keras.<Name>``, ``optax.<name>``, ``nn.<Name>``, each checked against its framework.
-DIALECT_MODULES = (extra_keras, extra_optax, extra_nn)
+#: The porting dialects (``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``,
+#: ``lossbridge.monai``): entries named ``keras.<Name>``, ``optax.<name>``, ``nn.<Name>``,
+#: ``monai.<Name>``, each checked against the library it imitates.
+DIALECT_MODULES = (extra_keras, extra_optax, extra_nn, extra_monai)
 for _module in EXTRA_MODULES + DIALECT_MODULES:
     for _e in _module.ENTRIES:
         if _e.name in REGISTRY:

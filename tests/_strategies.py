@@ -20,6 +20,7 @@ kind       inferred from                values injected
 ``prob``   within [0, 1]                0, 1, smallest subnormal, a subnormal, tiny
 ``logprob`` all <= 0                    0, -BIG, -subnormal
 ``nonneg`` all >= 0                     0, subnormal, BIG
+``positive`` only by override (> 0)     1e-3, 1, BIG (no 0: a scale or a GLM mean)
 ``classweight`` a 1-D ``weight`` or     1e-3, 1, BIG (no 0: a zero weight on every
            ``alpha`` beside class          class present makes a weighted mean 0 / 0)
            indices
@@ -81,6 +82,19 @@ KIND_OVERRIDES: dict[tuple[str, ...], str] = {
     ("kl_div", "log_target", "target"): "logprob",
     # var must be >= 0 (negative raises); inferred nonneg already, explicit for clarity.
     ("gaussian_nll_loss", "var"): "nonneg",
+    # scales and GLM means must be > 0 (0 raises, as in scoringrules' and scikit-learn's
+    # domains), and so must the Gamma and positive-stable targets (power >= 2)
+    ("crps_normal_loss", "scale"): "positive",
+    ("crps_logistic_loss", "scale"): "positive",
+    ("tweedie_deviance_loss", "input"): "positive",
+    ("poisson_deviance_loss", "input"): "positive",
+    ("gamma_deviance_loss", "input"): "positive",
+    ("gamma_deviance_loss", "target"): "positive",
+    ("poisson_deviance_loss", "row_target", "target"): "positive",
+    **{
+        ("tweedie_deviance_loss", label, "target"): "positive"
+        for label in ("gamma", "inverse_gaussian", "positive_stable")
+    },
     # soft targets of the segmentation losses and BCE: probabilities.
     ("binary_cross_entropy", "input"): "prob",
     ("binary_cross_entropy", "target"): "prob",
@@ -132,6 +146,8 @@ def _pool(kind: str, dtype: str) -> tuple[float, ...]:
         return (0.0, -big, -sub[0])
     if kind == "nonneg":
         return (0.0, *sub, big)
+    if kind == "positive":
+        return (1e-3, 1.0, big)
     if kind == "unit":
         return (-1.0, 0.0, 1.0, sub[0], -sub[1])
     if kind == "real":

@@ -174,6 +174,12 @@ SPECS: dict[str, Spec] = {
     "arcface_loss": Spec(index={"target": 4}, rank=(2, 8, 5)),
     "cosface_loss": Spec(index={"target": 4}, rank=(2, 8, 5)),
     "magface_loss": Spec(index={"target": 4}, rank=(2, 8, 5)),
+    "crps_ensemble_loss": Spec(rank=(2, 8, 6)),
+    "crps_normal_loss": Spec(n1="warn"),
+    "crps_logistic_loss": Spec(n1="warn"),
+    "tweedie_deviance_loss": Spec(n1="warn"),
+    "poisson_deviance_loss": Spec(n1="warn"),
+    "gamma_deviance_loss": Spec(n1="warn"),
 }
 
 

@@ -104,7 +104,7 @@ def test_conformance_half(suite: Suite, loss: str, backend: str) -> None:
 #: The framework each dialect imitates: in this suite a dialect entry's compiled case runs in
 #: that framework's compiled modes only (its calls are the core's, whose compiled modes run on
 #: every backend here); ``python -m lossbridge.conformance`` runs every mode for every entry.
-DIALECT_HOME = {"keras": "tensorflow", "optax": "jax", "nn": "torch"}
+DIALECT_HOME = {"keras": "tensorflow", "optax": "jax", "nn": "torch", "monai": "torch"}
 COMPILED_PARAMS = [
     pytest.param(loss, backend, marks=pytest.mark.xdist_group(loss))
     for loss in LOSSES
@@ -211,6 +211,13 @@ BEYOND_LOSSES = {
     "clip_loss",
     "siglip_loss",
     "supcon_loss",
+    # forecasting and GLMs (issue 19)
+    "crps_ensemble_loss",
+    "crps_normal_loss",
+    "crps_logistic_loss",
+    "tweedie_deviance_loss",
+    "poisson_deviance_loss",
+    "gamma_deviance_loss",
 }
 #: Regularisers: a list of parameters in, no reduction; the entry's ``fn`` passes ``p0, p1,
 #: p2`` as a list.
@@ -223,9 +230,9 @@ DIALECT_ENTRIES = sorted(set(REGISTRY) - CORE)
 
 
 def test_registry_covers_every_exported_loss() -> None:
-    """All 59 losses are registered, and every export is a registered loss (or a known helper)."""
+    """All 65 losses are registered, and every export is a registered loss (or a known helper)."""
     assert len(TORCH_LOSSES) == 22 and len(TORCHVISION_LOSSES) == 4
-    assert len(BEYOND_LOSSES) == 30 and len(REGULARIZERS) == 3
+    assert len(BEYOND_LOSSES) == 36 and len(REGULARIZERS) == 3
     assert CORE == TORCH_LOSSES | TORCHVISION_LOSSES | BEYOND_LOSSES | REGULARIZERS
     assert set(lossbridge.__all__) - NOT_LOSSES == CORE
     for name, entry in REGISTRY.items():

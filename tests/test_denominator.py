@@ -89,6 +89,9 @@ BATCHED: dict[str, dict[str, int]] = {
     "cosface_loss": _XY,
     "magface_loss": _XY,
     "linear_cross_entropy": _XY,
+    "crps_ensemble_loss": _XY,
+    "crps_normal_loss": {**_XY, "scale": 0},
+    "crps_logistic_loss": {**_XY, "scale": 0},
     "tweedie_deviance_loss": {**_XY, "weight": 0},
     "poisson_deviance_loss": {**_XY, "weight": 0},
     "gamma_deviance_loss": {**_XY, "weight": 0},
@@ -126,6 +129,7 @@ NOT_A_RATIO: dict[str, tuple[Callable[[Mapping[str, Any]], bool], str]] = {
 NOT_SPLIT = {
     ("mse_loss", "broadcast_mean"): "input (5,) and target (5, 1) broadcast to a (5, 5) loss",
     ("rmse_loss", "broadcast_mean"): "axis=0: the per-sample RMSEs run along axis 1",
+    ("crps_ensemble_loss", "fair_axis0_mean"): "member_axis=0: the forecasts run along axis 1",
 }
 
 #: Losses that ignore targets: (target argument, ignore value given the case's kwargs, or None

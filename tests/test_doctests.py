@@ -68,10 +68,11 @@ def test_the_modules_of_the_losses_are_collected() -> None:
     assert modules <= set(MODULES), sorted(modules - set(MODULES))
 
 
-# the public names that must have examples: the core's and the optax, Keras and torch.nn dialects'
+# the public names that must have examples: the core's and the optax, Keras, torch.nn and MONAI
+# dialects'
 PUBLIC = [("lossbridge", name) for name in lossbridge.__all__] + [
     (module, name)
-    for module in ("lossbridge.optax", "lossbridge.keras", "lossbridge.nn")
+    for module in ("lossbridge.optax", "lossbridge.keras", "lossbridge.nn", "lossbridge.monai")
     for name in importlib.import_module(module).__all__
 ]
 

@@ -9,8 +9,9 @@ autodiff and tracing intact under ``jax.jit``, ``tf.function`` and ``torch.compi
 
 The porting dialects are submodules, loaded on first use: :mod:`lossbridge.keras` (Keras 3 names,
 ``(y_true, y_pred)``, Keras reductions and clipping), :mod:`lossbridge.optax` (optax names,
-unreduced outputs, ``where=`` masks) and :mod:`lossbridge.nn` (``torch.nn``-style classes). Each
-maps onto the losses here and imports no framework either.
+unreduced outputs, ``where=`` masks), :mod:`lossbridge.nn` (``torch.nn``-style classes) and
+:mod:`lossbridge.monai` (MONAI's Dice-family classes). Each maps onto the losses here and imports
+no framework either.
 
 Losses by name: :func:`get` (``lb.get("cross_entropy")``, ``lb.get("keras.Huber")``) and
 :func:`available` (every core loss's name; ``available("keras")`` for a dialect's).
@@ -55,6 +56,8 @@ from lossbridge.embedding import (
     cosine_similarity_loss,
     ntxent_loss,
 )
+from lossbridge.forecasting import crps_ensemble_loss, crps_logistic_loss, crps_normal_loss
+from lossbridge.glm import gamma_deviance_loss, poisson_deviance_loss, tweedie_deviance_loss
 from lossbridge.linear_ce import LinearCrossEntropyOptions, linear_cross_entropy
 from lossbridge.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from lossbridge.margin import (
@@ -87,7 +90,6 @@ from lossbridge.regularization import (
     l1_regularization,
     l2_regularization,
 )
-from lossbridge.sampled import nce_loss, sampled_softmax_loss
 from lossbridge.segmentation import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 
 #: The version: its one source (pyproject.toml reads it; CHANGELOG.md has its section).
@@ -122,12 +124,16 @@ __all__ = [
     "cosine_embedding_loss",
     "cosine_similarity_loss",
     "cross_entropy",
+    "crps_ensemble_loss",
+    "crps_logistic_loss",
+    "crps_normal_loss",
     "ctc_loss",
     "dice_loss",
     "distance_box_iou_loss",
     "efficient_box_iou_loss",
     "elastic_net_regularization",
     "focal_tversky_loss",
+    "gamma_deviance_loss",
     "gaussian_nll_loss",
     "generalized_box_iou_loss",
     "generalized_cross_entropy",
@@ -152,15 +158,14 @@ __all__ = [
     "multi_margin_loss",
     "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
-    "nce_loss",
     "nll_loss",
     "ntxent_loss",
     "pairwise_distance",
     "poisson_nll_loss",
+    "poisson_deviance_loss",
     "poly1_cross_entropy",
     "quantile_loss",
     "rmse_loss",
-    "sampled_softmax_loss",
     "scylla_box_iou_loss",
     "siglip_loss",
     "sigmoid_focal_loss",
@@ -172,24 +177,26 @@ __all__ = [
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
     "tversky_loss",
+    "tweedie_deviance_loss",
 ]
 
 _skip_autograph(__all__)
 
 #: The porting dialects, importable as ``lossbridge.keras`` etc. and loaded on first access.
-DIALECTS = ("keras", "optax", "nn")
+DIALECTS = ("keras", "optax", "nn", "monai")
 
 
 if TYPE_CHECKING:  # the dialects' types for type checkers; imported on first use at run time
     from lossbridge import distributed as distributed
     from lossbridge import keras as keras
+    from lossbridge import monai as monai
     from lossbridge import nn as nn
     from lossbridge import optax as optax
 
 
 def __getattr__(name: str) -> ModuleType:
-    """``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn`` and ``lossbridge.distributed``:
-    imported on first use."""
+    """``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``, ``lossbridge.monai`` and
+    ``lossbridge.distributed``: imported on first use."""
     if name in DIALECTS or name == "distributed":
         return importlib.import_module(f"lossbridge.{name}")
     raise AttributeError(f"module 'lossbridge' has no attribute {name!r}")

@@ -24,6 +24,7 @@ NOT_LOSSES: dict[str, frozenset[str]] = {
     # a factory of losses and a label transform
     "optax": frozenset({"make_fenchel_young_loss", "smooth_labels"}),
     "nn": frozenset(),
+    "monai": frozenset(),
 }
 
 
@@ -40,7 +41,7 @@ def available(dialect: str | None = None) -> tuple[str, ...]:
 
     Parameters
     ----------
-    dialect : {None, 'keras', 'optax', 'nn'}, optional
+    dialect : {None, 'keras', 'optax', 'nn', 'monai'}, optional
         None (default): the core losses (``lossbridge.<name>``). A dialect: the losses of
         ``lossbridge.<dialect>``, classes and functions, unqualified (``'Huber'``,
         ``'huber'``); :func:`get` takes them qualified (``'keras.Huber'``).
@@ -53,7 +54,7 @@ def available(dialect: str | None = None) -> tuple[str, ...]:
     Raises
     ------
     ValueError
-        ``dialect`` is not None nor one of ``'keras'``, ``'optax'``, ``'nn'``.
+        ``dialect`` is not None nor one of ``'keras'``, ``'optax'``, ``'nn'``, ``'monai'``.
     """
     if dialect is not None and dialect not in lossbridge.DIALECTS:
         raise ValueError(
