@@ -153,6 +153,11 @@ def _grid(extra):
         }
 
 
+def _kw_id(kw):
+    """A test id that is the same in every process (a function by its name, not its address)."""
+    return ",".join(f"{k}={getattr(v, '__name__', v)}" for k, v in kw.items())
+
+
 def _input_for(kw):
     x = X if kw.get("softmax") or kw.get("sigmoid") or kw.get("other_act") else SOFT
     return torch.tensor(x) if kw.get("other_act") is not None else x
@@ -172,7 +177,7 @@ def _valid(kw):
     return not (isinstance(w, list) and kw.get("include_background", True))
 
 
-@pytest.mark.parametrize("kw", [k for k in _grid(_DICE_EXTRA) if _valid(k)], ids=str)
+@pytest.mark.parametrize("kw", [k for k in _grid(_DICE_EXTRA) if _valid(k)], ids=_kw_id)
 def test_dice_grid(kw):
     x, t = _input_for(kw), _target(kw)
     _close(_ours("DiceLoss", kw, x, t), _monai("DiceLoss", kw, x, t))
@@ -181,7 +186,7 @@ def test_dice_grid(kw):
 _TV_EXTRA = [{"alpha": 0.3, "beta": 0.7}, {"alpha": 0.9, "beta": 0.1, "soft_label": True}]
 
 
-@pytest.mark.parametrize("kw", list(_grid(_TV_EXTRA)), ids=str)
+@pytest.mark.parametrize("kw", list(_grid(_TV_EXTRA)), ids=_kw_id)
 def test_tversky_grid(kw):
     x, t = _input_for(kw), _target(kw)
     _close(_ours("TverskyLoss", kw, x, t), _monai("TverskyLoss", kw, x, t))
@@ -203,7 +208,7 @@ _GDL_RTOL = 2e-7
             [{"w_type": "square"}, {"w_type": "simple"}, {"w_type": "uniform", "soft_label": True}]
         )
     ),
-    ids=str,
+    ids=_kw_id,
 )
 def test_generalized_dice_grid(kw):
     x, t = _input_for(kw), _target(kw)
@@ -246,7 +251,7 @@ _CE_EXTRA = [
 @pytest.mark.parametrize(
     "kw",
     [k for k in _grid(_CE_EXTRA) if k["reduction"] != "none" and k.get("other_act") is None],
-    ids=str,
+    ids=_kw_id,
 )
 def test_dice_ce_grid(kw):
     """Class indices (to_onehot_y) and one-hot probabilities; the weight also the Dice one's,
@@ -305,7 +310,7 @@ _FOCAL_EXTRA = [
 @pytest.mark.parametrize(
     "kw",
     [k for k in _grid(_FOCAL_EXTRA) if _valid(k) and k.get("other_act") is None],
-    ids=str,
+    ids=_kw_id,
 )
 def test_dice_focal_grid(kw):
     """Against MONAI's own functions in float64; and MONAI's class itself, whose float32 focal
