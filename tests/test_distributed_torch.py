@@ -12,6 +12,9 @@ NumPy formulas -- never with lossbridge's distributed output:
   ignored): the ranks' shares add up to ``F.cross_entropy`` of the full batch and the
   DDP-averaged gradients of ``world_size * share`` equal its gradients, as do the parameters
   after one SGD step (1e-12);
+* the same step under FSDP (FSDP2's ``fully_shard`` on a CPU device mesh): its reduce-scatter
+  also divides by ``world_size``, so the same recipe holds (the gradients and parameters are
+  sharded DTensors, gathered with ``full_tensor()``);
 * ``ctc_loss`` with per-sample target-length normalisation, uneven shards of the batch axis;
 * the docstring example of ``torch_group`` (a world of one), run as written.
 """
@@ -160,42 +163,60 @@ ALL_IGNORED = {2: 1, 4: 2}
 LR = 0.1
 
 
-def _ddp_step(rank, world_size, params, xs, ts):
-    """One DDP step on this rank's shard; the recipe: global denominator, loss x world_size."""
+def _data_parallel_step(rank, world_size, params, xs, ts, engine="ddp"):
+    """One data-parallel step on this rank's shard; recipe: global denominator, loss x world_size.
+
+    ``engine``: ``"ddp"`` (``DistributedDataParallel``: all-reduce, divided by world_size) or
+    ``"fsdp"`` (FSDP2's ``fully_shard`` on a CPU mesh: reduce-scatter, divided by world_size;
+    parameters and gradients are DTensor shards, returned here whole with ``full_tensor()``).
+    """
     import lossbridge
 
     model = torch.nn.Linear(N_IN, N_CLASSES).double()
     with torch.no_grad():
         model.weight.copy_(torch.tensor(params["weight"]))
         model.bias.copy_(torch.tensor(params["bias"]))
-    ddp = torch.nn.parallel.DistributedDataParallel(model)
-    optimizer = torch.optim.SGD(ddp.parameters(), lr=LR)
+    if engine == "ddp":
+        wrapped = torch.nn.parallel.DistributedDataParallel(model)
+
+        def whole(t):
+            return t
+    else:
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import fully_shard
+
+        wrapped = fully_shard(model, mesh=init_device_mesh("cpu", (world_size,)))
+
+        def whole(t):
+            return t.full_tensor()  # a collective: every rank, same order
+
+    optimizer = torch.optim.SGD(wrapped.parameters(), lr=LR)
     group = lbd.torch_group()
     x, t = torch.tensor(xs[rank]), torch.tensor(ts[rank])
     weight = torch.tensor(CLASS_WEIGHT)
     kwargs = {"weight": weight, "ignore_index": IGNORE}
 
     def share_of_rank():
-        logits = ddp(x)
+        logits = wrapped(x)
         denominator = lbd.global_denominator(
             lossbridge.cross_entropy, logits, t, group=group, **kwargs
         )
         return lossbridge.cross_entropy(logits, t, denominator=denominator, **kwargs), denominator
 
     share, _ = share_of_rank()
-    share.backward()  # without the factor: DDP's average, 1/world_size of the full gradient
-    averaged = {name: p.grad.clone() for name, p in model.named_parameters()}
+    share.backward()  # without the factor: the engine's average, 1/world_size of the gradient
+    averaged = {name: whole(p.grad).clone() for name, p in model.named_parameters()}
     optimizer.zero_grad()
     share, denominator = share_of_rank()
     (share * group.world_size).backward()  # the recipe: x world_size
-    grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    grads = {name: whole(p.grad).clone() for name, p in model.named_parameters()}
     optimizer.step()
     return {
         "share": share.detach(),
         "denominator": denominator,
         "grads": grads,
         "averaged": averaged,
-        "updated": {name: p.detach().clone() for name, p in model.named_parameters()},
+        "updated": {name: whole(p.detach()).clone() for name, p in model.named_parameters()},
     }
 
 
@@ -216,12 +237,8 @@ def _ddp_data(world_size):
     return params, xs, ts
 
 
-@pytest.mark.parametrize("world_size", WORLDS)
-def test_ddp_training_step_equals_full_batch(world_size, request):
-    params, xs, ts = _ddp_data(world_size)
-    out = run_torch_world(_ddp_step, world_size=world_size, args=(params, xs, ts))
-    _record(request, world_size)
-
+def _check_step_equals_full_batch(out, world_size, params, xs, ts):
+    """The ranks' results of :func:`_data_parallel_step` against the single-process full batch."""
     # the single-process full batch, float64, torch's own cross_entropy and autograd
     weight = torch.tensor(params["weight"], requires_grad=True)
     bias = torch.tensor(params["bias"], requires_grad=True)
@@ -242,6 +259,14 @@ def test_ddp_training_step_equals_full_batch(world_size, request):
             _close(res["grads"][name], g, what=f"rank {r} grad {name}")
             _close(res["averaged"][name], g / world_size, what=f"rank {r} DDP's average")
             _close(res["updated"][name], params[name] - LR * g, what=f"rank {r} step {name}")
+
+
+@pytest.mark.parametrize("world_size", WORLDS)
+def test_ddp_training_step_equals_full_batch(world_size, request):
+    params, xs, ts = _ddp_data(world_size)
+    out = run_torch_world(_data_parallel_step, world_size=world_size, args=(params, xs, ts))
+    _record(request, world_size)
+    _check_step_equals_full_batch(out, world_size, params, xs, ts)
 
 
 # ------------------------------------------------------------------------------------------
@@ -330,3 +355,20 @@ def test_torch_group_docstring_example_runs():
         label="torch-doctest",
     )
     assert res["failed"] == 0 and res["tried"] > 5, res["report"]
+
+
+# ------------------------------------------------------------------------------------------
+# FSDP: the same step under FSDP2 (fully_shard), whose reduce-scatter divides by world_size
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("world_size", WORLDS)
+def test_fsdp_training_step_equals_full_batch(world_size, request):
+    """FSDP2 averages like DDP (``foreach_reduce``: ReduceOp.AVG, or SUM then / world_size for
+    float64): the same recipe, loss x world_size, gives the full-batch gradients and step."""
+    params, xs, ts = _ddp_data(world_size)
+    out = run_torch_world(
+        _data_parallel_step, world_size=world_size, args=(params, xs, ts, "fsdp"), timeout=120
+    )
+    _record(request, world_size)
+    _check_step_equals_full_batch(out, world_size, params, xs, ts)
