@@ -178,6 +178,7 @@ def contrastive_loss(
     margin: float = 1.0,
     eps: float = 1e-6,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Contrastive pair loss: pull similar pairs together, push dissimilar ones past a margin.
 
@@ -206,6 +207,10 @@ def contrastive_loss(
         Added to each difference before the norm, as ``pairwise_distance`` does.
     reduction : {'mean', 'sum', 'none'}
         ``'mean'`` averages over the pairs.
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of pairs. Pass the count summed over shards (:func:`lossbridge.mean_denominator`)
+        and the shards' losses add up to the full batch's mean.
 
     Returns
     -------
@@ -251,6 +256,7 @@ def contrastive_loss(
     eps = check_real(eps, "eps", loss=loss_name, finite=True)
     xp, _, input1, input2, target = _setup(("input1", "input2", "target"), input1, input2, target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss=loss_name)
     _check_pair_shapes(input1, input2, target, loss_name, "one 0/1 per pair")
     _check_target_shape(_broadcast_shape(input1.shape[:-1], input2.shape[:-1]), target)
     _check_binary_target(xp, target, loss_name)
@@ -261,7 +267,7 @@ def contrastive_loss(
     hinge = clamp_min0(xp, margin - distance)
     similar = target if xp.isdtype(target.dtype, "bool") else target == 1
     loss = xp.where(similar, 0.5 * squared, 0.5 * (hinge * hinge))
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
 
 
 # ------------------------------------------------------------------------------------------
@@ -589,6 +595,7 @@ def cosine_similarity_loss(
     axis: int = -1,
     eps: float = 1e-8,
     reduction: Reduction = "mean",
+    denominator: ArrayLike | float | None = None,
 ) -> ArrayT:
     r"""Cosine distance :math:`1 - \cos(x, y)` along ``axis``.
 
@@ -615,6 +622,11 @@ def cosine_similarity_loss(
     eps : float, default 1e-8
         Lower bound of each norm (torch's default); ``eps >= 0``.
     reduction : {'mean', 'sum', 'none'}
+    denominator : float or 0-d array, optional
+        For ``'mean'`` only: divide the summed loss by this instead of the mean's own count, the
+        number of vectors (elements of the broadcast shape without ``axis``). Pass the count
+        summed over shards (:func:`lossbridge.mean_denominator`) and the shards' losses add up
+        to the full batch's mean.
 
     Returns
     -------
@@ -659,6 +671,7 @@ def cosine_similarity_loss(
         raise TypeError(f"{loss_name}: axis must be an int; got {axis!r}")
     xp, input, target = setup(input, target=target)
     check_reduction(reduction)
+    over = check_denominator(denominator, reduction, loss=loss_name)
     check_floating(xp, target, "target")
     check_broadcastable(input, target, "input", "target")
     warn_if_broadcast_grows(input, target, loss_name)
@@ -675,4 +688,4 @@ def cosine_similarity_loss(
     ux = x / _clamped_norm(xp, x, axis, eps)
     uy = y / _clamped_norm(xp, y, axis, eps)
     loss = 1.0 - xp.sum(ux * uy, axis=axis)
-    return reduce(xp, loss, reduction)
+    return reduce(xp, loss, reduction, override=over)
