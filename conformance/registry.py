@@ -50,7 +50,9 @@ from lossbridge.conformance import (
     extra_optax,
     extra_regression,
     extra_regularization,
+    extra_sampled,
     extra_segmentation,
+    extra_timm,
     references,
 )
 from lossbridge.conformance import tolerances as _tolerances
@@ -912,6 +914,8 @@ EXTRA_MODULES = (
     extra_angular,
     extra_linear_ce,
     extra_forecasting,
+    extra_sampled,
+    extra_timm,
 )
 #: The porting dialects (``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``,
 #: ``lossbridge.monai``): entries named ``keras.<Name>``, ``optax.<name>``, ``nn.<Name>``,

@@ -96,6 +96,8 @@ _REG = Spec(
     skip={"shape": "parameters of any shapes are the point: one penalty over a list of them"},
 )
 _TARGET_RANGE = "target is any real number in torch (a soft label)"
+#: labels (6, 1) -> (6, 2) is num_true = 2 (valid): the bad labels shape is another batch
+_SAMPLED = Spec(index={"labels": 12, "sampled": -1}, rank=(6, 4, 1), shape={"labels": (7, 1)})
 
 #: One spec per loss (the registry's name).
 SPECS: dict[str, Spec] = {
@@ -180,6 +182,13 @@ SPECS: dict[str, Spec] = {
     "tweedie_deviance_loss": Spec(n1="warn"),
     "poisson_deviance_loss": Spec(n1="warn"),
     "gamma_deviance_loss": Spec(n1="warn"),
+    "sampled_softmax_loss": _SAMPLED,
+    "nce_loss": _SAMPLED,
+    "asymmetric_loss": Spec(rank=(8,), n1="error"),
+    "asymmetric_loss_single_label": Spec(index={"target": 5}, rank=(8,)),
+    "soft_target_cross_entropy": Spec(n1="error"),
+    "smoothed_binary_cross_entropy": Spec(index={"target": 5}, rank=(8,)),
+    "jsd_cross_entropy": Spec(index={"target": 5}, rank=(12,)),
 }
 
 

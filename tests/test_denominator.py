@@ -95,6 +95,15 @@ BATCHED: dict[str, dict[str, int]] = {
     "tweedie_deviance_loss": {**_XY, "weight": 0},
     "poisson_deviance_loss": {**_XY, "weight": 0},
     "gamma_deviance_loss": {**_XY, "weight": 0},
+    # the sampled classes and their expected counts are shared by the batch
+    "sampled_softmax_loss": {"inputs": 0, "labels": 0, "true_expected_count": 0},
+    "nce_loss": {"inputs": 0, "labels": 0, "true_expected_count": 0},
+    "asymmetric_loss": _XY,
+    "asymmetric_loss_single_label": _XY,
+    "soft_target_cross_entropy": _XY,
+    "smoothed_binary_cross_entropy": _XY,
+    # (K B, C): the K views of a shard's images must travel together (see NOT_SPLIT)
+    "jsd_cross_entropy": _XY,
 }
 
 #: Core losses with no 'mean' reduction at all.
@@ -130,6 +139,11 @@ NOT_SPLIT = {
     ("mse_loss", "broadcast_mean"): "input (5,) and target (5, 1) broadcast to a (5, 5) loss",
     ("rmse_loss", "broadcast_mean"): "axis=0: the per-sample RMSEs run along axis 1",
     ("crps_ensemble_loss", "fair_axis0_mean"): "member_axis=0: the forecasts run along axis 1",
+    **{
+        ("jsd_cross_entropy", label): "axis 0 stacks K views of B images: a shard of rows is "
+        "not a shard of images (tests/test_timm.py splits the images)"
+        for label in ("augmix_mean", "two_splits_mean", "no_smoothing_mean")
+    },
 }
 
 #: Losses that ignore targets: (target argument, ignore value given the case's kwargs, or None
@@ -170,6 +184,7 @@ ONE_D_IS_ONE_ITEM = {
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
     "contrastive_loss",
+    "soft_target_cross_entropy",
 }
 
 CORE = sorted(name for name in REGISTRY if "." not in name)
@@ -205,7 +220,8 @@ def test_the_table_names_real_arguments(name: str) -> None:
 
 
 def _mean_cases(name: str) -> list[Any]:
-    means = ("mean", "batchmean") if name == "kl_div" else ("mean",)
+    batchmean = ("kl_div", "asymmetric_loss", "smoothed_binary_cross_entropy")
+    means = ("mean", "batchmean") if name in batchmean else ("mean",)
     out = []
     for case in REGISTRY[name].cases:
         if case.kwargs.get("reduction") not in means or (name, case.label) in NOT_SPLIT:

@@ -57,7 +57,7 @@ def test_available_lists_every_core_loss_sorted():
     assert names == _expected("core")
     # the registry's core entries are the same set, from an independent source
     assert set(names) == {n for n in REGISTRY if "." not in n}
-    assert len(names) == 65
+    assert len(names) == 72
 
 
 @pytest.mark.parametrize("dialect", ["keras", "optax", "nn"])

@@ -42,6 +42,11 @@ NAN_DROPPED: dict[tuple[str, str], str] = {
     "(torch's where(target != 1, ...) + where(target != -1, ...)): finite",
     ("cosine_embedding_loss", "target"): "torch's where(target == 1, ...) and "
     "where(target == -1, ...): any other target, NaN included, gives 0",
+    ("nce_loss", "weights"): "only the rows of the targets and sampled classes are read (as "
+    "TensorFlow's embedding_lookup reads them); the NaN is at class 0, which the case neither "
+    "targets nor samples",
+    ("nce_loss", "biases"): "only the targets' and sampled classes' biases are read; the NaN is "
+    "at class 0, which the case neither targets nor samples",
 }
 
 #: (loss, argument, poison) where torch.nn.functional differs from lossbridge, with the reason.

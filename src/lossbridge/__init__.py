@@ -39,6 +39,13 @@ from lossbridge.classification import (
     softmax_focal_loss,
     squared_hinge_loss,
 )
+from lossbridge.classification_timm import (
+    asymmetric_loss,
+    asymmetric_loss_single_label,
+    jsd_cross_entropy,
+    smoothed_binary_cross_entropy,
+    soft_target_cross_entropy,
+)
 from lossbridge.contrastive import clip_loss, siglip_loss, supcon_loss
 from lossbridge.ctc import ctc_loss
 from lossbridge.detection import (
@@ -90,6 +97,7 @@ from lossbridge.regularization import (
     l1_regularization,
     l2_regularization,
 )
+from lossbridge.sampled import nce_loss, sampled_softmax_loss
 from lossbridge.segmentation import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 
 #: The version: its one source (pyproject.toml reads it; CHANGELOG.md has its section).
@@ -112,6 +120,8 @@ def _skip_autograph(names: list[str]) -> None:
 __all__ = [
     "LinearCrossEntropyOptions",
     "arcface_loss",
+    "asymmetric_loss",
+    "asymmetric_loss_single_label",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "box_iou_loss",
@@ -141,6 +151,7 @@ __all__ = [
     "hinge_loss",
     "huber_loss",
     "jaccard_loss",
+    "jsd_cross_entropy",
     "kl_div",
     "l1_loss",
     "l1_regularization",
@@ -158,6 +169,7 @@ __all__ = [
     "multi_margin_loss",
     "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
+    "nce_loss",
     "nll_loss",
     "ntxent_loss",
     "pairwise_distance",
@@ -166,11 +178,14 @@ __all__ = [
     "poly1_cross_entropy",
     "quantile_loss",
     "rmse_loss",
+    "sampled_softmax_loss",
     "scylla_box_iou_loss",
     "siglip_loss",
     "sigmoid_focal_loss",
     "smooth_l1_loss",
+    "smoothed_binary_cross_entropy",
     "soft_margin_loss",
+    "soft_target_cross_entropy",
     "softmax_focal_loss",
     "squared_hinge_loss",
     "supcon_loss",
