@@ -70,7 +70,7 @@ def _sampled_values(
             "sampled_values must be a tuple (sampled, true_expected_count, "
             f"sampled_expected_count), as a TensorFlow candidate sampler returns; got {got}"
         )
-    return tuple(sampled_values)  # type: ignore[return-value]
+    return tuple(sampled_values)
 
 
 def _sampled_logits(
