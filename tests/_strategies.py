@@ -95,6 +95,13 @@ KIND_OVERRIDES: dict[tuple[str, ...], str] = {
         ("tweedie_deviance_loss", label, "target"): "positive"
         for label in ("gamma", "inverse_gaussian", "positive_stable")
     },
+    # the expected counts of the sampled losses are num_sampled x a probability: > 0 (TF takes
+    # their log; 0 gives -log 0 = inf in the logits, in TensorFlow as here)
+    **{
+        (loss, count): "positive"
+        for loss in ("sampled_softmax_loss", "nce_loss")
+        for count in ("true_expected_count", "sampled_expected_count")
+    },
     # soft targets of the segmentation losses and BCE: probabilities.
     ("binary_cross_entropy", "input"): "prob",
     ("binary_cross_entropy", "target"): "prob",

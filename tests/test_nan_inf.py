@@ -71,6 +71,17 @@ KNOWN_BACKEND_ISSUES: dict[tuple[str, str, str], tuple[str, str]] = {
         "the fused TensorFlow kernel gives +inf at x = -inf where torch (and the generic form) "
         "give NaN ((1 - t) x - log_sigmoid(x) = -inf + inf)",
     ),
+    # timm's BCE is binary_cross_entropy_with_logits on smoothed targets: the same TF kernel
+    ("smoothed_binary_cross_entropy", "input", "+inf"): (
+        "tensorflow",
+        "binary_cross_entropy_with_logits' fused TensorFlow kernel: inf - inf = NaN at x = +inf "
+        "where torch gives +inf",
+    ),
+    ("smoothed_binary_cross_entropy", "input", "-inf"): (
+        "tensorflow",
+        "binary_cross_entropy_with_logits' fused TensorFlow kernel gives +inf at x = -inf where "
+        "torch gives NaN",
+    ),
 }
 
 

@@ -225,7 +225,7 @@ def asymmetric_loss(
     p_neg = xp.exp(log_sigmoid(xp, -input))
     if margin > 0.0:
         shifted = p_neg + margin
-        p_neg = xp.where(shifted <= 1.0, shifted, xp.ones_like(shifted))  # clamp(max=1)
+        p_neg = xp.where(shifted > 1.0, xp.ones_like(shifted), shifted)  # clamp(max=1)
     log_pos = xp.log(_clamp_min(xp, p, eps))
     log_neg = xp.log(_clamp_min(xp, p_neg, eps))
     pos_term = y * log_pos if pos_weight is None else y * log_pos * pos_weight
@@ -257,17 +257,17 @@ def _setup_weights(input: Any, target: Any, weight: Any, pos_weight: Any) -> tup
 
 
 def _clamp_min(xp: Any, x: Any, low: float) -> Any:
-    """torch's ``clamp(min=low)``: the gradient passes where ``x >= low``."""
-    return xp.where(x >= low, x, xp.full_like(x, low))
+    """torch's ``clamp(min=low)``: the gradient passes where ``x >= low``; NaN stays NaN."""
+    return xp.where(x < low, xp.full_like(x, low), x)
 
 
 def _pow(xp: Any, base: Any, exponent: Any) -> Any:
     """``base ** exponent`` for ``base >= 0``: ``0 ** e`` is 0 (1 for ``e == 0``), with a
-    finite gradient (0) there, whatever ``e``."""
-    pos = base > 0
-    safe = xp.where(pos, base, xp.ones_like(base))
+    finite gradient (0) there, whatever ``e``; a NaN base gives NaN (as torch's ``pow``)."""
+    zero = base <= 0
+    safe = xp.where(zero, xp.ones_like(base), base)
     at_zero = xp.where(exponent == 0, xp.ones_like(base), xp.zeros_like(base))
-    return xp.where(pos, xp.pow(safe, exponent), at_zero)
+    return xp.where(zero, at_zero, xp.pow(safe, exponent))
 
 
 # ------------------------------------------------------------------------------------------
