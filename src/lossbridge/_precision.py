@@ -120,8 +120,11 @@ def half_precision(
             if plan is None:
                 return fn(*args, **kwargs)
             if plan[1] is None and kwargs.get("denominator") is None:
-                # half, outside autocast: the framework's half kernel first
-                out = native_half_loss(name, plan[0], args, kwargs)
+                # half, outside autocast: the framework's half kernel first (which has no
+                # denominator parameter: an explicit denominator=None, as the lossbridge.nn
+                # classes pass it, must not reach it; torch.compile cannot bind it)
+                native = {k: v for k, v in kwargs.items() if k != "denominator"}
+                out = native_half_loss(name, plan[0], args, native)
                 if out is not None:
                     return out
             return _in_float32(fn, lead, plan, autocast_keeps_half, options, args, kwargs)
