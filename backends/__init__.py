@@ -79,6 +79,7 @@ __all__ = [
     "stop_gradient",
     "take_along_axis",
     "torch_compiling",
+    "upcast",
 ]
 
 _PY_SCALARS = (bool, int, float, complex)
@@ -586,6 +587,17 @@ def is_half(x: Any, framework: str) -> bool:
         torch = sys.modules["torch"]
         return x.dtype == torch.float16 or x.dtype == torch.bfloat16
     return getattr(x.dtype, "name", None) in _HALF_NAMES
+
+
+def upcast(xp: Any, x: Any) -> Any:
+    """The float32 copy of half array ``x`` that the half-precision rule computes with.
+
+    ``xp.astype(x, float32)``, except on TensorFlow, where the cast's gradient makes a sparse
+    (``tf.gather``) gradient dense in float32 before rounding it to the half dtype
+    (``_tf_ops.upcast``): the sum over repeated rows is then rounded once, as on torch and JAX.
+    """
+    fast = fused(xp, "upcast")
+    return xp.astype(x, xp.float32) if fast is None else fast(x)
 
 
 def autocast_off(device_type: str) -> Any:

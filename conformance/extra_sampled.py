@@ -274,33 +274,7 @@ ENTRIES: tuple[Entry, ...] = (
     _entry("nce_loss", nce_loss, ref_nce_loss, TF_NCE, False),
 )
 
-_SPARSE_HALF = (
-    "TensorFlow only: the gradient of a lookup (tf.gather, xp.take) is an IndexedSlices, and the "
-    "half-precision rule's float16/bfloat16 -> float32 cast passes it back through tf.cast "
-    "unsummed, so the rows of a class looked up several times (targets of several examples, a "
-    "target also sampled) are summed in the half dtype, after the cast, with cancellation "
-    "(d/dbiases[0] of basic_mean in float16: -0.000366 against -0.000318). A cast whose "
-    "gradient densifies first (tf.convert_to_tensor(g), then tf.cast) gives 0.56 ulp on the "
-    "same case; torch, JAX and NumPy sum in float32 and pass at 2 ulp"
-)
-
-#: Looser bounds, each with its measured error and reason.
-EXCEPTIONS = tuple(
-    Loosened(
-        loss=loss,
-        case="*",
-        check=check,
-        dtype=dtype,
-        bound=bound,
-        measured=measured,
-        reason=_SPARSE_HALF,
-        backend="tensorflow",
-    )
-    for loss, dtype, bound, measured in (
-        ("sampled_softmax_loss", "float16", 32.0, 22.6),
-        ("sampled_softmax_loss", "bfloat16", 64.0, 52.7),
-        ("nce_loss", "float16", 12.0, 9.1),
-        ("nce_loss", "bfloat16", 12.0, 8.9),
-    )
-    for check in ("grad_ref", "grad_cross")
-)
+#: No looser bounds: TensorFlow's lookup gradients (IndexedSlices) were summed in the half dtype
+#: until the half-precision rule's cast densified them in float32 (``backends._tf_ops.upcast``):
+#: 22.6 / 52.7 ulp (float16 / bfloat16, sampled_softmax_loss) and 9.1 / 8.9 (nce_loss) before.
+EXCEPTIONS: tuple[Loosened, ...] = ()

@@ -8,13 +8,14 @@ numbers):
    loss runs in float32 (its accumulations, ``exp``/``log``, the log-softmax shift) and the result
    is cast once to the inputs' half dtype, as torch and optax return it. The casts are part of the
    traced graph, so a gradient comes back in the input's dtype, computed in float32 and rounded
-   once. Mixed floating dtypes follow the array API's promotion: a bfloat16 prediction with a
-   float32 target or weight gives float32; float16 with bfloat16 gives float32 (as torch, JAX
-   and TensorFlow's namespace promote them). Keyword-only parameters are hyperparameters
-   (``quantile``, a per-class ``alpha``): computed with in float32 too, they never change the
-   result's dtype, except those named in ``promoting`` (the optax dialect's ``ArrayLike``
-   hyperparameters, which JAX promotes: a float32 ``delta`` array with bfloat16 predictions
-   gives float32, as optax returns it). A call with ``denominator=COUNT``
+   once (on TensorFlow a lookup's sparse gradient is made dense in float32 before that rounding:
+   :func:`lossbridge.backends.upcast`). Mixed floating dtypes follow the array API's promotion:
+   a bfloat16 prediction with a float32 target or weight gives float32; float16 with bfloat16
+   gives float32 (as torch, JAX and TensorFlow's namespace promote them). Keyword-only
+   parameters are hyperparameters (``quantile``, a per-class ``alpha``): computed with in
+   float32 too, they never change the result's dtype, except those named in ``promoting`` (the
+   optax dialect's ``ArrayLike`` hyperparameters, which JAX promotes: a float32 ``delta`` array
+   with bfloat16 predictions gives float32, as optax returns it). A call with ``denominator=COUNT``
    (:func:`lossbridge.mean_denominator`) returns its count in float32, never rounded to the half
    dtype, and no framework half kernel takes a call with a ``denominator``.
 2. **Under ``torch.autocast``** (any device type): the same float32 computation with autocast
@@ -52,6 +53,7 @@ from lossbridge.backends import (
     half_plan,
     is_half,
     native_half_loss,
+    upcast,
 )
 
 __all__ = ["half_precision"]
@@ -157,7 +159,7 @@ def _in_float32(
             return v  # host data: converted onto the (float32) prediction by the loss
         if is_half(v, fw):
             seen.append(v.dtype)
-            return xp.astype(v, xp.float32)
+            return upcast(xp, v)
         if xp.isdtype(v.dtype, "real floating"):
             seen.append(v.dtype)
         return v
