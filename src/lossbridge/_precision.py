@@ -73,6 +73,7 @@ def half_precision(
     *,
     autocast_keeps_half: tuple[str, ...] = (),
     promoting: tuple[str, ...] = (),
+    float32_result: bool = False,
 ) -> Callable[[_Loss], _Loss]: ...
 
 
@@ -82,6 +83,7 @@ def half_precision(
     *,
     autocast_keeps_half: tuple[str, ...] = (),
     promoting: tuple[str, ...] = (),
+    float32_result: bool = False,
 ) -> Any:
     """Decorate a loss with the half-precision rule (module docstring).
 
@@ -95,10 +97,18 @@ def half_precision(
     promoting : tuple of str
         Keyword-only parameters whose arrays take part in the result's dtype (rule 1): an
         array of the prediction's framework there promotes like a positional argument.
+    float32_result : bool
+        Return float32 for float16/bfloat16 inputs outside autocast too (computed as rule 1,
+        not rounded to the half dtype; no framework half kernel): the losses whose source
+        library computes them in float32 whatever the input (ultralytics' varifocal loss) or in
+        JAX's default float dtype (optax's ``multiclass_hinge_loss``, ``ctc_loss``, ...).
     """
     if fn is None:
         return functools.partial(
-            half_precision, autocast_keeps_half=autocast_keeps_half, promoting=promoting
+            half_precision,
+            autocast_keeps_half=autocast_keeps_half,
+            promoting=promoting,
+            float32_result=float32_result,
         )
     params = inspect.signature(fn).parameters
     first = next(iter(params))
@@ -121,7 +131,7 @@ def half_precision(
             plan = half_plan(lead)
             if plan is None:
                 return fn(*args, **kwargs)
-            if plan[1] is None and kwargs.get("denominator") is None:
+            if plan[1] is None and kwargs.get("denominator") is None and not float32_result:
                 # half, outside autocast: the framework's half kernel first (which has no
                 # denominator parameter: an explicit denominator=None, as the lossbridge.nn
                 # classes pass it, must not reach it; torch.compile cannot bind it)
@@ -129,7 +139,8 @@ def half_precision(
                 out = native_half_loss(name, plan[0], args, native)
                 if out is not None:
                     return out
-            return _in_float32(fn, lead, plan, autocast_keeps_half, options, args, kwargs)
+            keeps = autocast_keeps_half
+            return _in_float32(fn, lead, plan, keeps, options, args, kwargs, float32_result)
         except (ValueError, TypeError) as e:
             name_error(e, name)  # "<loss>: ..." (lossbridge._validation, issue 18)
             raise
@@ -147,6 +158,7 @@ def _in_float32(
     options: frozenset[str],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    float32_result: bool = False,
 ) -> Any:
     fw, autocast = plan
     xp = get_namespace(lead)[0]
@@ -172,6 +184,8 @@ def _in_float32(
         return out  # mean_denominator's count: float32, never rounded to the half dtype
     if autocast is not None and autocast not in keeps_half:
         return out  # float32 (float64 stays float64), as torch's losses under autocast
+    if float32_result and autocast is None:
+        return out  # float32, as the source library returns it
     if not is_half(lead, fw) or any(d != floats[0] for d in floats):
         return out  # mixed with float32/float64, or float16 with bfloat16: promoted
     return _cast(xp, out, floats[0])

@@ -74,7 +74,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from lossbridge._inputs import hyper_on, promote_floats
 from lossbridge._precision import half_precision
@@ -93,7 +93,6 @@ from lossbridge.backends import (
     eager_view,
     framework_name,
     get_namespace,
-    half_plan,
     is_concrete,
     is_half,
     stop_gradient,
@@ -154,39 +153,6 @@ def _arrays(loss: str, **named: Any) -> tuple[Any, ...]:
     check_floating(xp, first, f"{loss}: {names[0]}")
     rest = [asarray_on(v, xp, device, float_dtype=first.dtype) for v in values[1:]]
     return (xp, first, *rest)
-
-
-#: A loss function (:func:`_float32_for_half` returns one with the same signature).
-_Loss = TypeVar("_Loss", bound=Callable[..., Any])
-
-
-def _float32_for_half(fn: _Loss) -> _Loss:
-    """The half-precision rule of the losses optax computes in its default float dtype.
-
-    optax's ``multiclass_hinge_loss``, ``multiclass_perceptron_loss``,
-    ``multiclass_sparsemax_loss`` and ``ctc_loss`` build float arrays in JAX's default float
-    dtype (``jax.nn.one_hot``, the CTC recursion's constants), so float16/bfloat16 inputs
-    give a float32 result (float64 under ``jax_enable_x64``). Here a half prediction is cast
-    to float32 and the loss returns float32 whatever JAX's flag; under ``torch.autocast`` the
-    core rule (:func:`lossbridge._precision.half_precision`) applies.
-    """
-    inner = half_precision(fn)
-    first = next(iter(inspect.signature(fn).parameters))
-
-    @functools.wraps(fn)
-    def loss(*args: Any, **kwargs: Any) -> Any:
-        lead = args[0] if args else kwargs.get(first)
-        plan = half_plan(lead)
-        if plan is not None and plan[1] is None:  # half, outside autocast
-            xp = get_namespace(lead)[0]
-            if args:
-                args = (xp.astype(lead, xp.float32), *args[1:])
-            else:
-                kwargs[first] = xp.astype(lead, xp.float32)
-        return inner(*args, **kwargs)
-
-    loss.__lossbridge_precision__ = ()  # type: ignore[attr-defined]
-    return cast(_Loss, loss)  # functools.wraps: fn's signature
 
 
 def _mask(xp: Any, where: Any) -> Any:
@@ -732,7 +698,7 @@ def _logsumexp(xp: Any, x: Any, ax: int, w: Any) -> Any:
     return xp.squeeze(out, axis=ax)
 
 
-@_float32_for_half
+@half_precision(float32_result=True)  # optax: JAX's default float dtype
 def multiclass_hinge_loss(scores: ArrayT, labels: ArrayLike) -> ArrayT:
     r"""Crammer-Singer multiclass hinge loss (``optax.losses.multiclass_hinge_loss``).
 
@@ -781,7 +747,7 @@ def multiclass_hinge_loss(scores: ArrayT, labels: ArrayLike) -> ArrayT:
     return xp.squeeze(max_split(xp, s + 1.0 - oh, -1), axis=-1) - xp.sum(s * oh, axis=-1)
 
 
-@_float32_for_half
+@half_precision(float32_result=True)  # optax: JAX's default float dtype
 def multiclass_perceptron_loss(scores: ArrayT, labels: ArrayLike) -> ArrayT:
     r"""Multiclass perceptron loss, :math:`\max_k s_k - s_y` (optax).
 
@@ -848,7 +814,7 @@ def _projection_simplex(xp: Any, x: Any) -> Any:
     return xp.where(supp, x - tau, xp.zeros_like(x))
 
 
-@_float32_for_half
+@half_precision(float32_result=True)  # optax: JAX's default float dtype
 def multiclass_sparsemax_loss(scores: ArrayT, labels: ArrayLike) -> ArrayT:
     r"""Multiclass sparsemax loss (``optax.losses.multiclass_sparsemax_loss``).
 
@@ -1398,7 +1364,7 @@ def _ctc(
     return per_seq, all_phi, all_emit
 
 
-@_float32_for_half
+@half_precision(float32_result=True)  # optax: JAX's default float dtype
 def ctc_loss(
     logits: ArrayT,
     logit_paddings: ArrayLike,
@@ -1462,7 +1428,7 @@ def ctc_loss(
     return _ctc(logits, logit_paddings, labels, label_paddings, blank_id, log_epsilon, False)
 
 
-@_float32_for_half
+@half_precision(float32_result=True)  # optax: JAX's default float dtype
 def ctc_loss_with_forward_probs(
     logits: ArrayT,
     logit_paddings: ArrayLike,
