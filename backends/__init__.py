@@ -456,7 +456,7 @@ def fused(xp: Any, name: str) -> Any:
 
     ``name`` is one of ``abs0``, ``abs_error``, ``bce_with_logits``, ``huber``, ``log_sigmoid``,
     ``log_softmax``, ``logsumexp``, ``neg_picked``, ``softplus``, ``squared_error``,
-    ``take_along_axis``,
+    ``take_along_axis``, ``depthwise_conv2d`` (TensorFlow's in ``_tf_conv``),
     ``min_max``; :mod:`lossbridge._primitives` documents each one's generic form and
     uses this function first. The forms live in ``_torch_ops``, ``_jax_ops`` and ``_tf_ops``,
     imported on first use (so ``import lossbridge`` still imports no framework); every other
@@ -471,7 +471,10 @@ def fused(xp: Any, name: str) -> Any:
     elif ns == "jax.numpy":
         from lossbridge.backends import _jax_ops as ops
     elif ns == "lossbridge.backends.tensorflow":
-        from lossbridge.backends import _tf_ops as ops
+        if name == "depthwise_conv2d":
+            from lossbridge.backends import _tf_conv as ops
+        else:
+            from lossbridge.backends import _tf_ops as ops
     else:
         return None
     return getattr(ops, name, None)

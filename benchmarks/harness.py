@@ -463,7 +463,16 @@ def format_summary(results: Sequence[Result]) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-SECTIONS = ("headline", "ctc", "extra", "memory", "overhead", "precision", "linear_ce")
+SECTIONS = (
+    "headline",
+    "ctc",
+    "extra",
+    "memory",
+    "overhead",
+    "precision",
+    "linear_ce",
+    "image_quality",
+)
 #: Where an unfiltered ``python -m benchmarks`` writes its JSON unless ``--json`` says otherwise.
 DEFAULT_JSON = "benchmark-results.json"
 
@@ -729,7 +738,9 @@ def parser() -> argparse.ArgumentParser:
         "against each framework's half kernel, time and memory; python -m "
         "benchmarks.precision), linear_ce (chunked linear_cross_entropy at N=4096, D=512, "
         "V=32768 against the materialized logits and torch's chunked op; python -m "
-        "benchmarks.linear_ce); "
+        "benchmarks.linear_ce), image_quality (ssim_loss / ms_ssim_loss at (8, 3, 256, 256) "
+        "against pytorch-msssim, torchmetrics, tf.image and dm_pix; python -m "
+        "benchmarks.image_quality); "
         "default: all, or headline alone when --loss/--shape/--framework filter it",
     )
     p.add_argument(
@@ -880,6 +891,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         linear_ce_rows = linear_ce_section(
             set(frameworks), quick=args.quick, rounds=args.rounds, fwd_only=args.fwd_only
         )
+    image_quality_rows: list[Any] = []
+    if "image_quality" in sections:
+        from benchmarks.image_quality import run_section as image_quality_section
+
+        image_quality_rows = image_quality_section(
+            set(frameworks), quick=args.quick, rounds=args.rounds, fwd_only=args.fwd_only
+        )
     wall = time.perf_counter() - t_start
     print()
     if results:
@@ -890,6 +908,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = [r for r in [*results, *extra_results] if not r.ok] + [r for r in ctc_rows if r.error]
     failed += [r for r in precision_record.get("rows", []) if r["error"]]
     failed += [r for r in linear_ce_rows if r.error]
+    failed += [r for r in image_quality_rows if r.error]
     first_calls = [
         (r.ours_first_call_s, r.native_first_call_s, r)
         for r in results
@@ -906,6 +925,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     n_rows = len(results) + len(extra_results) + len(ctc_rows)
     n_rows += len(precision_record.get("rows", [])) + len(linear_ce_rows)
+    n_rows += len(image_quality_rows)
     print()
     print(
         f"{n_rows} rows, {len(failed)} failed, "
@@ -924,6 +944,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "overhead": overhead_records,
             "precision": precision_record,
             "linear_ce": [asdict(r) for r in linear_ce_rows],
+            "image_quality": [asdict(r) for r in image_quality_rows],
         }
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=1, default=str)

@@ -112,9 +112,10 @@ def autocast_devices() -> tuple[str, ...]:
 
 
 def autocast_entries(registry: Mapping[str, Entry] | None = None) -> list[Entry]:
-    """The core entries and the ``lossbridge.nn`` ones (not ``keras.*`` / ``optax.*``)."""
+    """The core entries and the ``lossbridge.nn`` ones (not ``keras.*`` / ``optax.*`` /
+    ``tfa.*``: Keras classes and optax functions, whose dtype rules are their library's)."""
     reg = REGISTRY if registry is None else registry
-    return [e for n, e in reg.items() if not n.startswith(("keras.", "optax."))]
+    return [e for n, e in reg.items() if not n.startswith(("keras.", "optax.", "tfa."))]
 
 
 def run_autocast(
@@ -130,8 +131,9 @@ def run_autocast(
     """Run the autocast checks (module docstring) and return their records.
 
     The arguments take the CLI's selections as they are: registry losses the check does not
-    cover (``keras.*``, ``optax.*``) and the dtypes that are not autocast dtypes (``float32``,
-    ``float64``) are left out, so that ``--loss``/``--dtype`` can be handed over unchanged.
+    cover (``keras.*``, ``optax.*``, ``tfa.*``) and the dtypes that are not autocast dtypes
+    (``float32``, ``float64``) are left out, so that ``--loss``/``--dtype`` can be handed over
+    unchanged.
 
     Parameters
     ----------

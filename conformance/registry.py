@@ -40,8 +40,10 @@ from lossbridge.conformance import (
     extra_boxes,
     extra_classification,
     extra_contrastive,
+    extra_dense_detection,
     extra_embedding,
     extra_forecasting,
+    extra_image_quality,
     extra_keras,
     extra_linear_ce,
     extra_lovasz,
@@ -52,6 +54,8 @@ from lossbridge.conformance import (
     extra_regularization,
     extra_sampled,
     extra_segmentation,
+    extra_tfa,
+    extra_tfa_mining,
     extra_timm,
     references,
 )
@@ -916,11 +920,13 @@ EXTRA_MODULES = (
     extra_forecasting,
     extra_sampled,
     extra_timm,
+    extra_dense_detection,
+    extra_image_quality,
 )
 #: The porting dialects (``lossbridge.keras``, ``lossbridge.optax``, ``lossbridge.nn``,
 #: ``lossbridge.monai``): entries named ``keras.<Name>``, ``optax.<name>``, ``nn.<Name>``,
 #: ``monai.<Name>``, each checked against the library it imitates.
-DIALECT_MODULES = (extra_keras, extra_optax, extra_nn, extra_monai)
+DIALECT_MODULES = (extra_keras, extra_optax, extra_nn, extra_monai, extra_tfa, extra_tfa_mining)
 for _module in EXTRA_MODULES + DIALECT_MODULES:
     for _e in _module.ENTRIES:
         if _e.name in REGISTRY:

@@ -107,6 +107,12 @@ KIND_OVERRIDES: dict[tuple[str, ...], str] = {
     ("binary_cross_entropy", "target"): "prob",
     # box coordinates: degenerate and far boxes, never sign-flipped beyond the case's range.
     # (inferred nonneg or real from the case; both pools keep the IoU losses finite via eps.)
+    # rotated boxes (x, y, w, h, r): a zero or negative width or height is no box (CIoU's
+    # w / h is 0 / 0 there): positive values only
+    ("probiou_loss", "input"): "positive",
+    ("probiou_loss", "target"): "positive",
+    # distances in bins, in [0, B - 1] (outside is refused unless clamp=True): kept
+    ("distribution_focal_loss", "target"): "keep",
 }
 
 #: Losses whose gradient may legitimately be non-finite where the value is finite (the

@@ -189,6 +189,12 @@ SPECS: dict[str, Spec] = {
     "soft_target_cross_entropy": Spec(n1="error"),
     "smoothed_binary_cross_entropy": Spec(index={"target": 5}, rank=(8,)),
     "jsd_cross_entropy": Spec(index={"target": 5}, rank=(12,)),
+    "varifocal_loss": Spec(n1="error"),
+    "quality_focal_loss": Spec(rank=(8,), n1="error"),
+    "distribution_focal_loss": Spec(rank=()),
+    "probiou_loss": Spec(rank=(8,), n1="error"),
+    "ssim_loss": Spec(rank=(2, 3, 13), n1="error"),
+    "ms_ssim_loss": Spec(rank=(1, 2, 35), n1="error"),
 }
 
 

@@ -104,6 +104,14 @@ BATCHED: dict[str, dict[str, int]] = {
     "smoothed_binary_cross_entropy": _XY,
     # (K B, C): the K views of a shard's images must travel together (see NOT_SPLIT)
     "jsd_cross_entropy": _XY,
+    # dense detection: the per-element (per-row, per-box) weights travel with their shard
+    "varifocal_loss": {**_XY, "label": 0, "weight": 0},
+    "quality_focal_loss": {**_XY, "weight": 0},
+    "distribution_focal_loss": {**_XY, "weight": 0},
+    "probiou_loss": {**_XY, "weight": 0},
+    # one loss per image: the images travel with their shard
+    "ssim_loss": _XY,
+    "ms_ssim_loss": _XY,
 }
 
 #: Core losses with no 'mean' reduction at all.

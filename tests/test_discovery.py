@@ -16,8 +16,10 @@ import pytest
 
 import lossbridge
 import lossbridge.keras as lk
+import lossbridge.monai as lm
 import lossbridge.nn as lnn
 import lossbridge.optax as lo
+import lossbridge.tfa as lt
 from lossbridge.conformance.registry import REGISTRY
 
 #: Exports that are not losses: an options class and a distance helper (the core); the base
@@ -27,8 +29,10 @@ NOT_LOSSES = {
     "keras": {"Loss", "LossFunctionWrapper", "get", "serialize", "deserialize"},
     "optax": {"make_fenchel_young_loss", "smooth_labels"},
     "nn": set(),
+    "monai": set(),
+    "tfa": {"sparsemax"},  # the activation SparsemaxLoss takes (tfa.activations.sparsemax)
 }
-MODULES = {"core": lossbridge, "keras": lk, "optax": lo, "nn": lnn}
+MODULES = {"core": lossbridge, "keras": lk, "optax": lo, "nn": lnn, "monai": lm, "tfa": lt}
 FRAMEWORKS = ("torch", "tensorflow", "jax", "keras", "optax", "numpy")
 
 
@@ -57,10 +61,10 @@ def test_available_lists_every_core_loss_sorted():
     assert names == _expected("core")
     # the registry's core entries are the same set, from an independent source
     assert set(names) == {n for n in REGISTRY if "." not in n}
-    assert len(names) == 72
+    assert len(names) == 78
 
 
-@pytest.mark.parametrize("dialect", ["keras", "optax", "nn"])
+@pytest.mark.parametrize("dialect", ["keras", "optax", "nn", "monai", "tfa"])
 def test_available_lists_every_dialect_loss(dialect):
     names = lossbridge.available(dialect)
     assert names == _expected(dialect)
@@ -145,7 +149,7 @@ def test_get_and_available_import_no_framework():
         import json, sys
         import lossbridge as lb
         found = 0
-        for dialect in (None, "keras", "optax", "nn"):
+        for dialect in (None, "keras", "optax", "nn", "monai", "tfa"):
             for name in lb.available(dialect):
                 lb.get(name if dialect is None else dialect + "." + name)
                 found += 1

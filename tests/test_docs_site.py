@@ -48,7 +48,7 @@ def expected_objects() -> list[str]:
     """The public objects the reference must describe, by their import path."""
     names = ["lossbridge", "lossbridge.get", "lossbridge.available"]
     names += [f"lossbridge.{name}" for name in lossbridge.__all__]
-    for dialect in ("keras", "optax", "nn", "monai"):
+    for dialect in ("keras", "optax", "nn", "monai", "tfa"):
         module = importlib.import_module(f"lossbridge.{dialect}")
         names += [module.__name__] + [f"{module.__name__}.{name}" for name in module.__all__]
     names += ["lossbridge.conformance", "lossbridge.conformance.pytest_plugin"]

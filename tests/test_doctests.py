@@ -68,12 +68,13 @@ def test_the_modules_of_the_losses_are_collected() -> None:
     assert modules <= set(MODULES), sorted(modules - set(MODULES))
 
 
-# the public names that must have examples: the core's and the optax, Keras, torch.nn and MONAI
-# dialects'
+# the public names that must have examples: the core's and the optax, Keras, torch.nn, MONAI and
+# TF Addons dialects'
+DIALECTS = ("optax", "keras", "nn", "monai", "tfa")
 PUBLIC = [("lossbridge", name) for name in lossbridge.__all__] + [
-    (module, name)
-    for module in ("lossbridge.optax", "lossbridge.keras", "lossbridge.nn", "lossbridge.monai")
-    for name in importlib.import_module(module).__all__
+    (f"lossbridge.{dialect}", name)
+    for dialect in DIALECTS
+    for name in importlib.import_module(f"lossbridge.{dialect}").__all__
 ]
 
 

@@ -48,6 +48,12 @@ from lossbridge.classification_timm import (
 )
 from lossbridge.contrastive import clip_loss, siglip_loss, supcon_loss
 from lossbridge.ctc import ctc_loss
+from lossbridge.dense_detection import (
+    distribution_focal_loss,
+    probiou_loss,
+    quality_focal_loss,
+    varifocal_loss,
+)
 from lossbridge.detection import (
     box_iou_loss,
     complete_box_iou_loss,
@@ -65,6 +71,7 @@ from lossbridge.embedding import (
 )
 from lossbridge.forecasting import crps_ensemble_loss, crps_logistic_loss, crps_normal_loss
 from lossbridge.glm import gamma_deviance_loss, poisson_deviance_loss, tweedie_deviance_loss
+from lossbridge.image_quality import ms_ssim_loss, ssim_loss
 from lossbridge.linear_ce import LinearCrossEntropyOptions, linear_cross_entropy
 from lossbridge.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from lossbridge.margin import (
@@ -140,6 +147,7 @@ __all__ = [
     "ctc_loss",
     "dice_loss",
     "distance_box_iou_loss",
+    "distribution_focal_loss",
     "efficient_box_iou_loss",
     "elastic_net_regularization",
     "focal_tversky_loss",
@@ -164,6 +172,7 @@ __all__ = [
     "mape_loss",
     "margin_ranking_loss",
     "mean_denominator",
+    "ms_ssim_loss",
     "mse_loss",
     "msle_loss",
     "multi_margin_loss",
@@ -176,6 +185,8 @@ __all__ = [
     "poisson_nll_loss",
     "poisson_deviance_loss",
     "poly1_cross_entropy",
+    "probiou_loss",
+    "quality_focal_loss",
     "quantile_loss",
     "rmse_loss",
     "sampled_softmax_loss",
@@ -188,17 +199,19 @@ __all__ = [
     "soft_target_cross_entropy",
     "softmax_focal_loss",
     "squared_hinge_loss",
+    "ssim_loss",
     "supcon_loss",
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
     "tversky_loss",
     "tweedie_deviance_loss",
+    "varifocal_loss",
 ]
 
 _skip_autograph(__all__)
 
 #: The porting dialects, importable as ``lossbridge.keras`` etc. and loaded on first access.
-DIALECTS = ("keras", "optax", "nn", "monai")
+DIALECTS = ("keras", "optax", "nn", "monai", "tfa")
 
 
 if TYPE_CHECKING:  # the dialects' types for type checkers; imported on first use at run time
@@ -207,6 +220,7 @@ if TYPE_CHECKING:  # the dialects' types for type checkers; imported on first us
     from lossbridge import monai as monai
     from lossbridge import nn as nn
     from lossbridge import optax as optax
+    from lossbridge import tfa as tfa
 
 
 def __getattr__(name: str) -> ModuleType:

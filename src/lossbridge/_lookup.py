@@ -25,6 +25,8 @@ NOT_LOSSES: dict[str, frozenset[str]] = {
     "optax": frozenset({"make_fenchel_young_loss", "smooth_labels"}),
     "nn": frozenset(),
     "monai": frozenset(),
+    # the sparsemax activation (tfa.activations.sparsemax), which SparsemaxLoss uses
+    "tfa": frozenset({"sparsemax"}),
 }
 
 
@@ -41,7 +43,7 @@ def available(dialect: str | None = None) -> tuple[str, ...]:
 
     Parameters
     ----------
-    dialect : {None, 'keras', 'optax', 'nn', 'monai'}, optional
+    dialect : {None, 'keras', 'optax', 'nn', 'monai', 'tfa'}, optional
         None (default): the core losses (``lossbridge.<name>``). A dialect: the losses of
         ``lossbridge.<dialect>``, classes and functions, unqualified (``'Huber'``,
         ``'huber'``); :func:`get` takes them qualified (``'keras.Huber'``).
@@ -54,7 +56,8 @@ def available(dialect: str | None = None) -> tuple[str, ...]:
     Raises
     ------
     ValueError
-        ``dialect`` is not None nor one of ``'keras'``, ``'optax'``, ``'nn'``, ``'monai'``.
+        ``dialect`` is not None nor one of ``'keras'``, ``'optax'``, ``'nn'``, ``'monai'``,
+        ``'tfa'``.
     """
     if dialect is not None and dialect not in lossbridge.DIALECTS:
         raise ValueError(

@@ -230,3 +230,49 @@ def minimum(xp: Any, a: Any, b: Any) -> Any:
 def maximum(xp: Any, a: Any, b: Any) -> Any:
     """torch's ``maximum(a, b)``: exact value, NaN propagated, gradient split 1/2 at ties."""
     return xp.where(a > b, a, xp.where(b > a, b, (a + b) * 0.5))
+
+
+def depthwise_conv2d(
+    xp: Any, x: Any, rows: tuple[float, ...], cols: tuple[float, ...] | None = None
+) -> Any:
+    r"""Valid 2-D correlation of every ``(H, W)`` plane of ``x`` with one separable window.
+
+    ``x`` has shape ``(..., H, W)`` (NCHW images: every channel of every image is filtered with
+    the same window, a depthwise convolution whose channel multiplier is 1); the window is the
+    outer product of ``rows`` (``kh`` weights, along ``H``) and ``cols`` (``kw`` weights, along
+    ``W``; ``rows`` again when None). The result has shape ``(..., H - kh + 1, W - kw + 1)``:
+
+    .. math::
+
+        y_{ij} = \sum_{a < k_h} \sum_{b < k_w} r_a c_b\, x_{i + a,\, j + b}
+
+    (correlation, as ``F.conv2d`` computes; for the symmetric windows of SSIM the same as a
+    convolution). The weights are Python floats: a constant of the computation, with no
+    gradient; the gradient with respect to ``x`` is the transposed correlation.
+
+    The generic form is the definition: the two one-dimensional passes, each a sum of ``k``
+    shifted slices, :math:`O(k_h + k_w)` operations per output instead of :math:`k_h k_w`.
+    :func:`lossbridge.backends.fused` gives the framework's convolution kernel, the same two
+    passes, depthwise over the axis before ``H`` (``groups=C``): ``F.conv2d`` on torch
+    (channels-last on the CPU), ``tf.nn.depthwise_conv2d`` on TensorFlow,
+    ``jax.lax.conv_general_dilated`` on JAX's GPUs and TPUs (on its CPU the generic form, which
+    XLA fuses, is the faster; ``docs/image_quality.md`` has the numbers).
+    """
+    cols = rows if cols is None else cols
+    fast = fused(xp, "depthwise_conv2d")
+    if fast is not None:
+        out = fast(x, rows, cols)
+        if out is not None:  # None: the generic form is the fast one there (JAX on the CPU)
+            return out
+    return _correlate_valid(xp, _correlate_valid(xp, x, rows, -2), cols, -1)
+
+
+def _correlate_valid(xp: Any, x: Any, weights: tuple[float, ...], axis: int) -> Any:
+    """``sum_a w_a x[..., a : a + n_out, ...]`` along ``axis`` (-2 or -1): one valid pass."""
+    n_out = x.shape[axis] - len(weights) + 1
+    out = None
+    for a, w in enumerate(weights):
+        piece = x[..., a : a + n_out, :] if axis == -2 else x[..., a : a + n_out]
+        term = piece * w
+        out = term if out is None else out + term
+    return out
