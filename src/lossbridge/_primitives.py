@@ -219,6 +219,13 @@ def clamp_min0(xp: Any, z: Any) -> Any:
     return xp.where(z >= 0, z, xp.where(z < 0, zeros, stop_gradient(z)))
 
 
+def clamp(xp: Any, x: Any, low: float, high: float) -> Any:
+    """torch's ``clamp(x, low, high)``: gradient 1 inside and at the bounds, 0 outside; NaN
+    stays NaN."""
+    x = xp.where(x < low, xp.full_like(x, low), x)
+    return xp.where(x > high, xp.full_like(x, high), x)
+
+
 def minimum(xp: Any, a: Any, b: Any) -> Any:
     """torch's ``minimum(a, b)``: exact value, NaN propagated, gradient split 1/2 at ties.
 

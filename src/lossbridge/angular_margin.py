@@ -23,6 +23,7 @@ from typing import Any
 
 from lossbridge._inputs import promote_floats, setup
 from lossbridge._precision import half_precision
+from lossbridge._primitives import clamp
 from lossbridge._reduction import reduce
 from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
@@ -85,12 +86,6 @@ def _normalize(xp: Any, x: Any) -> Any:
     return x / xp.where(n >= _NORMALIZE_EPS, n, xp.full_like(n, _NORMALIZE_EPS))
 
 
-def _clamp(xp: Any, x: Any, low: float, high: float) -> Any:
-    """``torch.clamp(x, low, high)``: gradient 1 inside and at the bounds, 0 outside."""
-    x = xp.where(x < low, xp.full_like(x, low), x)
-    return xp.where(x > high, xp.full_like(x, high), x)
-
-
 def _cosines(input: Any, target: Any, weight: Any, loss: str) -> tuple[Any, Any, Any, Any, Any]:
     """Validated ``(xp, cos (N, C) clamped to [-1, 1], target, input, weight)``."""
     xp, input, target, weight = setup(input, target=target, weight=weight)
@@ -129,7 +124,7 @@ def _cosines(input: Any, target: Any, weight: Any, loss: str) -> tuple[Any, Any,
         cos = input
     else:
         cos = xp.matmul(_normalize(xp, input), xp.matrix_transpose(_normalize(xp, weight)))
-    return xp, _clamp(xp, cos, -1.0, 1.0), target, input, weight
+    return xp, clamp(xp, cos, -1.0, 1.0), target, input, weight
 
 
 def _target_column(xp: Any, cos: Any, target: Any) -> Any:
@@ -489,7 +484,7 @@ def magface_loss(
     lambda_g = check_real(lambda_g, "lambda_g", loss=loss, finite=True)
     easy_margin = _flag(easy_margin, "easy_margin", loss)
     xp, cos, target, input, _ = _cosines(input, target, weight, loss)
-    a = _clamp(xp, xp.squeeze(_safe_norm(xp, input), axis=1), l_a, u_a)
+    a = clamp(xp, xp.squeeze(_safe_norm(xp, input), axis=1), l_a, u_a)
     m = (u_m - l_m) / (u_a - l_a) * (a - l_a) + l_m
     cos_m, sin_m = xp.cos(m), xp.sin(m)
     c = _target_column(xp, cos, target)

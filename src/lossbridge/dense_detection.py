@@ -20,6 +20,7 @@ from typing import Any
 from lossbridge._inputs import arange_like, promote_floats, setup
 from lossbridge._precision import half_precision
 from lossbridge._primitives import abs0, log_sigmoid, log_softmax
+from lossbridge._primitives import clamp as _clamp  # `clamp` is also a parameter here
 from lossbridge._reduction import reduce
 from lossbridge._typing import ArrayLike, ArrayT, Reduction
 from lossbridge._validation import (
@@ -68,13 +69,6 @@ def _bce(xp: Any, x: Any, t: Any) -> Any:
     rather than through the fused TensorFlow kernel, which gives NaN at ``x = +inf`` where
     torch (and this form) give +inf."""
     return (1.0 - t) * x - log_sigmoid(xp, x)
-
-
-def _clamp(xp: Any, x: Any, low: float, high: float) -> Any:
-    """torch's ``clamp(low, high)``: the gradient passes where ``low <= x <= high``; NaN stays
-    NaN."""
-    x = xp.where(x < low, xp.full_like(x, low), x)
-    return xp.where(x > high, xp.full_like(x, high), x)
 
 
 def _weight(xp: Any, weight: Any, loss: Any, name: str) -> Any:
